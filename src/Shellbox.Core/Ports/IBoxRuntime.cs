@@ -1,0 +1,28 @@
+namespace Shellbox.Core.Ports;
+
+/// <summary>
+/// The box on an instance: resume it from its volume's saved state, suspend it back, run a command.
+/// QEMU through QMP on this machine, and over SSH on an Azure instance. Both pass one contract suite.
+/// </summary>
+public interface IBoxRuntime
+{
+    /// <summary>Resumes the box of <paramref name="volumeId"/> on the instance and waits until its SSH server answers.</summary>
+    Task<BoxEndpoint> ResumeAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default);
+
+    /// <summary>Stops the box, saves its device state to the volume, flushes its RAM file and ends QEMU.</summary>
+    Task SuspendAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default);
+
+    /// <summary>Whether the box of the volume is running on the instance.</summary>
+    Task<bool> IsRunningAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default);
+
+    /// <summary>Runs a command inside the box as root over the control key, with a deadline.</summary>
+    Task<BoxCommandResult> RunAsync(BoxEndpoint endpoint, string command, TimeSpan timeout, CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// How to reach a running box: host, port, the pinned host key (OpenSSH known_hosts form) and the
+/// control key file the control plane logs in with.
+/// </summary>
+public sealed record BoxEndpoint(string Host, int Port, string HostKey, string ControlKeyPath);
+
+public sealed record BoxCommandResult(int ExitCode, string StdOut, string StdErr);

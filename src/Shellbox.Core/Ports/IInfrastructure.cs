@@ -1,0 +1,48 @@
+using Shellbox.Core.Model;
+
+namespace Shellbox.Core.Ports;
+
+/// <summary>
+/// The slow world: instances, volumes, attachment and the golden snapshot. Azure ARM in the cloud,
+/// folders and slots on this machine locally. Both adapters pass the infrastructure contract tests.
+/// Calls are idempotent where they can be: creating what exists or deleting what is gone succeeds.
+/// </summary>
+public interface IInfrastructure
+{
+    /// <summary>What exists for one role, with its tags (Resource Graph in Azure: one query per role).</summary>
+    Task<IReadOnlyList<InventoryItem>> ListAsync(string role, CancellationToken cancellationToken = default);
+
+    /// <summary>The current golden snapshot, or null when none has been made.</summary>
+    Task<GoldenSnapshotInfo?> GetGoldenSnapshotAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Finds the golden snapshot for the current inputs, or builds it (boot once, suspend).</summary>
+    Task<GoldenSnapshotInfo> EnsureGoldenSnapshotAsync(IProgress<ShellboxProgress>? progress = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates an instance and returns where its box will answer SSH.</summary>
+    Task<InstanceInfo> CreateInstanceAsync(string instanceId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default);
+
+    Task DeleteInstanceAsync(string instanceId, CancellationToken cancellationToken = default);
+
+    /// <summary>Clones a volume from the golden snapshot.</summary>
+    Task CreateVolumeAsync(string volumeId, GoldenSnapshotInfo golden, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a volume and everything on it. Callers must never pass an owned volume.</summary>
+    Task DeleteVolumeAsync(string volumeId, CancellationToken cancellationToken = default);
+
+    /// <summary>Attaches the volume and writes the instance's tags in one provider call.</summary>
+    Task AttachAsync(string instanceId, string volumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default);
+
+    Task DetachAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>One resource as the provider sees it.</summary>
+public sealed record InventoryItem(string Role, string Id, IReadOnlyDictionary<string, string> Tags);
+
+/// <summary>A created instance: where its box answers SSH.</summary>
+public sealed record InstanceInfo(string InstanceId, string Endpoint);
+
+/// <summary>A golden snapshot: the version (prefix + content hash) and where it lives.</summary>
+public sealed record GoldenSnapshotInfo(string Version, string Location, DateTimeOffset Created);
+
+/// <summary>Progress of a long operation, written by cmdlets as a progress record.</summary>
+public sealed record ShellboxProgress(string Activity, string Status, int PercentComplete = -1);

@@ -1,0 +1,48 @@
+using Shellbox.Core.Model;
+
+namespace Shellbox.Core.Ports;
+
+/// <summary>
+/// Fast authoritative pool state with optimistic concurrency. Every write is conditional on the ETag
+/// the row was read with; <see cref="CommitAsync"/> applies a set of writes all together or not at all,
+/// so a claim of an instance, a volume and a box can never be half done.
+/// Implementations: SQLite (Local) and Table Storage (Azure); both pass the store contract tests.
+/// </summary>
+public interface IPoolStore
+{
+    /// <summary>Every instance, volume and box as of one moment.</summary>
+    Task<PoolSnapshot> ReadSnapshotAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>One row by kind and id, or null.</summary>
+    Task<T?> GetAsync<T>(string id, CancellationToken cancellationToken = default)
+        where T : StoreRecord;
+
+    /// <summary>
+    /// Applies the writes atomically. Throws <see cref="Errors.StoreConflictException"/> if any row's
+    /// ETag no longer matches (or an inserted row exists); then nothing was written. Returns the written
+    /// records with their new ETags, in order (deletes return the deleted record).
+    /// </summary>
+    Task<IReadOnlyList<StoreRecord>> CommitAsync(IReadOnlyList<StoreWrite> writes, CancellationToken cancellationToken = default);
+
+    Task AppendEventAsync(PoolEvent poolEvent, CancellationToken cancellationToken = default);
+
+    /// <summary>The newest events first, at most <paramref name="max"/>.</summary>
+    Task<IReadOnlyList<PoolEvent>> ReadEventsAsync(int max, CancellationToken cancellationToken = default);
+}
+
+public enum StoreWriteKind
+{
+    Insert,
+    Replace,
+    Delete,
+}
+
+/// <summary>One conditional write: insert (must not exist), replace or delete (ETag must match).</summary>
+public sealed record StoreWrite(StoreWriteKind Kind, StoreRecord Record)
+{
+    public static StoreWrite Insert(StoreRecord record) => new(StoreWriteKind.Insert, record);
+
+    public static StoreWrite Replace(StoreRecord record) => new(StoreWriteKind.Replace, record);
+
+    public static StoreWrite Delete(StoreRecord record) => new(StoreWriteKind.Delete, record);
+}

@@ -1,0 +1,202 @@
+using Microsoft.Data.Sqlite;
+using Shellbox.Core.Errors;
+using Shellbox.Core.Model;
+using Shellbox.Core.Ports;
+using Shellbox.Core.Store;
+
+namespace Shellbox.Local.Store;
+
+/// <summary>
+/// The pool store in one SQLite file. Rows carry an integer version (the ETag); every commit runs in
+/// one IMMEDIATE transaction, so writes from several processes (each ssh session runs its own pwsh)
+/// serialize, and a writer that dies mid-commit leaves nothing behind (SQLite rolls back its journal).
+/// </summary>
+public sealed class SqlitePoolStore : IPoolStore
+{
+    private const string Schema = """
+        PRAGMA journal_mode = WAL;
+        CREATE TABLE IF NOT EXISTS rows (
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            json TEXT NOT NULL,
+            PRIMARY KEY (kind, id));
+        CREATE TABLE IF NOT EXISTS events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            json TEXT NOT NULL);
+        """;
+
+    private readonly string connectionString;
+
+    private SqlitePoolStore(string connectionString) => this.connectionString = connectionString;
+
+    public string DatabasePath { get; private init; } = "";
+
+    /// <summary>Opens (creating if needed) the store at <paramref name="databasePath"/>.</summary>
+    public static SqlitePoolStore Open(string databasePath)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(databasePath));
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = databasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30, // seconds Microsoft.Data.Sqlite retries SQLITE_BUSY before failing
+        };
+        var store = new SqlitePoolStore(builder.ToString()) { DatabasePath = Path.GetFullPath(databasePath) };
+        try
+        {
+            using var connection = store.OpenConnection();
+            Execute(connection, null, Schema);
+        }
+        catch (SqliteException e)
+        {
+            throw ShellboxException.Service("StoreUnavailable", $"The pool store '{databasePath}' cannot be opened: {e.Message}", e);
+        }
+
+        return store;
+    }
+
+    public async Task<PoolSnapshot> ReadSnapshotAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = OpenConnection();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT kind, id, version, json FROM rows";
+        var rows = new List<StoreRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(StoreRecordJson.Deserialize(reader.GetString(0), reader.GetString(3), reader.GetInt64(2).ToString()));
+        }
+
+        // One SELECT is one implicit read transaction: under WAL it sees a single committed state.
+        return StoreRecordJson.ToSnapshot(rows);
+    }
+
+    public async Task<T?> GetAsync<T>(string id, CancellationToken cancellationToken = default)
+        where T : StoreRecord
+    {
+        var kind = StoreRecordJson.KindOf<T>();
+        await using var connection = OpenConnection();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT version, json FROM rows WHERE kind = $kind AND id = $id";
+        command.Parameters.AddWithValue("$kind", kind);
+        command.Parameters.AddWithValue("$id", id);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? (T)StoreRecordJson.Deserialize(kind, reader.GetString(1), reader.GetInt64(0).ToString())
+            : null;
+    }
+
+    public Task<IReadOnlyList<StoreRecord>> CommitAsync(IReadOnlyList<StoreWrite> writes, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        using var connection = OpenConnection();
+
+        // Serializable = BEGIN IMMEDIATE: take the write lock up front so two committers never interleave.
+        using var transaction = connection.BeginTransaction(System.Data.IsolationLevel.Serializable);
+        var written = new List<StoreRecord>(writes.Count);
+        foreach (var write in writes)
+        {
+            written.Add(Apply(connection, transaction, write));
+        }
+
+        transaction.Commit();
+        return Task.FromResult<IReadOnlyList<StoreRecord>>(written);
+    }
+
+    public async Task AppendEventAsync(PoolEvent poolEvent, CancellationToken cancellationToken = default)
+    {
+        await using var connection = OpenConnection();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO events (json) VALUES ($json)";
+        command.Parameters.AddWithValue("$json", StoreRecordJson.SerializeEvent(poolEvent));
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<PoolEvent>> ReadEventsAsync(int max, CancellationToken cancellationToken = default)
+    {
+        await using var connection = OpenConnection();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT json FROM events ORDER BY seq DESC LIMIT $max";
+        command.Parameters.AddWithValue("$max", max);
+        var events = new List<PoolEvent>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            events.Add(StoreRecordJson.DeserializeEvent(reader.GetString(0)));
+        }
+
+        return events;
+    }
+
+    private static StoreRecord Apply(SqliteConnection connection, SqliteTransaction transaction, StoreWrite write)
+    {
+        var record = write.Record;
+        switch (write.Kind)
+        {
+            case StoreWriteKind.Insert:
+                var exists = Execute(connection, transaction, "SELECT COUNT(*) FROM rows WHERE kind = $kind AND id = $id", record);
+                if (exists != 0)
+                {
+                    throw new StoreConflictException(record.Key, "already exists");
+                }
+
+                Execute(connection, transaction, "INSERT INTO rows (kind, id, version, json) VALUES ($kind, $id, 1, $json)", record);
+                return record with { ETag = "1" };
+
+            case StoreWriteKind.Replace:
+                var version = ExpectedVersion(record);
+                if (Execute(connection, transaction, "UPDATE rows SET version = version + 1, json = $json WHERE kind = $kind AND id = $id AND version = $version", record, version) != 1)
+                {
+                    throw new StoreConflictException(record.Key, "is stale or gone");
+                }
+
+                return record with { ETag = (version + 1).ToString() };
+
+            default:
+                if (Execute(connection, transaction, "DELETE FROM rows WHERE kind = $kind AND id = $id AND version = $version", record, ExpectedVersion(record)) != 1)
+                {
+                    throw new StoreConflictException(record.Key, "is stale or gone");
+                }
+
+                return record;
+        }
+    }
+
+    private static long ExpectedVersion(StoreRecord record) =>
+        long.TryParse(record.ETag, out var version)
+            ? version
+            : throw new StoreConflictException(record.Key, "was never read from this store (no ETag)");
+
+    /// <summary>Runs one statement; returns rows changed, or the scalar of a SELECT.</summary>
+    private static long Execute(SqliteConnection connection, SqliteTransaction? transaction, string sql, StoreRecord? record = null, long version = 0)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        if (record is not null)
+        {
+            command.Parameters.AddWithValue("$kind", record.Kind);
+            command.Parameters.AddWithValue("$id", record.Id);
+            command.Parameters.AddWithValue("$json", StoreRecordJson.Serialize(record));
+            command.Parameters.AddWithValue("$version", version);
+        }
+
+        return sql.StartsWith("SELECT", StringComparison.Ordinal)
+            ? Convert.ToInt64(command.ExecuteScalar() ?? 0L)
+            : command.ExecuteNonQuery();
+    }
+
+    private SqliteConnection OpenConnection()
+    {
+        var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        return connection;
+    }
+}

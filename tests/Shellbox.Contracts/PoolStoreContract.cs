@@ -1,0 +1,153 @@
+using Shellbox.Core.Errors;
+using Shellbox.Core.Model;
+using Shellbox.Core.Ports;
+using Shellbox.Core.Store;
+
+namespace Shellbox.Contracts;
+
+/// <summary>
+/// What every <see cref="IPoolStore"/> must do. An adapter's test class derives from this and says how
+/// to make an empty store.
+/// </summary>
+public abstract class PoolStoreContract
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 25, 9, 0, 0, TimeSpan.Zero);
+
+    /// <summary>A new, empty store, private to the calling test.</summary>
+    protected abstract Task<IPoolStore> CreateStoreAsync();
+
+    protected static InstanceRecord Instance(string id, string status = ResourceStatuses.Free) =>
+        new() { Id = id, Status = status, Created = T0, LastUsed = T0 };
+
+    protected static VolumeRecord Volume(string id) =>
+        new() { Id = id, Status = ResourceStatuses.Free, Created = T0, LastUsed = T0, Golden = "golden-snapshot-test" };
+
+    [Fact]
+    public async Task A_new_store_reads_an_empty_snapshot()
+    {
+        var store = await CreateStoreAsync();
+        var snapshot = await store.ReadSnapshotAsync();
+        Assert.Empty(snapshot.Instances);
+        Assert.Empty(snapshot.Volumes);
+        Assert.Empty(snapshot.Boxes);
+    }
+
+    [Fact]
+    public async Task Inserted_rows_read_back_with_every_field_and_an_etag()
+    {
+        var store = await CreateStoreAsync();
+        var lease = new Lease("connect-1", T0.AddMinutes(5), "corr-1");
+        var instance = Instance("i-1") with { VolumeId = "v-1", Endpoint = "127.0.0.1:22001", BoxRunning = true, Lease = lease };
+        var box = new BoxRecord { Id = BoxRecord.IdFor("u1", "dev33"), UserId = "u1", BoxName = "dev33", VolumeId = "v-1", Created = T0, Connections = 2 };
+        await store.CommitAsync([StoreWrite.Insert(instance), StoreWrite.Insert(Volume("v-1")), StoreWrite.Insert(box)]);
+
+        var read = await store.GetAsync<InstanceRecord>("i-1");
+        Assert.NotNull(read);
+        Assert.False(string.IsNullOrEmpty(read.ETag));
+        Assert.Equal(instance with { ETag = read.ETag }, read);
+        var snapshot = await store.ReadSnapshotAsync();
+        Assert.Equal(["i-1"], snapshot.Instances.Select(i => i.Id));
+        Assert.Equal(["v-1"], snapshot.Volumes.Select(v => v.Id));
+        Assert.Equal(2, Assert.Single(snapshot.Boxes).Connections);
+        Assert.Null(await store.GetAsync<VolumeRecord>("v-missing"));
+    }
+
+    [Fact]
+    public async Task Inserting_a_row_that_exists_is_refused()
+    {
+        var store = await CreateStoreAsync();
+        await store.InsertAsync(Instance("i-1"));
+        await Assert.ThrowsAsync<StoreConflictException>(() => store.InsertAsync(Instance("i-1", ResourceStatuses.Connected)));
+        Assert.Equal(ResourceStatuses.Free, (await store.GetAsync<InstanceRecord>("i-1"))!.Status);
+    }
+
+    [Fact]
+    public async Task A_stale_write_is_refused_and_the_row_keeps_the_winner()
+    {
+        var store = await CreateStoreAsync();
+        var original = await store.InsertAsync(Instance("i-1"));
+        await store.ReplaceAsync(original with { Status = ResourceStatuses.Connected });
+
+        await Assert.ThrowsAsync<StoreConflictException>(() => store.ReplaceAsync(original with { Status = ResourceStatuses.Deleting }));
+        await Assert.ThrowsAsync<StoreConflictException>(() => store.DeleteAsync(original));
+        Assert.Equal(ResourceStatuses.Connected, (await store.GetAsync<InstanceRecord>("i-1"))!.Status);
+    }
+
+    [Fact]
+    public async Task Each_write_moves_the_etag_on()
+    {
+        var store = await CreateStoreAsync();
+        var first = await store.InsertAsync(Instance("i-1"));
+        var second = await store.ReplaceAsync(first with { LastUsed = T0.AddMinutes(1) });
+        var third = await store.ReplaceAsync(second with { LastUsed = T0.AddMinutes(2) });
+        Assert.Equal(3, new[] { first.ETag, second.ETag, third.ETag }.Distinct().Count());
+        await store.DeleteAsync(third);
+        Assert.Null(await store.GetAsync<InstanceRecord>("i-1"));
+    }
+
+    [Fact]
+    public async Task A_commit_with_one_stale_write_writes_nothing()
+    {
+        var store = await CreateStoreAsync();
+        var instance = await store.InsertAsync(Instance("i-1"));
+        var volume = await store.InsertAsync(Volume("v-1"));
+        await store.ReplaceAsync(volume with { LastUsed = T0.AddMinutes(1) });
+
+        await Assert.ThrowsAsync<StoreConflictException>(() => store.CommitAsync(
+        [
+            StoreWrite.Replace(instance with { Status = ResourceStatuses.Connected }),
+            StoreWrite.Insert(Instance("i-2")),
+            StoreWrite.Replace(volume with { UserId = "u1" }),
+        ]));
+
+        var snapshot = await store.ReadSnapshotAsync();
+        Assert.Equal(ResourceStatuses.Free, Assert.Single(snapshot.Instances).Status);
+        Assert.Null(Assert.Single(snapshot.Volumes).UserId);
+    }
+
+    [Fact]
+    public async Task Racing_claims_hand_each_free_resource_to_exactly_one_caller()
+    {
+        const int Callers = 12;
+        const int Free = 5;
+        var store = await CreateStoreAsync();
+        for (var i = 0; i < Free; i++)
+        {
+            await store.InsertAsync(Instance($"i-{i}"));
+        }
+
+        // An async gate, not a Barrier: blocking pool threads would starve the pool instead of racing.
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var racers = Enumerable.Range(0, Callers).Select(caller => Task.Run(async () =>
+        {
+            await start.Task;
+            var won = await PoolClaims.ClaimFirstAsync(
+                store,
+                s => s.Instances.Where(i => i.IsFree),
+                (i, _) => [StoreWrite.Replace(i with { Status = ResourceStatuses.Connected, Lease = new Lease($"caller-{caller}", T0.AddMinutes(5), $"c{caller}") })]);
+            return won is null ? null : ((InstanceRecord)won[0]).Lease!.Holder;
+        })).ToList();
+        start.SetResult();
+        var claims = await Task.WhenAll(racers);
+
+        var winners = claims.Where(c => c is not null).ToList();
+        Assert.Equal(Free, winners.Count);
+        Assert.Equal(Callers - Free, claims.Count(c => c is null));
+        var stored = (await store.ReadSnapshotAsync()).Instances;
+        Assert.All(stored, i => Assert.Equal(ResourceStatuses.Connected, i.Status));
+        Assert.Equal(winners.Order(), stored.Select(i => i.Lease!.Holder).Order());
+    }
+
+    [Fact]
+    public async Task Events_read_back_newest_first()
+    {
+        var store = await CreateStoreAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            await store.AppendEventAsync(new PoolEvent(T0.AddSeconds(i), "corr", "create", ResourceRoles.Volume, $"v-{i}", true, $"created v-{i}"));
+        }
+
+        var events = await store.ReadEventsAsync(3);
+        Assert.Equal(["v-4", "v-3", "v-2"], events.Select(e => e.ResourceId));
+    }
+}

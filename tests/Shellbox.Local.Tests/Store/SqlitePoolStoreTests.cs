@@ -1,0 +1,59 @@
+using Microsoft.Data.Sqlite;
+using Shellbox.Contracts;
+using Shellbox.Core.Model;
+using Shellbox.Core.Ports;
+using Shellbox.Core.Store;
+using Shellbox.Local.Store;
+
+namespace Shellbox.Local.Tests.Store;
+
+public sealed class SqlitePoolStoreTests : PoolStoreContract, IDisposable
+{
+    private readonly TempFolder folder = new("shellbox-sqlite");
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        folder.Dispose();
+    }
+
+    protected override Task<IPoolStore> CreateStoreAsync() =>
+        Task.FromResult<IPoolStore>(SqlitePoolStore.Open(folder.Combine($"{Guid.NewGuid():N}.db")));
+
+    [Fact]
+    public async Task A_writer_that_dies_inside_its_transaction_leaves_no_half_written_row()
+    {
+        var path = folder.Combine("crash.db");
+        var store = SqlitePoolStore.Open(path);
+        await store.InsertAsync(Instance("i-1"));
+
+        // GIVEN a writer that has written one row of two and then vanishes without committing
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            var transaction = connection.BeginTransaction();
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "UPDATE rows SET json = 'garbage', version = version + 1 WHERE id = 'i-1'";
+            command.ExecuteNonQuery();
+            // no Commit: the connection is closed with the transaction open, as a killed process would leave it
+        }
+
+        // THEN the row is exactly as before and another writer can still commit
+        var row = await store.GetAsync<InstanceRecord>("i-1");
+        Assert.Equal(ResourceStatuses.Free, row!.Status);
+        await store.ReplaceAsync(row with { Status = ResourceStatuses.Connected });
+    }
+
+    [Fact]
+    public async Task Two_store_objects_on_one_file_see_each_others_writes_and_conflicts()
+    {
+        var path = folder.Combine("shared.db");
+        var a = SqlitePoolStore.Open(path);
+        var b = SqlitePoolStore.Open(path);
+        var fromA = await a.InsertAsync(Instance("i-1"));
+        var fromB = await b.GetAsync<InstanceRecord>("i-1");
+        await b.ReplaceAsync(fromB! with { Status = ResourceStatuses.Connected });
+        await Assert.ThrowsAsync<Shellbox.Core.Errors.StoreConflictException>(() => a.ReplaceAsync(fromA with { Status = ResourceStatuses.Deleting }));
+    }
+}
