@@ -38,7 +38,7 @@ public abstract class PoolStoreContract
         var store = await CreateStoreAsync();
         var lease = new Lease("connect-1", T0.AddMinutes(5), "corr-1");
         var instance = Instance("i-1") with { VolumeId = "v-1", Endpoint = "127.0.0.1:22001", BoxRunning = true, Lease = lease };
-        var box = new BoxRecord { Id = BoxRecord.IdFor("u1", "dev33"), UserId = "u1", BoxName = "dev33", VolumeId = "v-1", Created = T0, Connections = 2 };
+        var box = new BoxRecord { Id = BoxRecord.IdFor("u1", "dev33"), UserId = "u1", BoxName = "dev33", VolumeId = "v-1", Created = T0, Sessions = [new BoxSession("s1", T0.AddMinutes(2), "c1"), new BoxSession("s2", T0.AddMinutes(3), "c2")] };
         await store.CommitAsync([StoreWrite.Insert(instance), StoreWrite.Insert(Volume("v-1")), StoreWrite.Insert(box)]);
 
         var read = await store.GetAsync<InstanceRecord>("i-1");

@@ -15,14 +15,24 @@ public sealed record BoxRecord : StoreRecord
 
     public DateTimeOffset? LastConnected { get; init; }
 
-    /// <summary>Sessions connected now; the last one out suspends the box.</summary>
-    public int Connections { get; init; }
+    /// <summary>Sessions connected now, each alive until its heartbeat stops; the last one out suspends the box.</summary>
+    public IReadOnlyList<BoxSession> Sessions { get; init; } = [];
 
     /// <summary>The instance the box runs on while attached (connected or lingering).</summary>
     public string? InstanceId { get; init; }
 
-    /// <summary>When a lingering box (no connections, still attached) is detached.</summary>
+    /// <summary>Set while the last session out suspends the box; a joiner waits for it to clear.</summary>
+    public bool Suspending { get; init; }
+
+    /// <summary>When a lingering box (no sessions, still attached) is detached.</summary>
     public DateTimeOffset? LingerUntil { get; init; }
+
+    public int Connections => Sessions.Count;
+
+    public IReadOnlyList<BoxSession> LiveSessions(DateTimeOffset now) => Sessions.Where(s => s.ExpiresAt > now).ToList();
 
     public static string IdFor(string userId, string boxName) => $"{userId}.{boxName}";
 }
+
+/// <summary>One connected session of a box, kept alive by its heartbeat.</summary>
+public sealed record BoxSession(string Id, DateTimeOffset ExpiresAt, string CorrelationId);

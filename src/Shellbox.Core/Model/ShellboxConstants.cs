@@ -14,6 +14,9 @@ public static class ResourceStatuses
     public const string Connected = "connected";
     public const string Attached = "attached";
 
+    /// <summary>An owned volume at rest: its box suspended to it, attached nowhere.</summary>
+    public const string Suspended = "suspended";
+
     // Transitional: a resource is written in one of these before the slow provider call and moved
     // out of it after, so a crash in between is visible to reconcile instead of silently lost.
     public const string Creating = "creating";

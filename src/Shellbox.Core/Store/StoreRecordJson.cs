@@ -21,6 +21,7 @@ public static class StoreRecordJson
         InstanceRecord r => JsonSerializer.Serialize(r with { ETag = null }, Options),
         VolumeRecord r => JsonSerializer.Serialize(r with { ETag = null }, Options),
         BoxRecord r => JsonSerializer.Serialize(r with { ETag = null }, Options),
+        LockRecord r => JsonSerializer.Serialize(r with { ETag = null }, Options),
         _ => throw new ArgumentException($"Unknown store record type {record.GetType().Name}.", nameof(record)),
     };
 
@@ -31,6 +32,7 @@ public static class StoreRecordJson
             ResourceRoles.Instance => JsonSerializer.Deserialize<InstanceRecord>(json, Options),
             ResourceRoles.Volume => JsonSerializer.Deserialize<VolumeRecord>(json, Options),
             "box" => JsonSerializer.Deserialize<BoxRecord>(json, Options),
+            LockRecord.KindName => JsonSerializer.Deserialize<LockRecord>(json, Options),
             _ => null,
         };
         return (record ?? throw new InvalidDataException($"The pool store holds a row of unknown kind '{kind}'.")) with { ETag = etag };
@@ -41,6 +43,7 @@ public static class StoreRecordJson
         typeof(T) == typeof(InstanceRecord) ? ResourceRoles.Instance
         : typeof(T) == typeof(VolumeRecord) ? ResourceRoles.Volume
         : typeof(T) == typeof(BoxRecord) ? "box"
+        : typeof(T) == typeof(LockRecord) ? LockRecord.KindName
         : throw new ArgumentException($"Unknown store record type {typeof(T).Name}.");
 
     public static string SerializeEvent(PoolEvent poolEvent) => JsonSerializer.Serialize(poolEvent, Options);

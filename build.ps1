@@ -1,0 +1,160 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Builds, tests and demonstrates the Shellbox module.
+.DESCRIPTION
+    Tasks run in the order given:
+      Bootstrap  installs what a fresh Debian machine lacks (apt packages, the pwsh tool, Pester 6.2.0 from NuGet)
+      Build      publishes the module to out/Shellbox (cmdlets at the root, the engine in dependencies/)
+      Test       every xunit project, then Pester against the built module; prints "N passed, N failed"
+      Demo       the main job on the Local provider
+      Bench      the benchmarks (figures, not pass/fail)
+.EXAMPLE
+    dotnet tool restore; dotnet pwsh -NoProfile -File ./build.ps1 Bootstrap Build Test
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0, ValueFromRemainingArguments = $true)]
+    [ValidateSet('Bootstrap', 'Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [string[]] $Task = @('Build'),
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    # Passed to Invoke-Pester / dotnet test to run a subset.
+    [string] $Filter
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$Root = $PSScriptRoot
+$Out = Join-Path $Root 'out'
+$ModuleOut = Join-Path $Out 'Shellbox'
+$Tools = Join-Path $Root 'tools'
+$PesterManifest = Join-Path $Tools 'nuget/pester/6.2.0/tools/Pester.psd1'
+$AptPackages = @(
+    'qemu-system-x86', 'qemu-utils', 'busybox-static', 'cpio', 'e2fsprogs', 'zstd',
+    'openssh-client', 'openssh-server', 'tmux', 'dpkg-dev'
+)
+
+function Invoke-Native {
+    param([string] $Command, [string[]] $Arguments)
+    & $Command @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "$Command $($Arguments -join ' ') failed with exit code $LASTEXITCODE." }
+}
+
+function Get-ShellboxVersion {
+    $props = [xml](Get-Content -Raw (Join-Path $Root 'Directory.Build.props'))
+    return [string]($props.Project.PropertyGroup | Where-Object { $_['Version'] } | Select-Object -First 1).Version
+}
+
+function Invoke-Bootstrap {
+    $missing = @($AptPackages | Where-Object { -not (& dpkg-query -W -f='${Status}' $_ 2>$null | Select-String -Quiet 'install ok installed') })
+    if ($missing.Count -gt 0) {
+        Write-Host "bootstrap: installing apt packages: $($missing -join ' ')"
+        $sudo = if ((& id -u) -eq '0') { @() } else { @('sudo', '-n') }
+        $apt = @('env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get')
+        Invoke-Native ($sudo + $apt)[0] (@($sudo + $apt | Select-Object -Skip 1) + @('update', '-q'))
+        Invoke-Native ($sudo + $apt)[0] (@($sudo + $apt | Select-Object -Skip 1) + @('install', '-y', '-q', '--no-install-recommends') + $missing)
+    }
+    Invoke-Native 'dotnet' @('tool', 'restore', '--tool-manifest', (Join-Path $Root '.config/dotnet-tools.json'))
+    if (-not (Test-Path $PesterManifest)) {
+        Write-Host 'bootstrap: downloading Pester 6.2.0 from NuGet'
+        Invoke-Native 'dotnet' @('restore', (Join-Path $Root 'build/Pester.proj'), '--packages', (Join-Path $Tools 'nuget'), '-v', 'q')
+    }
+}
+
+function Invoke-Build {
+    $version = Get-ShellboxVersion
+    $publish = Join-Path $Out 'publish'
+    Remove-Item -Recurse -Force $publish, $ModuleOut -ErrorAction Ignore
+    Invoke-Native 'dotnet' @('publish', (Join-Path $Root 'src/Shellbox.PowerShell/Shellbox.PowerShell.csproj'), '-c', $Configuration, '-o', $publish, '--nologo', '-v', 'q')
+
+    # Cmdlet assembly at the root (loaded by PowerShell); everything else in dependencies/, where only
+    # the module's private load context looks.
+    $dependencies = New-Item -ItemType Directory -Force (Join-Path $ModuleOut 'dependencies')
+    Copy-Item (Join-Path $publish 'Shellbox.PowerShell.dll') $ModuleOut
+    Get-ChildItem $publish | Where-Object { $_.Name -notlike 'Shellbox.PowerShell.*' -and $_.Name -ne 'System.Management.Automation.dll' } |
+        Copy-Item -Destination $dependencies -Recurse
+    Copy-Item (Join-Path $Root 'module/*') $ModuleOut -Recurse
+    New-Item -ItemType Directory -Force (Join-Path $ModuleOut 'assets') | Out-Null
+    Copy-Item (Join-Path $Root 'assets/golden') (Join-Path $ModuleOut 'assets') -Recurse
+
+    $manifest = Join-Path $ModuleOut 'Shellbox.psd1'
+    Copy-Item (Join-Path $Root 'Shellbox.psd1') $manifest
+    Update-ModuleManifest -Path $manifest -ModuleVersion $version
+    Write-Host "build: module $version in $ModuleOut"
+}
+
+function Get-TrxCounts([string] $Folder) {
+    $passed = 0; $failed = 0
+    foreach ($file in Get-ChildItem -Path $Folder -Filter *.trx -Recurse -ErrorAction Ignore) {
+        $counters = ([xml](Get-Content -Raw $file.FullName)).TestRun.ResultSummary.Counters
+        $passed += [int]$counters.passed
+        $failed += [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+    }
+    return $passed, $failed
+}
+
+function Invoke-Test {
+    if (-not (Test-Path (Join-Path $ModuleOut 'Shellbox.psd1'))) { Invoke-Build }
+    $results = Join-Path $Out 'test-results'
+    Remove-Item -Recurse -Force $results -ErrorAction Ignore
+    $dotnetArgs = @('test', (Join-Path $Root 'Shellbox.PowerShell.sln'), '-c', $Configuration, '--nologo',
+        '--logger', 'trx', '--logger', 'console;verbosity=minimal', '--results-directory', (Join-Path $results 'xunit'))
+    if ($Filter) { $dotnetArgs += @('--filter', $Filter) }
+    & dotnet @dotnetArgs
+    $xunitExit = $LASTEXITCODE
+    $passed, $failed = Get-TrxCounts (Join-Path $results 'xunit')
+    if ($xunitExit -ne 0 -and $failed -eq 0) { $failed = 1; Write-Warning 'dotnet test failed without a failed test (build or crash); counted as one failure.' }
+
+    # Pester in a child pwsh so the module loads into a clean session, as a user would load it.
+    $pesterJson = Join-Path $results 'pester.json'
+    $pesterScript = {
+        param($PesterManifest, $TestsPath, $ModuleManifest, $ResultPath, $Filter)
+        Import-Module $PesterManifest -Force
+        $config = New-PesterConfiguration
+        $config.Run.Path = $TestsPath
+        $config.Run.PassThru = $true
+        $config.Output.Verbosity = 'Detailed'
+        if ($Filter) { $config.Filter.FullName = "*$Filter*" }
+        $env:SHELLBOX_MODULE = $ModuleManifest
+        $run = Invoke-Pester -Configuration $config
+        @{ passed = $run.PassedCount; failed = $run.FailedCount + $run.FailedBlocksCount + $run.FailedContainersCount } |
+            ConvertTo-Json | Set-Content $ResultPath
+    }
+    & ([Environment]::ProcessPath) -NoProfile -Command $pesterScript -args $PesterManifest, (Join-Path $Root 'tests/pester'), (Join-Path $ModuleOut 'Shellbox.psd1'), $pesterJson, $Filter
+    if (Test-Path $pesterJson) {
+        $pester = Get-Content -Raw $pesterJson | ConvertFrom-Json
+        $passed += $pester.passed; $failed += $pester.failed
+    }
+    else {
+        Write-Warning 'Pester did not report results; counted as one failure.'
+        $failed += 1
+    }
+
+    Write-Host "$passed passed, $failed failed"
+    if ($failed -gt 0) { exit 1 }
+}
+
+function Invoke-Demo {
+    if (-not (Test-Path (Join-Path $ModuleOut 'Shellbox.psd1'))) { Invoke-Build }
+    & ([Environment]::ProcessPath) -NoProfile -File (Join-Path $Root 'demo/Start-ShellboxDemo.ps1') -ModulePath (Join-Path $ModuleOut 'Shellbox.psd1')
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+}
+
+function Invoke-Bench {
+    & ([Environment]::ProcessPath) -NoProfile -File (Join-Path $Root 'bench/Invoke-ShellboxBench.ps1') -ModulePath (Join-Path $ModuleOut 'Shellbox.psd1')
+}
+
+foreach ($name in $Task) {
+    Write-Host "== $name"
+    switch ($name) {
+        'Bootstrap' { Invoke-Bootstrap }
+        'Build' { Invoke-Build }
+        'Test' { Invoke-Test }
+        'Demo' { Invoke-Demo }
+        'Bench' { Invoke-Bench }
+        'Clean' { Remove-Item -Recurse -Force $Out -ErrorAction Ignore }
+    }
+}

@@ -1,0 +1,112 @@
+using Shellbox.Core.Engine;
+using Shellbox.Core.Errors;
+using Shellbox.Core.Model;
+using Shellbox.Core.Ports;
+using Shellbox.Core.Store;
+
+namespace Shellbox.Core.Boxes;
+
+/// <summary>A box as a user sees it, with its state derived from the store.</summary>
+public sealed record BoxView(BoxRecord Box, string State, string? InstanceId, int Sessions);
+
+/// <summary>Lists, creates (spinup) and removes boxes. Connecting is <see cref="ConnectFlow"/>.</summary>
+public sealed class BoxCatalog(ShellboxEngine engine)
+{
+    public const string Running = "running";
+    public const string Lingering = "lingering";
+    public const string Suspended = "suspended";
+
+    public async Task<IReadOnlyList<BoxView>> ListAsync(string? userId, CancellationToken cancellationToken = default)
+    {
+        var snapshot = await engine.Store.ReadSnapshotAsync(cancellationToken).ConfigureAwait(false);
+        var now = engine.Time.GetUtcNow();
+        return snapshot.Boxes
+            .Where(b => userId is null || b.UserId == userId)
+            .OrderBy(b => b.UserId, StringComparer.Ordinal).ThenBy(b => b.BoxName, StringComparer.Ordinal)
+            .Select(b => new BoxView(b, StateOf(b, snapshot, now), b.InstanceId, b.LiveSessions(now).Count))
+            .ToList();
+    }
+
+    public async Task<BoxView> GetAsync(string userId, string boxName, CancellationToken cancellationToken = default)
+    {
+        BoxNames.Validate(boxName);
+        var views = await ListAsync(userId, cancellationToken).ConfigureAwait(false);
+        return views.FirstOrDefault(v => v.Box.BoxName == boxName)
+            ?? throw ShellboxException.NotFound("BoxNotFound", $"There is no box '{boxName}' for user '{userId}'.");
+    }
+
+    /// <summary>Spinup: binds a free volume (a golden clone) to a new box without connecting. No provider call.</summary>
+    public async Task<BoxView> CreateAsync(string userId, string boxName, CancellationToken cancellationToken = default)
+    {
+        BoxNames.ValidateUser(userId);
+        BoxNames.Validate(boxName);
+        var boxId = BoxRecord.IdFor(userId, boxName);
+        if (await engine.Store.GetAsync<BoxRecord>(boxId, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            throw ShellboxException.User("BoxExists", $"Box '{boxName}' already exists; connect to it, or remove it first.");
+        }
+
+        try
+        {
+            var claimed = await PoolClaims.ClaimFirstAsync(
+                engine.Store,
+                s => s.Volumes.Where(v => v.IsFree && v.InstanceId is null).OrderBy(v => v.Created),
+                (v, _) =>
+                {
+                    var now = engine.Time.GetUtcNow();
+                    return
+                    [
+                        StoreWrite.Replace(v with { Status = ResourceStatuses.Suspended, UserId = userId, BoxName = boxName, LastUsed = now }),
+                        StoreWrite.Insert(new BoxRecord { Id = boxId, UserId = userId, BoxName = boxName, VolumeId = v.Id, Created = now }),
+                    ];
+                },
+                cancellationToken).ConfigureAwait(false)
+                ?? throw ShellboxException.Service("PoolExhausted", "No free volume is available right now; the pool is refilling, try again in a minute.");
+            return new BoxView((BoxRecord)claimed[1], Suspended, null, 0);
+        }
+        catch (StoreConflictException e) when (e.Key.StartsWith("box/", StringComparison.Ordinal))
+        {
+            throw ShellboxException.User("BoxExists", $"Box '{boxName}' already exists; connect to it, or remove it first.");
+        }
+    }
+
+    /// <summary>Deletes a box and its volume: the user's files and processes are gone for good.</summary>
+    public async Task RemoveAsync(string userId, string boxName, CancellationToken cancellationToken = default)
+    {
+        var view = await GetAsync(userId, boxName, cancellationToken).ConfigureAwait(false);
+        if (view.Sessions > 0)
+        {
+            throw ShellboxException.User("BoxInUse", $"Box '{boxName}' has {view.Sessions} connected session(s); disconnect them first.");
+        }
+
+        if (view.InstanceId is not null)
+        {
+            await BoxRelease.ReleaseAsync(engine, view.Box.Id, cancellationToken).ConfigureAwait(false);
+        }
+
+        var box = await engine.Store.GetAsync<BoxRecord>(view.Box.Id, cancellationToken).ConfigureAwait(false)
+            ?? throw ShellboxException.NotFound("BoxNotFound", $"There is no box '{boxName}' for user '{userId}'.");
+        var volume = await engine.Store.GetAsync<VolumeRecord>(box.VolumeId, cancellationToken).ConfigureAwait(false);
+
+        // Mark first (conditional: a connect that raced us wins), then delete the volume, then the rows.
+        var marked = await engine.Store.CommitAsync(
+            volume is null
+                ? [StoreWrite.Replace(box with { Suspending = true })]
+                : [StoreWrite.Replace(box with { Suspending = true }), StoreWrite.Replace(volume with { Status = ResourceStatuses.Deleting })],
+            cancellationToken).ConfigureAwait(false);
+        await engine.Infrastructure.DeleteVolumeAsync(box.VolumeId, cancellationToken).ConfigureAwait(false);
+        await engine.Store.CommitAsync(marked.Select(StoreWrite.Delete).ToList(), cancellationToken).ConfigureAwait(false);
+        await engine.Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), engine.Ids.NewCorrelationId(), "remove-box", "box", box.Id, true, $"removed box {userId}/{boxName} and volume {box.VolumeId}"), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string StateOf(BoxRecord box, PoolSnapshot snapshot, DateTimeOffset now)
+    {
+        if (box.InstanceId is null)
+        {
+            return Suspended;
+        }
+
+        var instance = snapshot.Instances.FirstOrDefault(i => i.Id == box.InstanceId);
+        return instance is { BoxRunning: true } ? Running : Lingering;
+    }
+}

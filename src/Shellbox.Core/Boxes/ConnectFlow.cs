@@ -1,0 +1,201 @@
+using Shellbox.Core.Engine;
+using Shellbox.Core.Errors;
+using Shellbox.Core.Model;
+using Shellbox.Core.Ports;
+using Shellbox.Core.Store;
+
+namespace Shellbox.Core.Boxes;
+
+/// <summary>
+/// Connect (user, box), provider-neutral. A new box claims a ready pair in one conditional write (no
+/// provider call on the critical path), else a free instance and volume (attach, resume). A returning
+/// box claims a free instance and attaches its volume (one provider call). A box still attached
+/// (another session, or lingering after a disconnect) is joined in place.
+/// </summary>
+public sealed class ConnectFlow(ShellboxEngine engine)
+{
+    private static readonly TimeSpan SuspendWait = TimeSpan.FromSeconds(60);
+
+    private IPoolStore Store => engine.Store;
+
+    /// <param name="create">When the box does not exist: true creates it (connect), false is a not-found error.</param>
+    public async Task<BoxConnection> ConnectAsync(string userId, string boxName, bool create = true, CancellationToken cancellationToken = default)
+    {
+        BoxNames.ValidateUser(userId);
+        BoxNames.Validate(boxName);
+        var boxId = BoxRecord.IdFor(userId, boxName);
+        var trace = new ConnectTrace(engine.Ids.NewCorrelationId());
+        var sessionId = engine.Ids.NewCorrelationId();
+        var waitedSince = engine.Time.GetUtcNow();
+
+        for (var attempt = 1; ; attempt++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                var box = await Store.GetAsync<BoxRecord>(boxId, cancellationToken).ConfigureAwait(false);
+                if (box is null && !create)
+                {
+                    throw ShellboxException.NotFound("BoxNotFound", $"There is no box '{boxName}'; connect creates it, or run New-ShellboxBox -Name {boxName}.");
+                }
+
+                if (box is { Suspending: true })
+                {
+                    // The last session out is saving the box; join once it is on the volume.
+                    if (engine.Time.GetUtcNow() - waitedSince > SuspendWait)
+                    {
+                        throw ShellboxException.Service("BoxBusy", $"Box '{boxName}' has been suspending for over {SuspendWait.TotalSeconds:0} s; try again shortly.");
+                    }
+
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), engine.Time, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                return box switch
+                {
+                    null => await NewBoxAsync(userId, boxName, sessionId, trace, cancellationToken).ConfigureAwait(false),
+                    { InstanceId: not null } => await JoinAsync(box, sessionId, trace, cancellationToken).ConfigureAwait(false),
+                    _ => await ReturningAsync(box, sessionId, trace, cancellationToken).ConfigureAwait(false),
+                };
+            }
+            catch (StoreConflictException) when (attempt < 20)
+            {
+                // Another connect of the same box (or a reconcile) moved a row: decide again from fresh state.
+            }
+        }
+    }
+
+    private async Task<BoxConnection> NewBoxAsync(string userId, string boxName, string sessionId, ConnectTrace trace, CancellationToken cancellationToken)
+    {
+        var pair = await trace.TimeAsync("claim", () => PoolClaims.ClaimFirstAsync(
+            Store,
+            s => s.Instances.Where(i => i.IsReadyPairHalf)
+                .Select(i => (Instance: i, Volume: s.Volumes.FirstOrDefault(v => v.Id == i.VolumeId && v.IsFree && v.InstanceId == i.Id)))
+                .Where(p => p.Volume is not null)
+                .OrderBy(p => p.Instance.LastUsed),
+            (p, _) => Bind(userId, boxName, sessionId, trace, p.Instance, p.Volume!, newBox: true),
+            cancellationToken)).ConfigureAwait(false);
+        if (pair is not null)
+        {
+            trace.Path = "new-from-ready-pair";
+            return await ResumeAsync((BoxRecord)pair[2], (InstanceRecord)pair[0], sessionId, trace, attach: false, created: true, cancellationToken).ConfigureAwait(false);
+        }
+
+        var loose = await trace.TimeAsync("claim-loose", () => PoolClaims.ClaimFirstAsync(
+            Store,
+            s => s.Instances.Where(i => i.IsFree && i.VolumeId is null && !i.BoxRunning).OrderBy(i => i.LastUsed).Take(1)
+                .SelectMany(i => s.Volumes.Where(v => v.IsFree && v.InstanceId is null).OrderBy(v => v.Created).Select(v => (Instance: i, Volume: v))),
+            (p, _) => Bind(userId, boxName, sessionId, trace, p.Instance, p.Volume, newBox: true),
+            cancellationToken)).ConfigureAwait(false);
+        if (loose is null)
+        {
+            throw await ExhaustedAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        trace.Path = "new-with-attach";
+        return await ResumeAsync((BoxRecord)loose[2], (InstanceRecord)loose[0], sessionId, trace, attach: true, created: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<BoxConnection> ReturningAsync(BoxRecord box, string sessionId, ConnectTrace trace, CancellationToken cancellationToken)
+    {
+        var claimed = await trace.TimeAsync("claim", () => PoolClaims.ClaimFirstAsync(
+            Store,
+            s => s.Instances.Where(i => i.IsFree && i.VolumeId is null && !i.BoxRunning).OrderBy(i => i.LastUsed)
+                .Select(i => (Instance: i, Volume: s.Volumes.FirstOrDefault(v => v.Id == box.VolumeId), Box: s.Boxes.FirstOrDefault(b => b.Id == box.Id)))
+                .Where(p => p.Volume is { InstanceId: null } && p.Box is { InstanceId: null, Suspending: false }),
+            (p, _) => Bind(box.UserId, box.BoxName, sessionId, trace, p.Instance, p.Volume!, newBox: false, p.Box),
+            cancellationToken)).ConfigureAwait(false);
+        if (claimed is null)
+        {
+            // Either no free instance, or the box moved (someone else attached it): let the caller decide again.
+            var now = await Store.GetAsync<BoxRecord>(box.Id, cancellationToken).ConfigureAwait(false);
+            if (now?.ETag != box.ETag)
+            {
+                throw new StoreConflictException(box.Key, "changed while connecting");
+            }
+
+            throw await ExhaustedAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        trace.Path = "returning";
+        return await ResumeAsync((BoxRecord)claimed[2], (InstanceRecord)claimed[0], sessionId, trace, attach: true, created: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<BoxConnection> JoinAsync(BoxRecord box, string sessionId, ConnectTrace trace, CancellationToken cancellationToken)
+    {
+        var instance = await Store.GetAsync<InstanceRecord>(box.InstanceId!, cancellationToken).ConfigureAwait(false)
+            ?? throw new StoreConflictException(box.Key, "points at a missing instance");
+        var now = engine.Time.GetUtcNow();
+        var expires = now + engine.Settings.LeaseDuration;
+        var lease = new Lease(box.Id, expires, trace.CorrelationId);
+        var written = await trace.TimeAsync("claim", () => Store.CommitAsync(
+        [
+            StoreWrite.Replace(box with { Sessions = [.. box.LiveSessions(now), new BoxSession(sessionId, expires, trace.CorrelationId)], LingerUntil = null, LastConnected = now }),
+            StoreWrite.Replace(instance with { Status = ResourceStatuses.Connected, Lease = lease, LastUsed = now }),
+        ], cancellationToken)).ConfigureAwait(false);
+        trace.Path = instance.BoxRunning ? "joining" : "lingering";
+        return await ResumeAsync((BoxRecord)written[0], (InstanceRecord)written[1], sessionId, trace, attach: false, created: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The one commit that binds a box to an instance and volume: instance, volume, box.</summary>
+    private IReadOnlyList<StoreWrite> Bind(string userId, string boxName, string sessionId, ConnectTrace trace, InstanceRecord instance, VolumeRecord volume, bool newBox, BoxRecord? existing = null)
+    {
+        var now = engine.Time.GetUtcNow();
+        var expires = now + engine.Settings.LeaseDuration;
+        var boxId = BoxRecord.IdFor(userId, boxName);
+        var session = new BoxSession(sessionId, expires, trace.CorrelationId);
+        var box = newBox
+            ? new BoxRecord { Id = boxId, UserId = userId, BoxName = boxName, VolumeId = volume.Id, Created = now }
+            : existing!;
+        box = box with { InstanceId = instance.Id, Sessions = [session], LastConnected = now, LingerUntil = null, Suspending = false };
+        return
+        [
+            StoreWrite.Replace(instance with { Status = ResourceStatuses.Connected, VolumeId = volume.Id, Lease = new Lease(boxId, expires, trace.CorrelationId), LastUsed = now }),
+            StoreWrite.Replace(volume with { Status = ResourceStatuses.Attached, UserId = userId, BoxName = boxName, InstanceId = instance.Id, Lease = null, LastUsed = now }),
+            newBox ? StoreWrite.Insert(box) : StoreWrite.Replace(box),
+        ];
+    }
+
+    /// <summary>Attach if needed, resume (a running box answers at once), mark it running; on failure put everything back.</summary>
+    private async Task<BoxConnection> ResumeAsync(BoxRecord box, InstanceRecord instance, string sessionId, ConnectTrace trace, bool attach, bool created, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (attach)
+            {
+                await trace.TimeAsync("attach", () => engine.Infrastructure.AttachAsync(instance.Id, box.VolumeId, ResourceTags.For(instance, box.UserId, box.BoxName), cancellationToken)).ConfigureAwait(false);
+            }
+
+            var endpoint = await trace.TimeAsync("resume", () => engine.Runtime.ResumeAsync(instance.Id, box.VolumeId, cancellationToken)).ConfigureAwait(false);
+            if (!instance.BoxRunning)
+            {
+                await ConflictRetry.RunAsync(async () =>
+                {
+                    var current = await Store.GetAsync<InstanceRecord>(instance.Id, cancellationToken).ConfigureAwait(false);
+                    if (current is not null && !current.BoxRunning)
+                    {
+                        await Store.ReplaceAsync(current with { BoxRunning = true }, cancellationToken).ConfigureAwait(false);
+                    }
+                }, cancellationToken).ConfigureAwait(false);
+            }
+
+            await Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), trace.CorrelationId, "connect", "box", box.Id, true, trace.ToString()), cancellationToken).ConfigureAwait(false);
+            return new BoxConnection(box, endpoint, sessionId, trace, created);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), trace.CorrelationId, "connect", "box", box.Id, false, $"{trace}: {e.Message}"), CancellationToken.None).ConfigureAwait(false);
+            await new DisconnectFlow(engine).DisconnectAsync(box.Id, sessionId, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>No instance or volume is free: reclaim any expired linger first, so the caller's retry can succeed.</summary>
+    private async Task<ShellboxException> ExhaustedAsync(CancellationToken cancellationToken)
+    {
+        var reclaimed = await new LeaseReclaimer(engine, engine.Ids.NewCorrelationId()).ReclaimExpiredAsync(cancellationToken).ConfigureAwait(false);
+        return reclaimed > 0
+            ? new StoreConflictException("pool", "had an expired linger that was just reclaimed")
+            : ShellboxException.Service("PoolExhausted", "No free instance or volume is available right now; the pool is refilling, try again in a minute.");
+    }
+}

@@ -1,0 +1,91 @@
+using Shellbox.Core.Engine;
+using Shellbox.Core.Model;
+using Shellbox.Core.Ports;
+using Shellbox.Core.Store;
+
+namespace Shellbox.Core.Boxes;
+
+/// <summary>
+/// Ends one session of a box. Other live sessions keep it running; the last one out suspends it to its
+/// volume, then either lingers attached (a reconnect costs no attach) or detaches and frees the instance.
+/// </summary>
+public sealed class DisconnectFlow(ShellboxEngine engine)
+{
+    /// <summary>Returns what happened: "still in use", "lingering" or "suspended".</summary>
+    public async Task<string> DisconnectAsync(string boxId, string sessionId, CancellationToken cancellationToken = default)
+    {
+        var store = engine.Store;
+        var (box, last) = await ConflictRetry.RunAsync(async () =>
+        {
+            var now = engine.Time.GetUtcNow();
+            var current = await store.GetAsync<BoxRecord>(boxId, cancellationToken).ConfigureAwait(false);
+            if (current is null)
+            {
+                return (null, false);
+            }
+
+            var others = current.LiveSessions(now).Where(s => s.Id != sessionId).ToList();
+            var isLast = others.Count == 0 && current.InstanceId is not null && !current.Suspending;
+            var written = await store.ReplaceAsync(current with { Sessions = others, Suspending = isLast }, cancellationToken).ConfigureAwait(false);
+            return ((BoxRecord?)written, isLast);
+        }, cancellationToken).ConfigureAwait(false);
+
+        if (box is null || !last)
+        {
+            return box is null ? "gone" : "still in use";
+        }
+
+        try
+        {
+            if (engine.Settings.Linger <= TimeSpan.Zero)
+            {
+                await BoxRelease.ReleaseAsync(engine, boxId, cancellationToken).ConfigureAwait(false);
+                return "suspended";
+            }
+
+            await SuspendInPlaceAsync(box, cancellationToken).ConfigureAwait(false);
+            return "lingering";
+        }
+        catch
+        {
+            // Let joiners in again; the instance lease expires and reconcile retries the release.
+            await ConflictRetry.RunAsync(async () =>
+            {
+                var current = await store.GetAsync<BoxRecord>(boxId, CancellationToken.None).ConfigureAwait(false);
+                if (current is { Suspending: true })
+                {
+                    await store.ReplaceAsync(current with { Suspending = false }, CancellationToken.None).ConfigureAwait(false);
+                }
+            }, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Suspend but stay attached until the linger ends; the instance lease then expires and is reclaimed.</summary>
+    private async Task SuspendInPlaceAsync(BoxRecord box, CancellationToken cancellationToken)
+    {
+        var store = engine.Store;
+        var instance = await store.GetAsync<InstanceRecord>(box.InstanceId!, cancellationToken).ConfigureAwait(false);
+        if (instance is { BoxRunning: true })
+        {
+            await engine.Runtime.SuspendAsync(instance.Id, box.VolumeId, cancellationToken).ConfigureAwait(false);
+        }
+
+        await ConflictRetry.RunAsync(async () =>
+        {
+            var until = engine.Time.GetUtcNow() + engine.Settings.Linger;
+            var b = await store.GetAsync<BoxRecord>(box.Id, cancellationToken).ConfigureAwait(false);
+            var i = await store.GetAsync<InstanceRecord>(box.InstanceId!, cancellationToken).ConfigureAwait(false);
+            if (b is null || i is null)
+            {
+                return;
+            }
+
+            await store.CommitAsync(
+            [
+                StoreWrite.Replace(b with { Suspending = false, LingerUntil = until }),
+                StoreWrite.Replace(i with { BoxRunning = false, Lease = new Lease(box.Id, until, "linger"), LastUsed = engine.Time.GetUtcNow() }),
+            ], cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+}

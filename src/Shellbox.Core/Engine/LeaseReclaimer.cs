@@ -1,0 +1,93 @@
+using Shellbox.Core.Boxes;
+using Shellbox.Core.Model;
+using Shellbox.Core.Ports;
+using Shellbox.Core.Store;
+
+namespace Shellbox.Core.Engine;
+
+/// <summary>
+/// Takes back what a dead holder left: a box whose sessions stopped beating (or whose linger ended) is
+/// suspended and detached; a half-done claim (a pairing or connect that died) is undone.
+/// </summary>
+internal sealed class LeaseReclaimer(ShellboxEngine engine, string correlation)
+{
+    public async Task<(string?, string)> ReclaimAsync(string role, string id, CancellationToken cancellationToken)
+    {
+        var now = engine.Time.GetUtcNow();
+        if (role == ResourceRoles.Volume)
+        {
+            var volume = await engine.Store.GetAsync<VolumeRecord>(id, cancellationToken).ConfigureAwait(false);
+            if (volume?.Lease is { } l && l.IsExpired(now))
+            {
+                await engine.Store.ReplaceAsync(volume with { Lease = null }, cancellationToken).ConfigureAwait(false);
+            }
+
+            return (id, $"reclaimed volume {id}");
+        }
+
+        var instance = await engine.Store.GetAsync<InstanceRecord>(id, cancellationToken).ConfigureAwait(false);
+        if (instance?.Lease is not { } lease || !lease.IsExpired(now))
+        {
+            return (id, $"instance {id} needs no reclaim");
+        }
+
+        var snapshot = await engine.Store.ReadSnapshotAsync(cancellationToken).ConfigureAwait(false);
+        var box = snapshot.Boxes.FirstOrDefault(b => b.InstanceId == id);
+        if (box is not null)
+        {
+            if (box.LiveSessions(now).Count > 0)
+            {
+                return (id, $"instance {id} has live sessions");
+            }
+
+            await BoxRelease.ReleaseAsync(engine, box.Id, cancellationToken).ConfigureAwait(false);
+            return (id, $"released box {box.UserId}/{box.BoxName} from instance {id} (sessions or linger ended)");
+        }
+
+        // A pairing or a connect died half way: undo the attachment, keep the volume as a free clone.
+        if (instance.VolumeId is { } volumeId)
+        {
+            if (instance.BoxRunning || await engine.Runtime.IsRunningAsync(id, volumeId, cancellationToken).ConfigureAwait(false))
+            {
+                await engine.Runtime.SuspendAsync(id, volumeId, cancellationToken).ConfigureAwait(false);
+            }
+
+            await engine.Infrastructure.DetachAsync(id, volumeId, cancellationToken).ConfigureAwait(false);
+            var volume = await engine.Store.GetAsync<VolumeRecord>(volumeId, cancellationToken).ConfigureAwait(false);
+            var writes = new List<StoreWrite> { StoreWrite.Replace(instance with { Status = ResourceStatuses.Free, VolumeId = null, BoxRunning = false, Lease = null, LastUsed = now }) };
+            if (volume is not null)
+            {
+                writes.Add(StoreWrite.Replace(volume with { InstanceId = null, Lease = null, Status = volume.IsOwned ? ResourceStatuses.Suspended : ResourceStatuses.Free }));
+            }
+
+            await engine.Store.CommitAsync(writes, cancellationToken).ConfigureAwait(false);
+            return (id, $"undid the half-done attachment of volume {volumeId} to instance {id}");
+        }
+
+        await engine.Store.ReplaceAsync(instance with { Status = ResourceStatuses.Free, Lease = null }, cancellationToken).ConfigureAwait(false);
+        return (id, $"freed instance {id}");
+    }
+
+    /// <summary>Reclaims every expired instance lease now; returns how many were released.</summary>
+    public async Task<int> ReclaimExpiredAsync(CancellationToken cancellationToken)
+    {
+        var now = engine.Time.GetUtcNow();
+        var snapshot = await engine.Store.ReadSnapshotAsync(cancellationToken).ConfigureAwait(false);
+        var count = 0;
+        foreach (var instance in snapshot.Instances.Where(i => i.Lease is { } l && l.IsExpired(now)))
+        {
+            try
+            {
+                await ReclaimAsync(ResourceRoles.Instance, instance.Id, cancellationToken).ConfigureAwait(false);
+                await engine.Store.AppendEventAsync(new PoolEvent(now, correlation, nameof(Planning.ReclaimLease), ResourceRoles.Instance, instance.Id, true, "reclaimed on demand by a connect"), cancellationToken).ConfigureAwait(false);
+                count++;
+            }
+            catch (Errors.StoreConflictException)
+            {
+                // Someone else reclaimed or joined it meanwhile.
+            }
+        }
+
+        return count;
+    }
+}

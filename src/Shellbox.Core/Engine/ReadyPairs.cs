@@ -1,0 +1,78 @@
+using Shellbox.Core.Errors;
+using Shellbox.Core.Model;
+using Shellbox.Core.Ports;
+using Shellbox.Core.Store;
+
+namespace Shellbox.Core.Engine;
+
+/// <summary>
+/// Makes a ready pair ahead of demand: attach a free volume to a free instance and resume its box, so
+/// a new box later costs one conditional write and no provider call.
+/// </summary>
+internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
+{
+    private static readonly TimeSpan ClaimDuration = TimeSpan.FromMinutes(5);
+
+    public async Task<(string?, string)> PairAsync(string instanceId, string volumeId, CancellationToken cancellationToken)
+    {
+        var store = engine.Store;
+        var instance = await store.GetAsync<InstanceRecord>(instanceId, cancellationToken).ConfigureAwait(false);
+        var volume = await store.GetAsync<VolumeRecord>(volumeId, cancellationToken).ConfigureAwait(false);
+        if (instance is not { IsFree: true, VolumeId: null } || volume is not { IsFree: true, InstanceId: null })
+        {
+            throw new StoreConflictException($"{instanceId}+{volumeId}", "is no longer free to pair");
+        }
+
+        // Claim both first (lease + attachment recorded), so a crash mid-way is visible and reclaimable.
+        var lease = new Lease("pair", engine.Time.GetUtcNow() + ClaimDuration, correlation);
+        var claimed = await store.CommitAsync(
+        [
+            StoreWrite.Replace(instance with { VolumeId = volumeId, Lease = lease }),
+            StoreWrite.Replace(volume with { InstanceId = instanceId, Lease = lease }),
+        ], cancellationToken).ConfigureAwait(false);
+
+        try
+        {
+            await engine.Infrastructure.AttachAsync(instanceId, volumeId, ResourceTags.For(instance), cancellationToken).ConfigureAwait(false);
+            await engine.Runtime.ResumeAsync(instanceId, volumeId, cancellationToken).ConfigureAwait(false);
+            await store.CommitAsync(
+            [
+                StoreWrite.Replace((InstanceRecord)claimed[0] with { BoxRunning = true, Lease = null, LastUsed = engine.Time.GetUtcNow() }),
+                StoreWrite.Replace((VolumeRecord)claimed[1] with { Lease = null }),
+            ], cancellationToken).ConfigureAwait(false);
+            return (instanceId, $"paired volume {volumeId} with instance {instanceId}; its box is running");
+        }
+        catch (Exception e) when (e is not StoreConflictException)
+        {
+            await UndoAsync(instanceId, volumeId).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task UndoAsync(string instanceId, string volumeId)
+    {
+        try
+        {
+            if (await engine.Runtime.IsRunningAsync(instanceId, volumeId, CancellationToken.None).ConfigureAwait(false))
+            {
+                await engine.Runtime.SuspendAsync(instanceId, volumeId, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            await engine.Infrastructure.DetachAsync(instanceId, volumeId, CancellationToken.None).ConfigureAwait(false);
+            var instance = await engine.Store.GetAsync<InstanceRecord>(instanceId, CancellationToken.None).ConfigureAwait(false);
+            var volume = await engine.Store.GetAsync<VolumeRecord>(volumeId, CancellationToken.None).ConfigureAwait(false);
+            if (instance is not null && volume is not null)
+            {
+                await engine.Store.CommitAsync(
+                [
+                    StoreWrite.Replace(instance with { VolumeId = null, BoxRunning = false, Lease = null }),
+                    StoreWrite.Replace(volume with { InstanceId = null, Lease = null }),
+                ], CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is ShellboxException or IOException)
+        {
+            // The claim's lease expires and reconcile's reclaim finishes the undo.
+        }
+    }
+}

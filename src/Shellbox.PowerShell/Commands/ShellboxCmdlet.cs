@@ -1,0 +1,133 @@
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using Shellbox.Core.Errors;
+using Shellbox.Core.Ports;
+
+namespace Shellbox.PowerShell.Commands;
+
+/// <summary>
+/// The base of every Shellbox cmdlet: settings binding, the one async bridge (Ctrl+C cancels; output,
+/// progress and errors are written on the pipeline thread), and the mapping of library errors to
+/// one-sentence ErrorRecords.
+/// </summary>
+public abstract class ShellboxCmdlet : PSCmdlet
+{
+    private readonly CancellationTokenSource stopping = new();
+    private BlockingCollection<Action>? pipeline;
+
+    /// <summary>The folder holding the Local store, volumes and shellbox.json; default: $SHELLBOX_HOME, else ~/.local/share/shellbox.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? StateDirectory { get; set; }
+
+    protected CancellationToken Stopping => stopping.Token;
+
+    protected override void StopProcessing() => stopping.Cancel();
+
+    /// <summary>The engine for the resolved settings (cached per state directory for the session).</summary>
+    protected Core.Engine.ShellboxEngine Engine => Hosting.EngineCache.Get(ResolvedStateDirectory());
+
+    /// <summary>
+    /// Runs library work off the pipeline thread and pumps what it writes back onto it, so
+    /// WriteObject/WriteProgress/WriteError are always called where PowerShell allows them.
+    /// </summary>
+    protected void Run(Func<CancellationToken, Task> work)
+    {
+        using var queue = new BlockingCollection<Action>();
+        pipeline = queue;
+        var task = Task.Run(async () =>
+        {
+            try
+            {
+                await work(stopping.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                queue.CompleteAdding();
+            }
+        });
+
+        foreach (var write in queue.GetConsumingEnumerable())
+        {
+            write();
+        }
+
+        pipeline = null;
+        try
+        {
+            task.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Ctrl+C: PowerShell reports the stop itself.
+        }
+        catch (ShellboxException e)
+        {
+            ThrowTerminatingError(ToErrorRecord(e, null));
+        }
+    }
+
+    /// <summary>Writes an object from library work, on the pipeline thread.</summary>
+    protected void Emit(object item) => Post(() => WriteObject(item));
+
+    protected void EmitVerbose(string message) => Post(() => WriteVerbose(message));
+
+    protected void EmitWarning(string message) => Post(() => WriteWarning(message));
+
+    /// <summary>A non-terminating error for one bad item; the cmdlet goes on with the rest.</summary>
+    protected void EmitError(ShellboxException error, object? target) => Post(() => WriteError(ToErrorRecord(error, target)));
+
+    /// <summary>Progress from the library, written as progress records.</summary>
+    protected IProgress<ShellboxProgress> Progress(int activityId = 1) =>
+        new SyncProgress(p => Post(() => WriteProgress(new ProgressRecord(activityId, p.Activity, p.Status) { PercentComplete = Math.Clamp(p.PercentComplete, -1, 100) })));
+
+    /// <summary>Asks ShouldProcess on the pipeline thread from library work.</summary>
+    protected Task<bool> ShouldProcessAsync(string target, string action)
+    {
+        var answer = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Post(() => answer.SetResult(ShouldProcess(target, action)));
+        return answer.Task;
+    }
+
+    protected ErrorRecord ToErrorRecord(ShellboxException error, object? target)
+    {
+        var category = error.Kind switch
+        {
+            ShellboxErrorKind.User => ErrorCategory.InvalidArgument,
+            ShellboxErrorKind.NotFound => ErrorCategory.ObjectNotFound,
+            ShellboxErrorKind.Conflict => ErrorCategory.ResourceBusy,
+            ShellboxErrorKind.Service => ErrorCategory.ResourceUnavailable,
+            _ => ErrorCategory.NotSpecified,
+        };
+        var noun = GetType().Name.Replace("Command", "", StringComparison.Ordinal);
+        return new ErrorRecord(error, noun + error.ErrorId, category, target);
+    }
+
+    private string? ResolvedStateDirectory() =>
+        StateDirectory is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StateDirectory);
+
+    private void Post(Action write)
+    {
+        var queue = pipeline;
+        if (queue is null)
+        {
+            write();
+            return;
+        }
+
+        try
+        {
+            queue.Add(write);
+        }
+        catch (InvalidOperationException)
+        {
+            // The work already finished; nothing is listening any more.
+        }
+    }
+
+    /// <summary>Progress&lt;T&gt; posts to a captured context; this calls straight through, the queue does the marshalling.</summary>
+    private sealed class SyncProgress(Action<ShellboxProgress> report) : IProgress<ShellboxProgress>
+    {
+        public void Report(ShellboxProgress value) => report(value);
+    }
+}
