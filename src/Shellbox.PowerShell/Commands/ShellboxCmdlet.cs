@@ -20,18 +20,34 @@ public abstract class ShellboxCmdlet : PSCmdlet
     [ValidateNotNullOrEmpty]
     public string? StateDirectory { get; set; }
 
-    protected CancellationToken Stopping => stopping.Token;
+    protected CancellationToken StopToken => stopping.Token;
 
     protected override void StopProcessing() => stopping.Cancel();
 
     /// <summary>The engine for the resolved settings (cached per state directory for the session).</summary>
-    protected Core.Engine.ShellboxEngine Engine => Hosting.EngineCache.Get(ResolvedStateDirectory());
+    protected Core.Engine.ShellboxEngine Engine
+    {
+        get
+        {
+            try
+            {
+                return Hosting.EngineCache.Get(ResolvedStateDirectory());
+            }
+            catch (ShellboxException e)
+            {
+                ThrowTerminatingError(ToErrorRecord(e, StateDirectory));
+                throw; // not reached: ThrowTerminatingError always throws
+            }
+        }
+    }
 
     /// <summary>
     /// Runs library work off the pipeline thread and pumps what it writes back onto it, so
     /// WriteObject/WriteProgress/WriteError are always called where PowerShell allows them.
     /// </summary>
-    protected void Run(Func<CancellationToken, Task> work)
+    /// <param name="errorTarget">When set, a library error is written as a non-terminating error about this
+    /// target (one bad item in a pipeline); otherwise it terminates the cmdlet.</param>
+    protected void Run(Func<CancellationToken, Task> work, object? errorTarget = null)
     {
         using var queue = new BlockingCollection<Action>();
         pipeline = queue;
@@ -60,6 +76,10 @@ public abstract class ShellboxCmdlet : PSCmdlet
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
             // Ctrl+C: PowerShell reports the stop itself.
+        }
+        catch (ShellboxException e) when (errorTarget is not null)
+        {
+            WriteError(ToErrorRecord(e, errorTarget));
         }
         catch (ShellboxException e)
         {

@@ -1,0 +1,80 @@
+using System.Management.Automation;
+using Shellbox.Core.Boxes;
+using Shellbox.PowerShell.Hosting;
+using Shellbox.PowerShell.Output;
+
+namespace Shellbox.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Connects to a box: claims or joins it, resumes it, and hands the terminal to its SSH.</para>
+/// <para type="description">A box that does not exist yet is created (from a ready pair when the pool has one). When the
+/// ssh session ends the session is disconnected: the last one out suspends the box to its volume. -Command runs one
+/// command in the box as `ssh host cmd` would; -PassThru returns the open connection instead of attaching a terminal.</para>
+/// </summary>
+/// <example><code>Connect-ShellboxBox dev33</code></example>
+/// <example><code>Connect-ShellboxBox dev33 -Command 'uptime'</code></example>
+/// <example><code>$c = Connect-ShellboxBox dev33 -PassThru; ssh @($c.SshArguments) hostname; $c | Disconnect-ShellboxBox</code></example>
+[Cmdlet(VerbsCommunications.Connect, "ShellboxBox", SupportsShouldProcess = true)]
+[OutputType(typeof(ShellboxConnection))]
+public sealed class ConnectShellboxBoxCommand : ShellboxBoxCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(BoxNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string Name { get; set; } = "";
+
+    /// <summary>A command to run in the box instead of an interactive shell; its exit code becomes $LASTEXITCODE.</summary>
+    [Parameter(Position = 1)]
+    public string? Command { get; set; }
+
+    /// <summary>Return the open connection (and keep it alive) instead of attaching the terminal.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    /// <summary>Fail instead of creating a box that does not exist.</summary>
+    [Parameter]
+    public SwitchParameter NoCreate { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var engine = Engine;
+        if (!ShouldProcess($"{Owner}/{Name}", "Connect to box"))
+        {
+            return;
+        }
+
+        OpenSession? session = null;
+        Run(async cancellationToken =>
+        {
+            var connection = await new ConnectFlow(engine).ConnectAsync(Owner, Name, create: !NoCreate, cancellationToken).ConfigureAwait(false);
+            var knownHosts = Path.Combine(engine.Settings.StateDirectory, "sessions", connection.SessionId + ".known_hosts");
+            Directory.CreateDirectory(Path.GetDirectoryName(knownHosts)!);
+            await File.WriteAllTextAsync(knownHosts, connection.Endpoint.HostKey + "\n", cancellationToken).ConfigureAwait(false);
+            session = OpenSessions.Open(engine, connection, knownHosts);
+            EmitVerbose($"connect {connection.Trace}");
+        });
+
+        if (session is null)
+        {
+            return;
+        }
+
+        var output = new ShellboxConnection(session.Connection, session.KnownHostsFile);
+        if (PassThru)
+        {
+            WriteObject(output);
+            return;
+        }
+
+        var exitCode = 255;
+        try
+        {
+            exitCode = SshTerminal.Run(output, Command, StopToken);
+        }
+        finally
+        {
+            Run(async cancellationToken => EmitVerbose($"disconnect: {await OpenSessions.CloseAsync(session, CancellationToken.None).ConfigureAwait(false)}"));
+            SessionState.PSVariable.Set("global:LASTEXITCODE", exitCode);
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using Shellbox.Core.Errors;
+using Shellbox.PowerShell.Output;
+
+namespace Shellbox.PowerShell.Hosting;
+
+/// <summary>
+/// Hands the terminal to the box: runs the OpenSSH client with our stdin/stdout/stderr. Arguments go
+/// through ArgumentList, never through a shell on this machine; a remote command is one argument that
+/// the box's own shell runs, as `ssh host cmd` would.
+/// </summary>
+internal static class SshTerminal
+{
+    public static int Run(ShellboxConnection connection, string? command, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("ssh") { UseShellExecute = false };
+        foreach (var argument in Arguments(connection, command, interactive: !Console.IsInputRedirected && !Console.IsOutputRedirected))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new InvalidOperationException("ssh did not start.");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw ShellboxException.Service("SshClientMissing", $"The OpenSSH client (ssh) cannot be started: {e.Message}", e);
+        }
+
+        using (process)
+        using (cancellationToken.Register(() => TryKill(process)))
+        {
+            process.WaitForExit();
+            return process.ExitCode;
+        }
+    }
+
+    public static IReadOnlyList<string> Arguments(ShellboxConnection connection, string? command, bool interactive)
+    {
+        var arguments = new List<string>(connection.SshArguments);
+        arguments.Insert(0, string.IsNullOrEmpty(command) && interactive ? "-t" : "-T");
+        if (!string.IsNullOrEmpty(command))
+        {
+            arguments.Add("--");
+            arguments.Add(command);
+        }
+
+        return arguments;
+    }
+
+    private static void TryKill(Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using Shellbox.Core.Boxes;
+
+namespace Shellbox.PowerShell.Output;
+
+/// <summary>An open session of a box (Connect-ShellboxBox -PassThru): where its SSH answers and how the connect went.</summary>
+public sealed class ShellboxConnection
+{
+    internal ShellboxConnection(BoxConnection connection, string knownHostsFile)
+    {
+        UserId = connection.Box.UserId;
+        Name = connection.Box.BoxName;
+        SessionId = connection.SessionId;
+        Host = connection.Endpoint.Host;
+        Port = connection.Endpoint.Port;
+        HostKey = connection.Endpoint.HostKey;
+        KnownHostsFile = knownHostsFile;
+        ControlKeyPath = connection.Endpoint.ControlKeyPath;
+        Created = connection.Created;
+        Path = connection.Trace.Path;
+        CorrelationId = connection.Trace.CorrelationId;
+        Steps = connection.Trace.Steps.ToDictionary(s => s.Name, s => s.Duration.TotalMilliseconds);
+        TotalMilliseconds = connection.Trace.Total.TotalMilliseconds;
+    }
+
+    public string UserId { get; }
+
+    public string Name { get; }
+
+    public string SessionId { get; }
+
+    public string Host { get; }
+
+    public int Port { get; }
+
+    /// <summary>The box's pinned host key, known_hosts form.</summary>
+    public string HostKey { get; }
+
+    public string KnownHostsFile { get; }
+
+    public string ControlKeyPath { get; }
+
+    /// <summary>True when this connect created the box.</summary>
+    public bool Created { get; }
+
+    /// <summary>new-from-ready-pair, new-with-attach, returning, lingering or joining.</summary>
+    public string Path { get; }
+
+    public string CorrelationId { get; }
+
+    /// <summary>Milliseconds per connect step (claim, attach, resume).</summary>
+    public IReadOnlyDictionary<string, double> Steps { get; }
+
+    public double TotalMilliseconds { get; }
+
+    /// <summary>The arguments for an ssh client to reach the box as root with the control key.</summary>
+    public string[] SshArguments =>
+    [
+        "-i", ControlKeyPath, "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "-o", $"UserKnownHostsFile={KnownHostsFile}", "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes",
+        "-o", "LogLevel=ERROR", "-o", "GlobalKnownHostsFile=/dev/null", $"root@{Host}",
+    ];
+}
