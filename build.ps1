@@ -58,9 +58,10 @@ function Invoke-Bootstrap {
         Invoke-Native ($sudo + $apt)[0] (@($sudo + $apt | Select-Object -Skip 1) + @('install', '-y', '-q', '--no-install-recommends') + $missing)
     }
     Invoke-Native 'dotnet' @('tool', 'restore', '--tool-manifest', (Join-Path $Root '.config/dotnet-tools.json'))
-    if (-not (Test-Path $PesterManifest)) {
-        Write-Host 'bootstrap: downloading Pester 6.2.0 from NuGet'
-        Invoke-Native 'dotnet' @('restore', (Join-Path $Root 'build/Pester.proj'), '--packages', (Join-Path $Tools 'nuget'), '-v', 'q')
+    $testTools = @($PesterManifest, (Join-Path $Tools 'nuget/azure.core/1.44.1'), (Join-Path $Tools 'nuget/microsoft.data.sqlite.core/6.0.7'))
+    if (@($testTools | Where-Object { -not (Test-Path $_) }).Count -gt 0) {
+        Write-Host 'bootstrap: downloading Pester 6.2.0 and test tools from NuGet'
+        Invoke-Native 'dotnet' @('restore', (Join-Path $Root 'build/TestTools.proj'), '--packages', (Join-Path $Tools 'nuget'), '-v', 'q')
     }
 }
 

@@ -1,0 +1,90 @@
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:ModulePath = Get-ShellboxModulePath
+    Import-Module $ModulePath -Force
+}
+
+AfterAll {
+    Remove-Module Shellbox -ErrorAction Ignore
+}
+
+Describe 'The built module' {
+    It 'exports exactly the cmdlets its manifest lists, each with help examples' {
+        $manifest = Import-PowerShellDataFile $ModulePath
+        $exported = (Get-Module Shellbox).ExportedCmdlets.Keys | Sort-Object
+        $exported | Should -Be ($manifest.CmdletsToExport | Sort-Object)
+        $exported.Count | Should -BeGreaterThan 5
+    }
+
+    It 'carries the version from Directory.Build.props' {
+        $props = [xml](Get-Content -Raw (Join-Path (Get-RepoRoot) 'Directory.Build.props'))
+        $version = ($props.Project.PropertyGroup | Where-Object { $_['Version'] } | Select-Object -First 1).Version
+        (Get-Module Shellbox).Version.ToString() | Should -Be $version
+    }
+
+    It 'supports -WhatIf on every state-changing cmdlet' {
+        foreach ($name in 'Invoke-ShellboxPoolReconcile', 'New-ShellboxBox', 'Remove-ShellboxBox', 'Connect-ShellboxBox', 'Disconnect-ShellboxBox', 'New-ShellboxGoldenSnapshot') {
+            (Get-Command $name).Parameters.Keys | Should -Contain 'WhatIf' -Because "$name changes state"
+        }
+    }
+}
+
+Describe 'Get-ShellboxPool' {
+    BeforeEach { $script:State = New-TestStateDirectory }
+    AfterEach { Remove-Item -Recurse -Force $State -ErrorAction Ignore }
+
+    It 'shows both empty pools with the Dev bounds of seed 000' {
+        $pools = Get-ShellboxPool -StateDirectory $State
+        $pools.Pool | Should -Be @('instance', 'volume')
+        $pools | ForEach-Object { $_.Free | Should -Be 0; $_.Total | Should -Be 0; $_.Config | Should -Be 'Dev' }
+        $pools[0].MinFree, $pools[0].MaxFree, $pools[0].MaxTotal | Should -Be @(1, 2, 5)
+        $pools[1].MinFree, $pools[1].MaxFree, $pools[1].MaxTotal | Should -Be @(2, 5, 20)
+    }
+
+    It 'renders as a table with the pool, counts and bounds' {
+        $text = Get-ShellboxPool -StateDirectory $State | Out-String
+        $text | Should -Match 'Pool\s+Free\s+Ready\s+InUse'
+        $text | Should -Match 'volume\s+0\s+0\s+0\s+0\s+0\s+0\s+2\.\.5 of 20'
+    }
+
+    It 'reads SHELLBOX_HOME and the pool named in SHELLBOX_POOL' {
+        $env:SHELLBOX_HOME = $State; $env:SHELLBOX_POOL = 'Prod'
+        try { $pools = Get-ShellboxPool } finally { Remove-Item env:SHELLBOX_HOME, env:SHELLBOX_POOL }
+        $pools[1].MinFree, $pools[1].MaxFree, $pools[1].MaxTotal | Should -Be @(20, 50, 500)
+        Test-Path (Join-Path $State 'state.db') | Should -BeTrue
+    }
+
+    It 'refuses an invalid pool configuration with one line naming the field, and writes nothing' {
+        Set-Content (Join-Path $State 'shellbox.json') '{ "pool": "Dev", "poolBounds": { "minFreeVolumes": 9, "maxFreeVolumes": 3 } }'
+        $err = $null
+        Get-ShellboxPool -StateDirectory $State -ErrorVariable err -ErrorAction SilentlyContinue
+        $err.Count | Should -Be 1
+        $err[0].Exception.Message | Should -Match 'MaxFreeVolumes \(3\) must be at least MinFreeVolumes \(9\)'
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'GetShellboxPoolPoolConfigInvalid*'
+        Test-Path (Join-Path $State 'state.db') | Should -BeFalse
+    }
+
+    It 'refuses an unknown provider with one clear line' {
+        $env:SHELLBOX_PROVIDER = 'Mars'
+        try { { Get-ShellboxPool -StateDirectory $State -ErrorAction Stop } | Should -Throw "*no provider named 'Mars'*" }
+        finally { Remove-Item env:SHELLBOX_PROVIDER }
+    }
+}
+
+Describe 'Invoke-ShellboxPoolReconcile -WhatIf' {
+    BeforeAll { $script:State = New-TestStateDirectory }
+    AfterAll { Remove-Item -Recurse -Force $State -ErrorAction Ignore }
+
+    It 'prints the plan for an empty Dev pool and changes nothing' {
+        # What-if lines go to the host, so read them from a child session's console output.
+        $run = Invoke-ChildPwsh "Import-Module '$ModulePath'; Invoke-ShellboxPoolReconcile -StateDirectory '$State' -WhatIf"
+        $run.ExitCode | Should -Be 0
+        $lines = $run.Output
+        $lines | Should -Match 'What if: .*create a new instance'
+        ([regex]::Matches($lines, 'create a new instance')).Count | Should -Be 1
+        ([regex]::Matches($lines, 'create a new volume')).Count | Should -Be 2
+        $pools = Get-ShellboxPool -StateDirectory $State
+        ($pools | Measure-Object Total -Sum).Sum | Should -Be 0
+        Get-ChildItem $State -Recurse -Filter *.qcow2 | Should -BeNullOrEmpty
+    }
+}

@@ -1,0 +1,31 @@
+# Shared by the Pester tests: where the built module is, and private state folders.
+
+function Get-ShellboxModulePath {
+    if ($env:SHELLBOX_MODULE) { return $env:SHELLBOX_MODULE }
+    return (Join-Path $PSScriptRoot '../../out/Shellbox/Shellbox.psd1')
+}
+
+function Get-RepoRoot { (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path }
+
+# A new empty state folder for one test, under the system temp folder.
+function New-TestStateDirectory([string] $Prefix = 'shellbox-pester') {
+    $path = Join-Path ([IO.Path]::GetTempPath()) "$Prefix-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
+    New-Item -ItemType Directory -Path $path | Out-Null
+    return $path
+}
+
+# Runs a script in a child pwsh (a fresh session, as a user would start one); returns its output lines and exit code.
+function Invoke-ChildPwsh([string] $Script, [hashtable] $Environment = @{}) {
+    $start = [Diagnostics.ProcessStartInfo]::new([Environment]::ProcessPath)
+    foreach ($a in @('-NoProfile', '-NonInteractive', '-Command', $Script)) { $start.ArgumentList.Add($a) }
+    $start.RedirectStandardOutput = $true
+    $start.RedirectStandardError = $true
+    foreach ($key in $Environment.Keys) { $start.Environment[$key] = $Environment[$key] }
+    $process = [Diagnostics.Process]::Start($start)
+    $stdout = $process.StandardOutput.ReadToEndAsync()
+    $stderr = $process.StandardError.ReadToEndAsync()
+    $process.WaitForExit()
+    [pscustomobject]@{ Output = $stdout.Result; Error = $stderr.Result; ExitCode = $process.ExitCode }
+}
+
+Export-ModuleMember -Function *
