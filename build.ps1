@@ -43,6 +43,18 @@ function Invoke-Native {
     if ($LASTEXITCODE -ne 0) { throw "$Command $($Arguments -join ' ') failed with exit code $LASTEXITCODE." }
 }
 
+# The running pwsh as a command line: the dotnet host plus pwsh.dll when pwsh runs as a dotnet tool.
+function Get-PwshCommand {
+    $dll = [Environment]::GetCommandLineArgs()[0]
+    if ($dll -like '*.dll') { return @([Environment]::ProcessPath, $dll) }
+    return @([Environment]::ProcessPath)
+}
+
+function Invoke-Pwsh([string[]] $Arguments) {
+    $pwsh = Get-PwshCommand
+    & $pwsh[0] @($pwsh | Select-Object -Skip 1) @Arguments
+}
+
 function Get-ShellboxVersion {
     $props = [xml](Get-Content -Raw (Join-Path $Root 'Directory.Build.props'))
     return [string]($props.Project.PropertyGroup | Where-Object { $_['Version'] } | Select-Object -First 1).Version
@@ -124,7 +136,9 @@ function Invoke-Test {
         @{ passed = $run.PassedCount; failed = $run.FailedCount + $run.FailedBlocksCount + $run.FailedContainersCount } |
             ConvertTo-Json | Set-Content $ResultPath
     }
-    & ([Environment]::ProcessPath) -NoProfile -Command $pesterScript -args $PesterManifest, (Join-Path $Root 'tests/pester'), (Join-Path $ModuleOut 'Shellbox.psd1'), $pesterJson, $Filter
+    $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes(
+        "& { $pesterScript } '$PesterManifest' '$(Join-Path $Root 'tests/pester')' '$(Join-Path $ModuleOut 'Shellbox.psd1')' '$pesterJson' '$Filter'"))
+    Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)
     if (Test-Path $pesterJson) {
         $pester = Get-Content -Raw $pesterJson | ConvertFrom-Json
         $passed += $pester.passed; $failed += $pester.failed
@@ -140,12 +154,12 @@ function Invoke-Test {
 
 function Invoke-Demo {
     if (-not (Test-Path (Join-Path $ModuleOut 'Shellbox.psd1'))) { Invoke-Build }
-    & ([Environment]::ProcessPath) -NoProfile -File (Join-Path $Root 'demo/Start-ShellboxDemo.ps1') -ModulePath (Join-Path $ModuleOut 'Shellbox.psd1')
+    Invoke-Pwsh @('-NoProfile', '-File', (Join-Path $Root 'demo/Start-ShellboxDemo.ps1'), '-ModulePath', (Join-Path $ModuleOut 'Shellbox.psd1'))
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 }
 
 function Invoke-Bench {
-    & ([Environment]::ProcessPath) -NoProfile -File (Join-Path $Root 'bench/Invoke-ShellboxBench.ps1') -ModulePath (Join-Path $ModuleOut 'Shellbox.psd1')
+    Invoke-Pwsh @('-NoProfile', '-File', (Join-Path $Root 'bench/Invoke-ShellboxBench.ps1'), '-ModulePath', (Join-Path $ModuleOut 'Shellbox.psd1'))
 }
 
 foreach ($name in $Task) {

@@ -15,9 +15,17 @@ function New-TestStateDirectory([string] $Prefix = 'shellbox-pester') {
 }
 
 # Runs a script in a child pwsh (a fresh session, as a user would start one); returns its output lines and exit code.
+# The running pwsh as a command line: the dotnet host plus pwsh.dll when pwsh runs as a dotnet tool.
+function Get-PwshCommand {
+    $dll = [Environment]::GetCommandLineArgs()[0]
+    if ($dll -like '*.dll') { return @([Environment]::ProcessPath, $dll) }
+    return @([Environment]::ProcessPath)
+}
+
 function Invoke-ChildPwsh([string] $Script, [hashtable] $Environment = @{}) {
-    $start = [Diagnostics.ProcessStartInfo]::new([Environment]::ProcessPath)
-    foreach ($a in @('-NoProfile', '-NonInteractive', '-Command', $Script)) { $start.ArgumentList.Add($a) }
+    $pwsh = Get-PwshCommand
+    $start = [Diagnostics.ProcessStartInfo]::new($pwsh[0])
+    foreach ($a in @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $Script)) { $start.ArgumentList.Add($a) }
     $start.RedirectStandardOutput = $true
     $start.RedirectStandardError = $true
     foreach ($key in $Environment.Keys) { $start.Environment[$key] = $Environment[$key] }

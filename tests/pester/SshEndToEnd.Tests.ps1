@@ -1,0 +1,139 @@
+# End to end, as a user meets Shellbox: a real OpenSSH server on 127.0.0.1 whose ForceCommand is the
+# wrapper, the real ssh client, real QEMU boxes on the Local provider.
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:ModulePath = Get-ShellboxModulePath
+    $moduleDir = Split-Path $ModulePath
+    $script:Work = New-TestStateDirectory 'shellbox-e2e'
+    $script:State = Join-Path $Work 'state'
+    New-Item -ItemType Directory $State | Out-Null
+
+    # A small pool so the test is quick: one ready pair plus a spare of each.
+    @{ pool = 'Dev'; poolBounds = @{ minFreeInstances = 2; maxFreeInstances = 3; maxTotalInstances = 4; minFreeVolumes = 2; maxFreeVolumes = 4; maxTotalVolumes = 8 }
+       local = @{ maxSlots = 4; basePort = (Get-Random -Minimum 30000 -Maximum 60000) } } |
+        ConvertTo-Json | Set-Content (Join-Path $State 'shellbox.json')
+
+    foreach ($k in 'host', 'alice', 'bob') {
+        & ssh-keygen -q -t ed25519 -N '' -C $k -f (Join-Path $Work $k) | Out-Null
+    }
+    Get-Content (Join-Path $Work 'alice.pub'), (Join-Path $Work 'bob.pub') | Set-Content (Join-Path $Work 'authorized_keys')
+
+    $pwsh = (Get-PwshCommand) -join ' '
+    $script:Port = Get-Random -Minimum 20000 -Maximum 29999
+    $user = [Environment]::UserName
+    @"
+ListenAddress 127.0.0.1
+Port $Port
+HostKey $Work/host
+PidFile $Work/sshd.pid
+AuthorizedKeysFile $Work/authorized_keys
+AuthenticationMethods publickey
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+UsePAM no
+StrictModes no
+ExposeAuthInfo yes
+PermitTTY yes
+AllowTcpForwarding no
+X11Forwarding no
+AllowUsers $user
+SetEnv SHELLBOX_HOME=$State
+ForceCommand $pwsh -NoProfile -NonInteractive -File $moduleDir/ssh/shellbox-ssh.ps1
+"@ | Set-Content (Join-Path $Work 'sshd_config')
+    & /usr/sbin/sshd -t -f (Join-Path $Work 'sshd_config')
+    $LASTEXITCODE | Should -Be 0
+    $script:Sshd = Start-Process /usr/sbin/sshd -ArgumentList '-D', '-e', '-f', (Join-Path $Work 'sshd_config') -PassThru -RedirectStandardError (Join-Path $Work 'sshd.log')
+
+    # Golden and a warm pool, through the module as an operator would.
+    Import-Module $ModulePath -Force
+    New-ShellboxGoldenSnapshot -StateDirectory $State | Out-Null
+    Invoke-ShellboxPoolReconcile -StateDirectory $State -Confirm:$false | Out-Null
+    Invoke-ShellboxPoolReconcile -StateDirectory $State -Confirm:$false | Out-Null
+
+    function Invoke-Ssh([string] $Key, [string] $Command, [switch] $Tty) {
+        $args = @('-i', (Join-Path $Work $Key), '-p', $Port, '-o', 'StrictHostKeyChecking=no', '-o', "UserKnownHostsFile=$Work/known_hosts",
+            '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', "$user@127.0.0.1")
+        if ($Command) { $args += $Command }
+        $out = & ssh @args 2>&1
+        [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = ($out | ForEach-Object { "$_" }) -join "`n" }
+    }
+    $script:user = $user
+}
+
+AfterAll {
+    try {
+        foreach ($b in @(Get-ShellboxBox -StateDirectory $State -AllUsers)) { Remove-ShellboxBox -StateDirectory $State -UserId $b.UserId -Name $b.Name -Force -ErrorAction Continue }
+    }
+    finally {
+        if ($Sshd) { Stop-Process -Id $Sshd.Id -ErrorAction Ignore }
+        Get-ChildItem (Join-Path $State 'instances') -Filter qemu.pid -Recurse -ErrorAction Ignore |
+            ForEach-Object { Stop-Process -Id ([int](Get-Content $_)) -ErrorAction Ignore }
+        Remove-Module Shellbox -ErrorAction Ignore
+        Remove-Item -Recurse -Force $Work -ErrorAction Ignore
+    }
+}
+
+Describe 'ssh HOST connect NAME through a real sshd' {
+    It 'lands alice in her box; a file and a background process survive disconnect and reconnect' {
+        $first = Invoke-Ssh alice 'connect dev33 echo persisted > /root/note.txt; setsid sh -c ''while :; do date +%s > /tmp/beat; sleep 1; done'' >/dev/null 2>&1 </dev/null & echo started'
+        $first.ExitCode | Should -Be 0 -Because $first.Output
+        $first.Output | Should -Match 'started'
+        (Get-ShellboxBox -StateDirectory $State -AllUsers | Where-Object Name -eq 'dev33').State | Should -Not -Be 'running'
+
+        $second = Invoke-Ssh alice 'connect dev33 cat /root/note.txt; ps | grep -c "[s]leep 1\|[w]hile" ; cat /tmp/beat'
+        $second.ExitCode | Should -Be 0 -Because $second.Output
+        $lines = $second.Output -split "`n"
+        $lines[0] | Should -Be 'persisted'
+        [int]$lines[1] | Should -BeGreaterThan 0
+    }
+
+    It 'passes the exit code of the command in the box back to the ssh client' {
+        (Invoke-Ssh alice 'connect dev33 exit 7').ExitCode | Should -Be 7
+    }
+
+    It 'keeps users apart: bob neither sees nor reaches alice''s dev33' {
+        (Invoke-Ssh bob 'list').Output | Should -Not -Match 'dev33'
+        $bob = Invoke-Ssh bob 'connect dev33 cat /root/note.txt 2>&1 || echo missing'
+        $bob.Output | Should -Match 'missing'
+        $ids = @(Get-ShellboxBox -StateDirectory $State -AllUsers | Where-Object Name -eq 'dev33' | Select-Object -ExpandProperty UserId)
+        $ids.Count | Should -Be 2
+        (Invoke-Ssh alice 'whoami').Output | Should -BeIn $ids
+        (Invoke-Ssh bob 'whoami').Output | Should -BeIn $ids
+        (Invoke-Ssh alice 'whoami').Output | Should -Not -Be (Invoke-Ssh bob 'whoami').Output
+    }
+
+    It 'refuses hostile commands and names with one line and a non-zero exit, creating nothing' {
+        $before = @(Get-ShellboxBox -StateDirectory $State -AllUsers).Count
+        foreach ($hostile in @('rm -rf /', 'connect ../etc', 'connect Dev33', 'connect a;reboot', 'connect $(reboot)', 'spinup', 'spinup x y',
+                               'connect', ('connect ' + ('a' * 40)), 'list --all', 'whoami; id', "help`tme")) {
+            $r = Invoke-Ssh alice $hostile
+            $r.ExitCode | Should -Not -Be 0 -Because "'$hostile' must be refused"
+            @($r.Output -split "`n").Count | Should -Be 1 -Because "'$hostile' gets one line: $($r.Output)"
+            $r.Output | Should -Match '^shellbox: '
+        }
+        @(Get-ShellboxBox -StateDirectory $State -AllUsers).Count | Should -Be $before
+    }
+
+    It 'gives an interactive ssh -t session a shell prompt' {
+        $session = "sbx$PID"
+        $sshCmd = "ssh -t -i $Work/alice -p $Port -o StrictHostKeyChecking=no -o UserKnownHostsFile=$Work/known_hosts -o IdentitiesOnly=yes -o LogLevel=ERROR $user@127.0.0.1 connect dev33"
+        & tmux new-session -d -s $session -x 120 -y 30 $sshCmd
+        try {
+            $deadline = (Get-Date).AddSeconds(60)
+            do { Start-Sleep -Milliseconds 300; $screen = (& tmux capture-pane -p -t $session) -join "`n" } until ($screen -match '#\s*$' -or (Get-Date) -gt $deadline)
+            $screen | Should -Match '#\s*$' -Because "a prompt is expected, the screen was: $screen"
+            & tmux send-keys -t $session 'echo MARK$((40+2))' Enter
+            $deadline = (Get-Date).AddSeconds(20)
+            do { Start-Sleep -Milliseconds 300; $screen = (& tmux capture-pane -p -t $session) -join "`n" } until ($screen -match 'MARK42' -or (Get-Date) -gt $deadline)
+            $screen | Should -Match 'MARK42'
+            & tmux send-keys -t $session 'exit' Enter
+        }
+        finally { & tmux kill-session -t $session 2>$null }
+    }
+
+    It 'spinup creates a box without connecting, and list shows it' {
+        (Invoke-Ssh alice 'spinup scratch').Output | Should -Be 'created box scratch'
+        (Invoke-Ssh alice 'list').Output | Should -Match 'scratch\s+suspended'
+    }
+}
