@@ -52,10 +52,10 @@ ForceCommand $pwsh -NoProfile -NonInteractive -File $moduleDir/ssh/shellbox-ssh.
     Invoke-ShellboxPoolReconcile -StateDirectory $State -Confirm:$false | Out-Null
 
     function Invoke-Ssh([string] $Key, [string] $Command, [switch] $Tty) {
-        $args = @('-i', (Join-Path $Work $Key), '-p', $Port, '-o', 'StrictHostKeyChecking=no', '-o', "UserKnownHostsFile=$Work/known_hosts",
+        $sshArgs = @('-i', (Join-Path $Work $Key), '-p', $Port, '-o', 'StrictHostKeyChecking=no', '-o', "UserKnownHostsFile=$Work/known_hosts",
             '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', "$user@127.0.0.1")
-        if ($Command) { $args += $Command }
-        $out = & ssh @args 2>&1
+        if ($Command) { $sshArgs += $Command }
+        $out = & ssh @sshArgs 2>&1
         [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = ($out | ForEach-Object { "$_" }) -join "`n" }
     }
     $script:user = $user
