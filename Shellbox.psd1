@@ -11,8 +11,15 @@
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('Shellbox.format.ps1xml')
     CmdletsToExport      = @(
+        'Connect-ShellboxBox'
+        'Disconnect-ShellboxBox'
+        'Get-ShellboxBox'
+        'Get-ShellboxEvent'
         'Get-ShellboxPool'
         'Invoke-ShellboxPoolReconcile'
+        'New-ShellboxBox'
+        'New-ShellboxGoldenSnapshot'
+        'Remove-ShellboxBox'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
