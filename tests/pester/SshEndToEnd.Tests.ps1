@@ -13,37 +13,10 @@ BeforeAll {
        local = @{ maxSlots = 4; basePort = (Get-Random -Minimum 30000 -Maximum 60000) } } |
         ConvertTo-Json | Set-Content (Join-Path $State 'shellbox.json')
 
-    foreach ($k in 'host', 'alice', 'bob') {
-        & ssh-keygen -q -t ed25519 -N '' -C $k -f (Join-Path $Work $k) | Out-Null
-    }
-    Get-Content (Join-Path $Work 'alice.pub'), (Join-Path $Work 'bob.pub') | Set-Content (Join-Path $Work 'authorized_keys')
-
-    $pwsh = (Get-PwshCommand) -join ' '
-    $script:Port = Get-Random -Minimum 20000 -Maximum 29999
-    $user = [Environment]::UserName
-    @"
-ListenAddress 127.0.0.1
-Port $Port
-HostKey $Work/host
-PidFile $Work/sshd.pid
-AuthorizedKeysFile $Work/authorized_keys
-AuthenticationMethods publickey
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-UsePAM no
-StrictModes no
-ExposeAuthInfo yes
-PermitTTY yes
-AllowTcpForwarding no
-X11Forwarding no
-AllowUsers $user
-SetEnv SHELLBOX_HOME=$State
-ForceCommand $pwsh -NoProfile -NonInteractive -File $moduleDir/ssh/shellbox-ssh.ps1
-"@ | Set-Content (Join-Path $Work 'sshd_config')
-    & /usr/sbin/sshd -t -f (Join-Path $Work 'sshd_config')
-    $LASTEXITCODE | Should -Be 0
-    $script:Sshd = Start-Process /usr/sbin/sshd -ArgumentList '-D', '-e', '-f', (Join-Path $Work 'sshd_config') -PassThru -RedirectStandardError (Join-Path $Work 'sshd.log')
+    Import-Module (Join-Path $PSScriptRoot 'SshFixture.psm1') -Force
+    $script:Sshd = Start-ShellboxSshd -Work $Work -State $State -ModulePath $ModulePath
+    $script:Port = $Sshd.Port
+    $script:user = $Sshd.User
 
     # Golden and a warm pool, through the module as an operator would.
     Import-Module $ModulePath -Force
@@ -51,14 +24,7 @@ ForceCommand $pwsh -NoProfile -NonInteractive -File $moduleDir/ssh/shellbox-ssh.
     Invoke-ShellboxPoolReconcile -StateDirectory $State -Confirm:$false | Out-Null
     Invoke-ShellboxPoolReconcile -StateDirectory $State -Confirm:$false | Out-Null
 
-    function Invoke-Ssh([string] $Key, [string] $Command, [switch] $Tty) {
-        $sshArgs = @('-i', (Join-Path $Work $Key), '-p', $Port, '-o', 'StrictHostKeyChecking=no', '-o', "UserKnownHostsFile=$Work/known_hosts",
-            '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', "$user@127.0.0.1")
-        if ($Command) { $sshArgs += $Command }
-        $out = & ssh @sshArgs 2>&1
-        [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = ($out | ForEach-Object { "$_" }) -join "`n" }
-    }
-    $script:user = $user
+    function Invoke-Ssh([string] $Key, [string] $Command) { Invoke-ShellboxSsh $Sshd $Key $Command }
 }
 
 AfterAll {
@@ -66,7 +32,7 @@ AfterAll {
         foreach ($b in @(Get-ShellboxBox -StateDirectory $State -AllUsers)) { Remove-ShellboxBox -StateDirectory $State -UserId $b.UserId -Name $b.Name -Force -ErrorAction Continue }
     }
     finally {
-        if ($Sshd) { Stop-Process -Id $Sshd.Id -ErrorAction Ignore }
+        Stop-ShellboxSshd $Sshd
         Get-ChildItem (Join-Path $State 'instances') -Filter qemu.pid -Recurse -ErrorAction Ignore |
             ForEach-Object { Stop-Process -Id ([int](Get-Content $_)) -ErrorAction Ignore }
         Remove-Module Shellbox -ErrorAction Ignore

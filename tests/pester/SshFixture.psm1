@@ -1,0 +1,65 @@
+# A real OpenSSH server on 127.0.0.1 whose ForceCommand is the Shellbox wrapper, and an ssh client
+# call; used by the end-to-end tests and the end-to-end benchmark.
+
+Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1')
+
+# Starts sshd for the state folder; makes a host key and the given user keys in $Work.
+function Start-ShellboxSshd([string] $Work, [string] $State, [string] $ModulePath, [string[]] $Users = @('alice', 'bob')) {
+    foreach ($k in @('host') + $Users) {
+        if (-not (Test-Path (Join-Path $Work $k))) { & ssh-keygen -q -t ed25519 -N '' -C $k -f (Join-Path $Work $k) | Out-Null }
+    }
+    $Users | ForEach-Object { Get-Content (Join-Path $Work "$_.pub") } | Set-Content (Join-Path $Work 'authorized_keys')
+    $pwsh = (Get-PwshCommand) -join ' '
+    $port = Get-Random -Minimum 20000 -Maximum 29999
+    $user = [Environment]::UserName
+    $wrapper = Join-Path (Split-Path $ModulePath) 'ssh/shellbox-ssh.ps1'
+    @"
+ListenAddress 127.0.0.1
+Port $port
+HostKey $Work/host
+PidFile $Work/sshd.pid
+AuthorizedKeysFile $Work/authorized_keys
+AuthenticationMethods publickey
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+UsePAM no
+StrictModes no
+ExposeAuthInfo yes
+PermitTTY yes
+AllowTcpForwarding no
+X11Forwarding no
+AllowUsers $user
+SetEnv SHELLBOX_HOME=$State
+ForceCommand $pwsh -NoProfile -NonInteractive -File $wrapper
+"@ | Set-Content (Join-Path $Work 'sshd_config')
+    & /usr/sbin/sshd -t -f (Join-Path $Work 'sshd_config')
+    if ($LASTEXITCODE -ne 0) { throw "sshd refused the generated configuration in $Work/sshd_config." }
+    $process = Start-Process /usr/sbin/sshd -ArgumentList '-D', '-e', '-f', (Join-Path $Work 'sshd_config') -PassThru -RedirectStandardError (Join-Path $Work 'sshd.log')
+    $deadline = (Get-Date).AddSeconds(10)
+    while (-not (Test-NetPort 127.0.0.1 $port)) {
+        if ((Get-Date) -gt $deadline -or $process.HasExited) { throw "sshd did not start; see $Work/sshd.log." }
+        Start-Sleep -Milliseconds 100
+    }
+    [pscustomobject]@{ Work = $Work; Port = $port; User = $user; Process = $process }
+}
+
+function Test-NetPort([string] $HostName, [int] $Port) {
+    $client = [Net.Sockets.TcpClient]::new()
+    try { $client.Connect($HostName, $Port); return $true } catch { return $false } finally { $client.Dispose() }
+}
+
+# One ssh call as key $Key; returns the exit code and the output (stdout and stderr) as text.
+function Invoke-ShellboxSsh($Sshd, [string] $Key, [string] $Command) {
+    $sshArgs = @('-i', (Join-Path $Sshd.Work $Key), '-p', $Sshd.Port, '-o', 'StrictHostKeyChecking=no', '-o', "UserKnownHostsFile=$($Sshd.Work)/known_hosts",
+        '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', "$($Sshd.User)@127.0.0.1")
+    if ($Command) { $sshArgs += $Command }
+    $out = & ssh @sshArgs 2>&1
+    [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = ($out | ForEach-Object { "$_" }) -join "`n" }
+}
+
+function Stop-ShellboxSshd($Sshd) {
+    if ($Sshd -and $Sshd.Process) { Stop-Process -Id $Sshd.Process.Id -ErrorAction Ignore }
+}
+
+Export-ModuleMember -Function Start-ShellboxSshd, Invoke-ShellboxSsh, Stop-ShellboxSshd
