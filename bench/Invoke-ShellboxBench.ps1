@@ -1,0 +1,94 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Benchmarks (figures, not pass/fail): box runtime cycles, the connect breakdown per path, and
+    end-to-end `ssh HOST connect NAME true` through a real sshd.
+.DESCRIPTION
+    Everything runs in a temp folder and is removed afterwards. -Cycles sets the samples per figure
+    (at least 10 for the published numbers).
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory)] [string] $ModulePath,
+    [ValidateRange(1, 100)] [int] $Cycles = 10,
+    [switch] $SkipRuntime
+)
+
+$ErrorActionPreference = 'Stop'
+$root = Split-Path $PSScriptRoot
+Import-Module (Join-Path $root 'tests/pester/SshFixture.psm1') -Force
+Import-Module (Join-Path $root 'tests/pester/TestHelpers.psm1') -Force
+Import-Module $ModulePath -Force
+
+function Get-Percentile([double[]] $Values, [double] $P) {
+    $sorted = $Values | Sort-Object
+    $sorted[[Math]::Min($sorted.Count - 1, [int][Math]::Ceiling($P / 100 * $sorted.Count) - 1)]
+}
+
+function Write-Figure([string] $Name, [double[]] $Ms) {
+    '{0,-46} n={1,-3} p50 {2,7:0} ms   p95 {3,7:0} ms' -f $Name, $Ms.Count, (Get-Percentile $Ms 50), (Get-Percentile $Ms 95)
+}
+
+if (-not $SkipRuntime -and (Test-Path (Join-Path $PSScriptRoot 'LocalBench'))) {
+    Write-Host '== box runtime (volume create, resume to SSH, suspend, RSS per box)'
+    & dotnet run --project (Join-Path $PSScriptRoot 'LocalBench') -c Release -- --cycles $Cycles
+}
+
+$work = New-TestStateDirectory 'shellbox-bench'
+$state = Join-Path $work 'state'
+New-Item -ItemType Directory $state | Out-Null
+$config = @{ pool = 'Dev'; poolBounds = @{ minFreeInstances = 1; maxFreeInstances = 2; maxTotalInstances = 3; minFreeVolumes = 1; maxFreeVolumes = 3; maxTotalVolumes = 4 * $Cycles + 4 }
+             lingerSeconds = 0; local = @{ maxSlots = 3; basePort = (Get-Random -Minimum 30000 -Maximum 60000) } }
+function Set-Linger([int] $Seconds) { $config.lingerSeconds = $Seconds; $config | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $state 'shellbox.json') }
+Set-Linger 0
+$PSDefaultParameterValues['*-Shellbox*:StateDirectory'] = $state
+$PSDefaultParameterValues['*-Shellbox*:Confirm'] = $false
+$sshd = $null
+try {
+    New-ShellboxGoldenSnapshot | Out-Null
+    function Fill { Invoke-ShellboxPoolReconcile | Out-Null; Invoke-ShellboxPoolReconcile | Out-Null }
+
+    Write-Host "== connect breakdown (Connect-ShellboxBox -PassThru, in process)"
+    $samples = @{ 'new-from-ready-pair' = @(); 'returning' = @(); 'lingering' = @() }
+    for ($i = 1; $i -le $Cycles; $i++) {
+        Fill
+        $c = Connect-ShellboxBox "bench$i" -PassThru; $c | Disconnect-ShellboxBox; $samples[$c.Path] += , $c
+        $c = Connect-ShellboxBox "bench$i" -PassThru; $c | Disconnect-ShellboxBox; $samples[$c.Path] += , $c
+    }
+    Set-Linger 600
+    for ($i = 1; $i -le $Cycles; $i++) {
+        $c = Connect-ShellboxBox "bench1" -PassThru; $c | Disconnect-ShellboxBox; $samples[$c.Path] += , $c
+    }
+    Set-Linger 0
+    foreach ($path in 'new-from-ready-pair', 'returning', 'lingering') {
+        $set = @($samples[$path])
+        if ($set.Count -eq 0) { "{0,-46} no samples" -f $path; continue }
+        Write-Figure "$path total" ($set | ForEach-Object TotalMilliseconds)
+        foreach ($step in 'claim', 'claim-loose', 'attach', 'resume') {
+            $ms = @($set | Where-Object { $_.Steps.ContainsKey($step) } | ForEach-Object { $_.Steps[$step] })
+            if ($ms.Count) { Write-Figure "  $step" $ms }
+        }
+    }
+
+    Write-Host "== end to end: ssh -p PORT 127.0.0.1 connect NAME true (real sshd, wrapper, ssh to the box)"
+    Get-ShellboxBox -AllUsers | ForEach-Object { Remove-ShellboxBox -UserId $_.UserId -Name $_.Name -Force }
+    $sshd = Start-ShellboxSshd -Work $work -State $state -ModulePath $ModulePath -Users @('alice')
+    $new = @(); $returning = @()
+    for ($i = 1; $i -le $Cycles; $i++) {
+        Fill
+        $clock = [Diagnostics.Stopwatch]::StartNew(); $r = Invoke-ShellboxSsh $sshd alice "connect e2e$i true"; $new += $clock.Elapsed.TotalMilliseconds
+        if ($r.ExitCode -ne 0) { throw "ssh connect failed: $($r.Output)" }
+        $clock = [Diagnostics.Stopwatch]::StartNew(); $r = Invoke-ShellboxSsh $sshd alice "connect e2e$i true"; $returning += $clock.Elapsed.TotalMilliseconds
+        if ($r.ExitCode -ne 0) { throw "ssh connect failed: $($r.Output)" }
+    }
+    Write-Figure 'ssh connect NAME true, new box (ready pair)' $new
+    Write-Figure 'ssh connect NAME true, returning box' $returning
+    $clock = [Diagnostics.Stopwatch]::StartNew(); 1..5 | ForEach-Object { Invoke-ShellboxSsh $sshd alice 'whoami' | Out-Null }
+    Write-Figure 'ssh whoami (sshd + pwsh wrapper floor)' @($clock.Elapsed.TotalMilliseconds / 5)
+}
+finally {
+    Stop-ShellboxSshd $sshd
+    try { Get-ShellboxBox -AllUsers | ForEach-Object { Remove-ShellboxBox -UserId $_.UserId -Name $_.Name -Force -ErrorAction Continue } } catch { }
+    Get-ChildItem (Join-Path $state 'instances') -Filter qemu.pid -Recurse -ErrorAction Ignore | ForEach-Object { Stop-Process -Id ([int](Get-Content $_)) -ErrorAction Ignore }
+    Remove-Item -Recurse -Force $work -ErrorAction Ignore
+}
