@@ -90,6 +90,8 @@ function Invoke-Build {
     Get-ChildItem $publish | Where-Object { $_.Name -notlike 'Shellbox.PowerShell.*' -and $_.Name -ne 'System.Management.Automation.dll' } |
         Copy-Item -Destination $dependencies -Recurse
     Copy-Item (Join-Path $Root 'module/*') $ModuleOut -Recurse
+    & (Join-Path $Root 'build/New-MamlHelp.ps1') -AssemblyPath (Join-Path $publish 'Shellbox.PowerShell.dll') `
+        -XmlDocPath (Join-Path $publish 'Shellbox.PowerShell.xml') -OutputPath (Join-Path $ModuleOut 'en-US/Shellbox.PowerShell.dll-Help.xml')
     New-Item -ItemType Directory -Force (Join-Path $ModuleOut 'assets') | Out-Null
     Copy-Item (Join-Path $Root 'assets/golden') (Join-Path $ModuleOut 'assets') -Recurse
 

@@ -88,3 +88,14 @@ Describe 'Invoke-ShellboxPoolReconcile -WhatIf' {
         Get-ChildItem $State -Recurse -Filter *.qcow2 | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Help' {
+    It 'gives every cmdlet a synopsis and at least one example' {
+        foreach ($name in (Get-Module Shellbox).ExportedCmdlets.Keys) {
+            $help = Get-Help $name -Full
+            "$($help.Synopsis)".Trim() | Should -Not -BeNullOrEmpty -Because "$name needs a synopsis"
+            "$($help.Synopsis)" | Should -Not -Match '^\s*\S+-Shellbox\S*\s*(\[|$)' -Because "$name's synopsis is prose, not the syntax"
+            @($help.examples.example).Count | Should -BeGreaterThan 0 -Because "$name needs an example"
+        }
+    }
+}
