@@ -44,8 +44,9 @@ public sealed class SettingsResolverTests : IDisposable
         Assert.Equal(TimeSpan.FromSeconds(30), settings.Linger);
         Assert.Equal(2, settings.Local.MaxSlots);
 
+        File.WriteAllText(Path.Combine(folder, "shellbox.json"), """{ "pool": "Prod" }""");
         environment[SettingsResolver.PoolVariable] = "dev";
-        Assert.Equal(PoolConfig.Dev.MaxTotalVolumes, Resolve(folder).Pool.MaxTotalVolumes);
+        Assert.Equal(PoolConfig.Dev, Resolve(folder).Pool);
     }
 
     [Theory]
