@@ -50,7 +50,7 @@ public sealed class BoxCatalog(ShellboxEngine engine)
         {
             var claimed = await PoolClaims.ClaimFirstAsync(
                 engine.Store,
-                s => s.Volumes.Where(v => v.IsFree && v.InstanceId is null).OrderBy(v => v.Created),
+                s => s.Volumes.Where(v => v.IsFree && v.InstanceId is null && !s.Boxes.Any(b => b.Id == boxId)).OrderBy(v => v.Created),
                 (v, _) =>
                 {
                     var now = engine.Time.GetUtcNow();
@@ -60,8 +60,15 @@ public sealed class BoxCatalog(ShellboxEngine engine)
                         StoreWrite.Insert(new BoxRecord { Id = boxId, UserId = userId, BoxName = boxName, VolumeId = v.Id, Created = now }),
                     ];
                 },
-                cancellationToken).ConfigureAwait(false)
-                ?? throw ShellboxException.Service("PoolExhausted", "No free volume is available right now; the pool is refilling, try again in a minute.");
+                cancellationToken).ConfigureAwait(false);
+            if (claimed is null)
+            {
+                // PoolClaims treats a lost box insert like a lost volume: a rival that created the box ends the search.
+                throw await engine.Store.GetAsync<BoxRecord>(boxId, cancellationToken).ConfigureAwait(false) is not null
+                    ? ShellboxException.User("BoxExists", $"Box '{boxName}' already exists; connect to it, or remove it first.")
+                    : ShellboxException.Service("PoolExhausted", "No free volume is available right now; the pool is refilling, try again in a minute.");
+            }
+
             return new BoxView((BoxRecord)claimed[1], Suspended, null, 0);
         }
         catch (StoreConflictException e) when (e.Key.StartsWith("box/", StringComparison.Ordinal))
@@ -81,7 +88,8 @@ public sealed class BoxCatalog(ShellboxEngine engine)
 
         if (view.InstanceId is not null)
         {
-            await BoxRelease.ReleaseAsync(engine, view.Box.Id, cancellationToken).ConfigureAwait(false);
+            // Conditional on the box as listed: a connect that joined since makes this a conflict, not a lost session.
+            await BoxRelease.ReleaseIdleAsync(engine, view.Box, cancellationToken).ConfigureAwait(false);
         }
 
         var box = await engine.Store.GetAsync<BoxRecord>(view.Box.Id, cancellationToken).ConfigureAwait(false)

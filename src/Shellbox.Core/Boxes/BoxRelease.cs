@@ -12,6 +12,42 @@ namespace Shellbox.Core.Boxes;
 /// </summary>
 internal static class BoxRelease
 {
+    /// <summary>
+    /// Releases an attached box nobody is connected to (linger or sessions ended, removal). It first marks the
+    /// box suspending, conditional on the row as read: a connect that joined since wins (a conflict), and one
+    /// arriving now waits for the release instead of joining a box being detached under it.
+    /// </summary>
+    public static async Task<bool> ReleaseIdleAsync(ShellboxEngine engine, BoxRecord box, CancellationToken cancellationToken)
+    {
+        if (box.InstanceId is null || box.LiveSessions(engine.Time.GetUtcNow()).Count > 0)
+        {
+            return false;
+        }
+
+        await engine.Store.ReplaceAsync(box with { Suspending = true }, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await ReleaseAsync(engine, box.Id, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch
+        {
+            await ClearSuspendingAsync(engine, box.Id).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>After a failed suspend or release: let connects in again (the box is still attached).</summary>
+    public static Task ClearSuspendingAsync(ShellboxEngine engine, string boxId) =>
+        ConflictRetry.RunAsync(async () =>
+        {
+            var current = await engine.Store.GetAsync<BoxRecord>(boxId, CancellationToken.None).ConfigureAwait(false);
+            if (current is { Suspending: true })
+            {
+                await engine.Store.ReplaceAsync(current with { Suspending = false }, CancellationToken.None).ConfigureAwait(false);
+            }
+        }, CancellationToken.None);
+
     public static async Task ReleaseAsync(ShellboxEngine engine, string boxId, CancellationToken cancellationToken)
     {
         var box = await engine.Store.GetAsync<BoxRecord>(boxId, cancellationToken).ConfigureAwait(false);

@@ -39,12 +39,13 @@ public sealed class ConnectFlow(ShellboxEngine engine)
                     throw ShellboxException.NotFound("BoxNotFound", $"There is no box '{boxName}'; connect creates it, or run New-ShellboxBox -Name {boxName}.");
                 }
 
-                if (box is { Suspending: true })
+                if (box is { Suspending: true } || await IsStartingAsync(box, cancellationToken).ConfigureAwait(false))
                 {
-                    // The last session out is saving the box; join once it is on the volume.
+                    // The last session out is saving the box, or the first one in is still attaching and resuming
+                    // it: join once it has settled, never resume it a second time under the other connect.
                     if (engine.Time.GetUtcNow() - waitedSince > SuspendWait)
                     {
-                        throw ShellboxException.Service("BoxBusy", $"Box '{boxName}' has been suspending for over {SuspendWait.TotalSeconds:0} s; try again shortly.");
+                        throw ShellboxException.Service("BoxBusy", $"Box '{boxName}' has been suspending or starting for over {SuspendWait.TotalSeconds:0} s; try again shortly.");
                     }
 
                     await Task.Delay(TimeSpan.FromMilliseconds(100), engine.Time, cancellationToken).ConfigureAwait(false);
@@ -65,11 +66,18 @@ public sealed class ConnectFlow(ShellboxEngine engine)
         }
     }
 
+    /// <summary>Another connect has bound the box and is still bringing it up (attach, resume): a session, not yet running, not lingering.</summary>
+    private async Task<bool> IsStartingAsync(BoxRecord? box, CancellationToken cancellationToken) =>
+        box is { InstanceId: { } instanceId, LingerUntil: null }
+        && box.LiveSessions(engine.Time.GetUtcNow()).Count > 0
+        && await Store.GetAsync<InstanceRecord>(instanceId, cancellationToken).ConfigureAwait(false) is { BoxRunning: false };
+
     private async Task<BoxConnection> NewBoxAsync(string userId, string boxName, string sessionId, ConnectTrace trace, CancellationToken cancellationToken)
     {
+        var boxId = BoxRecord.IdFor(userId, boxName);
         var pair = await trace.TimeAsync("claim", () => PoolClaims.ClaimFirstAsync(
             Store,
-            s => s.Instances.Where(i => i.IsReadyPairHalf)
+            s => s.Instances.Where(i => i.IsReadyPairHalf && !s.Boxes.Any(b => b.Id == boxId))
                 .Select(i => (Instance: i, Volume: s.Volumes.FirstOrDefault(v => v.Id == i.VolumeId && v.IsFree && v.InstanceId == i.Id)))
                 .Where(p => p.Volume is not null)
                 .OrderBy(p => p.Instance.LastUsed),
@@ -83,12 +91,17 @@ public sealed class ConnectFlow(ShellboxEngine engine)
 
         var loose = await trace.TimeAsync("claim-loose", () => PoolClaims.ClaimFirstAsync(
             Store,
-            s => s.Instances.Where(i => i.IsFree && i.VolumeId is null && !i.BoxRunning).OrderBy(i => i.LastUsed).Take(1)
+            s => s.Instances.Where(i => i.IsFree && i.VolumeId is null && !i.BoxRunning && !s.Boxes.Any(b => b.Id == boxId)).OrderBy(i => i.LastUsed).Take(1)
                 .SelectMany(i => s.Volumes.Where(v => v.IsFree && v.InstanceId is null).OrderBy(v => v.Created).Select(v => (Instance: i, Volume: v))),
             (p, _) => Bind(userId, boxName, sessionId, trace, p.Instance, p.Volume, newBox: true),
             cancellationToken)).ConfigureAwait(false);
         if (loose is null)
         {
+            if (await Store.GetAsync<BoxRecord>(boxId, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                throw new StoreConflictException($"box/{boxId}", "was created by another connect meanwhile");
+            }
+
             throw await ExhaustedAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -123,8 +136,22 @@ public sealed class ConnectFlow(ShellboxEngine engine)
 
     private async Task<BoxConnection> JoinAsync(BoxRecord box, string sessionId, ConnectTrace trace, CancellationToken cancellationToken)
     {
-        var instance = await Store.GetAsync<InstanceRecord>(box.InstanceId!, cancellationToken).ConfigureAwait(false)
-            ?? throw new StoreConflictException(box.Key, "points at a missing instance");
+        var instance = await Store.GetAsync<InstanceRecord>(box.InstanceId!, cancellationToken).ConfigureAwait(false);
+        if (instance is null)
+        {
+            // The instance is gone (reconcile forgot it as a ghost): the box rests on its volume. Unbind it and
+            // decide again, as a returning box; nobody else ever repairs this pointer.
+            var volume = await Store.GetAsync<VolumeRecord>(box.VolumeId, cancellationToken).ConfigureAwait(false);
+            var writes = new List<StoreWrite> { StoreWrite.Replace(box with { InstanceId = null, Sessions = [], LingerUntil = null }) };
+            if (volume is not null && volume.InstanceId == box.InstanceId)
+            {
+                writes.Add(StoreWrite.Replace(volume with { InstanceId = null, Status = ResourceStatuses.Suspended, Lease = null }));
+            }
+
+            await Store.CommitAsync(writes, cancellationToken).ConfigureAwait(false);
+            throw new StoreConflictException(box.Key, "pointed at a missing instance and was unbound");
+        }
+
         var now = engine.Time.GetUtcNow();
         var expires = now + engine.Settings.LeaseDuration;
         var lease = new Lease(box.Id, expires, trace.CorrelationId);
@@ -184,8 +211,18 @@ public sealed class ConnectFlow(ShellboxEngine engine)
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            await Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), trace.CorrelationId, "connect", "box", box.Id, false, $"{trace}: {e.Message}"), CancellationToken.None).ConfigureAwait(false);
-            await new DisconnectFlow(engine).DisconnectAsync(box.Id, sessionId, CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                await Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), trace.CorrelationId, "connect", "box", box.Id, false, $"{trace}: {e.Message}"), CancellationToken.None).ConfigureAwait(false);
+
+                // A box that failed to start never lingers: release its instance to the pool now.
+                await new DisconnectFlow(engine).DisconnectAsync(box.Id, sessionId, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception cleanup) when (cleanup is not OperationCanceledException)
+            {
+                // The user needs the first error; the instance lease expires and reconcile finishes the release.
+            }
+
             throw;
         }
     }

@@ -12,7 +12,11 @@ namespace Shellbox.Core.Boxes;
 public sealed class DisconnectFlow(ShellboxEngine engine)
 {
     /// <summary>Returns what happened: "still in use", "lingering" or "suspended".</summary>
-    public async Task<string> DisconnectAsync(string boxId, string sessionId, CancellationToken cancellationToken = default)
+    public Task<string> DisconnectAsync(string boxId, string sessionId, CancellationToken cancellationToken = default) =>
+        DisconnectAsync(boxId, sessionId, engine.Settings.Linger, cancellationToken);
+
+    /// <param name="linger">How long the box stays attached if this was the last session; zero releases it now (a connect that failed).</param>
+    internal async Task<string> DisconnectAsync(string boxId, string sessionId, TimeSpan linger, CancellationToken cancellationToken)
     {
         var store = engine.Store;
         var (box, last) = await ConflictRetry.RunAsync(async () =>
@@ -32,37 +36,31 @@ public sealed class DisconnectFlow(ShellboxEngine engine)
 
         if (box is null || !last)
         {
-            return box is null ? "gone" : "still in use";
+            // A box attached nowhere with no sessions is already at rest (e.g. a repeated disconnect).
+            return box is null ? "gone" : box is { InstanceId: null, Sessions.Count: 0 } ? "suspended" : "still in use";
         }
 
         try
         {
-            if (engine.Settings.Linger <= TimeSpan.Zero)
+            if (linger <= TimeSpan.Zero)
             {
                 await BoxRelease.ReleaseAsync(engine, boxId, cancellationToken).ConfigureAwait(false);
                 return "suspended";
             }
 
-            await SuspendInPlaceAsync(box, cancellationToken).ConfigureAwait(false);
+            await SuspendInPlaceAsync(box, linger, cancellationToken).ConfigureAwait(false);
             return "lingering";
         }
         catch
         {
             // Let joiners in again; the instance lease expires and reconcile retries the release.
-            await ConflictRetry.RunAsync(async () =>
-            {
-                var current = await store.GetAsync<BoxRecord>(boxId, CancellationToken.None).ConfigureAwait(false);
-                if (current is { Suspending: true })
-                {
-                    await store.ReplaceAsync(current with { Suspending = false }, CancellationToken.None).ConfigureAwait(false);
-                }
-            }, CancellationToken.None).ConfigureAwait(false);
+            await BoxRelease.ClearSuspendingAsync(engine, boxId).ConfigureAwait(false);
             throw;
         }
     }
 
     /// <summary>Suspend but stay attached until the linger ends; the instance lease then expires and is reclaimed.</summary>
-    private async Task SuspendInPlaceAsync(BoxRecord box, CancellationToken cancellationToken)
+    private async Task SuspendInPlaceAsync(BoxRecord box, TimeSpan linger, CancellationToken cancellationToken)
     {
         var store = engine.Store;
         var instance = await store.GetAsync<InstanceRecord>(box.InstanceId!, cancellationToken).ConfigureAwait(false);
@@ -73,7 +71,7 @@ public sealed class DisconnectFlow(ShellboxEngine engine)
 
         await ConflictRetry.RunAsync(async () =>
         {
-            var until = engine.Time.GetUtcNow() + engine.Settings.Linger;
+            var until = engine.Time.GetUtcNow() + linger;
             var b = await store.GetAsync<BoxRecord>(box.Id, cancellationToken).ConfigureAwait(false);
             var i = await store.GetAsync<InstanceRecord>(box.InstanceId!, cancellationToken).ConfigureAwait(false);
             if (b is null || i is null)

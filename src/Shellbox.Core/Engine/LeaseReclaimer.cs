@@ -40,7 +40,7 @@ internal sealed class LeaseReclaimer(ShellboxEngine engine, string correlation)
                 return (id, $"instance {id} has live sessions");
             }
 
-            await BoxRelease.ReleaseAsync(engine, box.Id, cancellationToken).ConfigureAwait(false);
+            await BoxRelease.ReleaseIdleAsync(engine, box, cancellationToken).ConfigureAwait(false);
             return (id, $"released box {box.UserId}/{box.BoxName} from instance {id} (sessions or linger ended)");
         }
 

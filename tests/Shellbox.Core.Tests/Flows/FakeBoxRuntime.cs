@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+using Shellbox.Core.Ports;
+
+namespace Shellbox.Core.Tests.Flows;
+
+/// <summary>
+/// In-memory runtime: which box runs on which instance, every call recorded in <see cref="Log"/>. A resume
+/// of a running box is idempotent (a warm resume); a cold resume needs the volume attached to the instance.
+/// </summary>
+public sealed class FakeBoxRuntime(FakeInfrastructure infrastructure) : IBoxRuntime
+{
+    private readonly ConcurrentDictionary<string, string> running = new(StringComparer.Ordinal); // instance -> volume
+    private int coldResumes;
+
+    public CallLog Log { get; } = new();
+
+    /// <summary>Resumes of a box that was not running (a real QEMU start).</summary>
+    public int ColdResumes => Volatile.Read(ref coldResumes);
+
+    /// <summary>Forgets the recorded calls and the cold-resume count.</summary>
+    public void Clear()
+    {
+        Log.Clear();
+        Interlocked.Exchange(ref coldResumes, 0);
+    }
+
+    public bool IsRunning(string instanceId, string volumeId) => running.TryGetValue(instanceId, out var v) && v == volumeId;
+
+    public bool RunsOn(string instanceId) => running.ContainsKey(instanceId);
+
+    /// <summary>Marks a box running without recording a call (test setup).</summary>
+    public void SeedRunning(string instanceId, string volumeId) => running[instanceId] = volumeId;
+
+    public async Task<BoxEndpoint> ResumeAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
+    {
+        await Log.RecordAsync(nameof(ResumeAsync), instanceId, volumeId);
+        if (!IsRunning(instanceId, volumeId))
+        {
+            if (infrastructure.AttachedTo(instanceId) != volumeId)
+            {
+                throw new InvalidOperationException($"Box of {volumeId} resumed on {instanceId}, where it is not attached.");
+            }
+
+            if (!running.TryAdd(instanceId, volumeId))
+            {
+                throw new InvalidOperationException($"Instance {instanceId} already runs the box of {running[instanceId]}.");
+            }
+
+            Interlocked.Increment(ref coldResumes);
+        }
+
+        return new BoxEndpoint("127.0.0.1", 2222, $"[127.0.0.1]:2222 ssh-ed25519 {instanceId}", "/keys/control");
+    }
+
+    public async Task SuspendAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
+    {
+        await Log.RecordAsync(nameof(SuspendAsync), instanceId, volumeId);
+        running.TryRemove(new KeyValuePair<string, string>(instanceId, volumeId));
+    }
+
+    public async Task<bool> IsRunningAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
+    {
+        await Log.RecordAsync(nameof(IsRunningAsync), instanceId, volumeId);
+        return IsRunning(instanceId, volumeId);
+    }
+
+    public async Task<BoxCommandResult> RunAsync(BoxEndpoint endpoint, string command, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        await Log.RecordAsync(nameof(RunAsync), endpoint.Host, command);
+        return new BoxCommandResult(0, "", "");
+    }
+}
