@@ -230,9 +230,17 @@ public sealed class ConnectFlow(ShellboxEngine engine)
     /// <summary>No instance or volume is free: reclaim any expired linger first, so the caller's retry can succeed.</summary>
     private async Task<ShellboxException> ExhaustedAsync(CancellationToken cancellationToken)
     {
-        var reclaimed = await new LeaseReclaimer(engine, engine.Ids.NewCorrelationId()).ReclaimExpiredAsync(cancellationToken).ConfigureAwait(false);
-        return reclaimed > 0
-            ? new StoreConflictException("pool", "had an expired linger that was just reclaimed")
+        var correlation = engine.Ids.NewCorrelationId();
+        var reclaimed = await new LeaseReclaimer(engine, correlation).ReclaimExpiredAsync(cancellationToken).ConfigureAwait(false);
+        if (reclaimed > 0)
+        {
+            return new StoreConflictException("pool", "had an expired linger that was just reclaimed");
+        }
+
+        // A returning box needs a bare instance; when every free instance holds a ready pair, break one
+        // (suspend its unowned box, detach) rather than turn the user away.
+        return await new ReadyPairs(engine, correlation).DissolveOneAsync(cancellationToken).ConfigureAwait(false)
+            ? new StoreConflictException("pool", "had a ready pair that was just broken up for a returning box")
             : ShellboxException.Service("PoolExhausted", "No free instance or volume is available right now; the pool is refilling, try again in a minute.");
     }
 }

@@ -49,6 +49,37 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
         }
     }
 
+    /// <summary>
+    /// Breaks up one ready pair (oldest first): claim it, suspend its unowned box, detach, and return both
+    /// halves to the pool loose. False when there is no ready pair to break.
+    /// </summary>
+    public async Task<bool> DissolveOneAsync(CancellationToken cancellationToken)
+    {
+        var lease = new Lease("unpair", engine.Time.GetUtcNow() + ClaimDuration, correlation);
+        var claimed = await PoolClaims.ClaimFirstAsync(
+            engine.Store,
+            s => s.Instances.Where(i => i.IsReadyPairHalf).OrderBy(i => i.LastUsed)
+                .Select(i => (Instance: i, Volume: s.Volumes.FirstOrDefault(v => v.Id == i.VolumeId && v.IsFree && v.InstanceId == i.Id)))
+                .Where(p => p.Volume is not null),
+            (p, _) => [StoreWrite.Replace(p.Instance with { Lease = lease }), StoreWrite.Replace(p.Volume! with { Lease = lease })],
+            cancellationToken).ConfigureAwait(false);
+        if (claimed is null)
+        {
+            return false;
+        }
+
+        var instance = (InstanceRecord)claimed[0];
+        await engine.Runtime.SuspendAsync(instance.Id, instance.VolumeId!, cancellationToken).ConfigureAwait(false);
+        await engine.Infrastructure.DetachAsync(instance.Id, instance.VolumeId!, cancellationToken).ConfigureAwait(false);
+        await engine.Store.CommitAsync(
+        [
+            StoreWrite.Replace(instance with { VolumeId = null, BoxRunning = false, Lease = null }),
+            StoreWrite.Replace((VolumeRecord)claimed[1] with { InstanceId = null, Lease = null }),
+        ], cancellationToken).ConfigureAwait(false);
+        await engine.Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), correlation, "unpair", ResourceRoles.Instance, instance.Id, true, $"broke up the ready pair {instance.Id}+{instance.VolumeId} for a returning box"), cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     private async Task UndoAsync(string instanceId, string volumeId)
     {
         try

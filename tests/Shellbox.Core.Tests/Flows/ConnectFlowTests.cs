@@ -77,6 +77,31 @@ public sealed class ConnectFlowTests
     }
 
     [Fact]
+    public async Task GivenOnlyReadyPairsFree_WhenAReturningBoxConnects_ThenOnePairIsBrokenUpAndTheBoxResumesOnItsInstance()
+    {
+        await using var f = Create();
+        await f.AddReadyPairAsync();
+        var first = await f.Connect.ConnectAsync(User, "dev1");
+        await f.Disconnect.DisconnectAsync(first.Box.Id, first.SessionId);
+        await f.AddVolumeAsync();
+        await f.Connect.ConnectAsync(User, "dev2"); // takes the bare instance dev1 left
+        var (pairInstance, pairVolume) = await f.AddReadyPairAsync();
+        f.ClearCalls();
+
+        var again = await f.Connect.ConnectAsync(User, "dev1");
+
+        Assert.Equal("returning", again.Trace.Path);
+        Assert.Equal(pairInstance, again.Box.InstanceId);
+        Assert.Equal(first.Box.VolumeId, again.Box.VolumeId);
+        Assert.Equal(1, f.Runtime.Log.Count(nameof(FakeBoxRuntime.SuspendAsync)));
+        Assert.Equal(1, f.Infra.Log.Count(nameof(FakeInfrastructure.DetachAsync)));
+        var freed = await f.VolumeAsync(pairVolume);
+        Assert.True(freed.IsFree);
+        Assert.Null(freed.InstanceId);
+        await f.AssertConsistentAsync();
+    }
+
+    [Fact]
     public async Task GivenLingeringBox_WhenReconnectedWithinLinger_ThenNoAttachAndItResumesInPlace()
     {
         await using var f = Create(Linger);
