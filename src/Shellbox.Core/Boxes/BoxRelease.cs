@@ -57,7 +57,9 @@ internal static class BoxRelease
         }
 
         var instance = await engine.Store.GetAsync<InstanceRecord>(instanceId, cancellationToken).ConfigureAwait(false);
-        if (instance is not null && instance.BoxRunning)
+        // Ask the runtime too: a resume that failed after QEMU started leaves a live box the row calls stopped,
+        // and detaching under it would corrupt the volume.
+        if (instance is not null && (instance.BoxRunning || await engine.Runtime.IsRunningAsync(instanceId, box.VolumeId, cancellationToken).ConfigureAwait(false)))
         {
             await engine.Runtime.SuspendAsync(instanceId, box.VolumeId, cancellationToken).ConfigureAwait(false);
         }
