@@ -17,7 +17,10 @@ $docs = [xml](Get-Content -Raw $XmlDocPath)
 $members = @{}
 foreach ($m in $docs.doc.members.member) { $members[$m.name] = $m }
 
-function Text($node) { if ($null -eq $node) { return '' }; (($node.InnerText -replace '\s+', ' ').Trim()) }
+function Text($node) {
+    $raw = if ($null -eq $node) { '' } elseif ($node -is [string]) { $node } else { (@($node) | ForEach-Object { $_.InnerText }) -join ' ' }
+    ($raw -replace '\s+', ' ').Trim()
+}
 function Esc([string] $s) { [Security.SecurityElement]::Escape($s) }
 
 # The build session loads the cmdlet assembly only to read its metadata; tests run in child sessions.
@@ -31,8 +34,9 @@ foreach ($type in $types | Where-Object { $_.GetCustomAttributesData() | Where-O
     $verb = [string]$attr.ConstructorArguments[0].Value
     $noun = [string]$attr.ConstructorArguments[1].Value
     $doc = $members["T:$($type.FullName)"]
-    $synopsis = Text ($doc.summary.para | Where-Object { $_.type -eq 'synopsis' })
-    $description = Text ($doc.summary.para | Where-Object { $_.type -eq 'description' })
+    $paras = @($doc['summary'].SelectNodes('para'))
+    $synopsis = Text ($paras | Where-Object { $_.GetAttribute('type') -eq 'synopsis' })
+    $description = Text ($paras | Where-Object { $_.GetAttribute('type') -eq 'description' })
     if (-not $description) { $description = $synopsis }
     [void]$sb.AppendLine('<command:command xmlns:maml="http://schemas.microsoft.com/maml/2004/10" xmlns:command="http://schemas.microsoft.com/maml/dev/command/2004/10" xmlns:dev="http://schemas.microsoft.com/maml/dev/2004/10">')
     [void]$sb.AppendLine("<command:details><command:name>$verb-$noun</command:name><command:verb>$verb</command:verb><command:noun>$noun</command:noun>")
@@ -44,7 +48,8 @@ foreach ($type in $types | Where-Object { $_.GetCustomAttributesData() | Where-O
         if (-not $parameter) { continue }
         $named = @{}; foreach ($a in $parameter.NamedArguments) { $named[$a.MemberName] = $a.TypedValue.Value }
         $declaring = $property.DeclaringType.FullName
-        $pdoc = Text $members["P:$declaring.$($property.Name)"].summary
+        $pmember = $members["P:$declaring.$($property.Name)"]
+        $pdoc = if ($pmember) { Text $pmember['summary'] } else { '' }
         $position = if ($named.ContainsKey('Position')) { $named['Position'] } else { 'named' }
         $pipeline = if ($named['ValueFromPipeline']) { 'true (ByValue)' } elseif ($named['ValueFromPipelineByPropertyName']) { 'true (ByPropertyName)' } else { 'false' }
         [void]$sb.AppendLine("<command:parameter required=`"$(([bool]$named['Mandatory']).ToString().ToLower())`" globbing=`"false`" pipelineInput=`"$pipeline`" position=`"$position`">")
@@ -53,11 +58,10 @@ foreach ($type in $types | Where-Object { $_.GetCustomAttributesData() | Where-O
     }
     [void]$sb.AppendLine('</command:parameters><command:examples>')
     $n = 0
-    foreach ($example in @($doc.example)) {
-        if (-not $example) { continue }
+    foreach ($example in @($doc.SelectNodes('example'))) {
         $n++
         [void]$sb.AppendLine("<command:example><maml:title>-------------------------- Example $n --------------------------</maml:title>")
-        [void]$sb.AppendLine("<dev:code>$(Esc (Text $example.code))</dev:code><dev:remarks><maml:para></maml:para></dev:remarks></command:example>")
+        [void]$sb.AppendLine("<dev:code>$(Esc (Text $example['code']))</dev:code><dev:remarks><maml:para></maml:para></dev:remarks></command:example>")
     }
     [void]$sb.AppendLine('</command:examples></command:command>')
 }

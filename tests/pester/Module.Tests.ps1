@@ -56,11 +56,12 @@ Describe 'Get-ShellboxPool' {
 
     It 'refuses an invalid pool configuration with one line naming the field, and writes nothing' {
         Set-Content (Join-Path $State 'shellbox.json') '{ "pool": "Dev", "poolBounds": { "minFreeVolumes": 9, "maxFreeVolumes": 3 } }'
-        $err = $null
-        Get-ShellboxPool -StateDirectory $State -ErrorVariable err -ErrorAction SilentlyContinue
-        $err.Count | Should -Be 1
-        $err[0].Exception.Message | Should -Match 'MaxFreeVolumes \(3\) must be at least MinFreeVolumes \(9\)'
-        $err[0].FullyQualifiedErrorId | Should -BeLike 'GetShellboxPoolPoolConfigInvalid*'
+        $record = $null
+        try { Get-ShellboxPool -StateDirectory $State } catch { $record = $_ }
+        $record | Should -Not -BeNullOrEmpty
+        $record.Exception.Message | Should -Match "^Pool configuration 'Dev \(custom\)': MaxFreeVolumes \(3\) must be at least MinFreeVolumes \(9\)\.$"
+        $record.FullyQualifiedErrorId | Should -BeLike 'GetShellboxPoolPoolConfigInvalid*'
+        $record.CategoryInfo.Category | Should -Be 'InvalidArgument'
         Test-Path (Join-Path $State 'state.db') | Should -BeFalse
     }
 

@@ -45,6 +45,7 @@ public abstract class ShellboxCmdlet : PSCmdlet
     /// Runs library work off the pipeline thread and pumps what it writes back onto it, so
     /// WriteObject/WriteProgress/WriteError are always called where PowerShell allows them.
     /// </summary>
+    /// <param name="work">The library call; it writes through Emit, Progress and ShouldProcessAsync.</param>
     /// <param name="errorTarget">When set, a library error is written as a non-terminating error about this
     /// target (one bad item in a pipeline); otherwise it terminates the cmdlet.</param>
     protected void Run(Func<CancellationToken, Task> work, object? errorTarget = null)
@@ -105,7 +106,8 @@ public abstract class ShellboxCmdlet : PSCmdlet
     protected Task<bool> ShouldProcessAsync(string target, string action)
     {
         var answer = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Post(() => answer.SetResult(ShouldProcess(target, action)));
+        // The three-argument form prints the target as it stands: "What if: create a new volume".
+        Post(() => answer.SetResult(ShouldProcess(target, $"{action}: {target}?", action)));
         return answer.Task;
     }
 
