@@ -1,0 +1,231 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Shellbox.Core.Errors;
+using Shellbox.Core.Model;
+using Shellbox.Core.Ports;
+using Shellbox.Local.Files;
+using Shellbox.Local.Qemu;
+using Shellbox.Local.Ssh;
+
+namespace Shellbox.Local.Infrastructure;
+
+/// <summary>
+/// Makes the golden snapshot: build the guest, boot it once, wait for SSH, suspend it (RAM file + device
+/// state), flatten its disk. The version is a hash of the guest's build inputs and of the machine
+/// fingerprint, since the saved RAM only resumes on the machine that wrote it. A complete golden is
+/// never rebuilt; a build happens in a dot-folder beside it and is renamed into place at the end.
+/// </summary>
+internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions options, QemuMachine machine, TimeProvider time)
+{
+    private const string Activity = "Shellbox golden snapshot";
+
+    private LocalLayout Layout => state.Layout;
+
+    /// <summary>The golden the last EnsureAsync settled on, or null when there is none.</summary>
+    public GoldenSnapshotInfo? GetCurrent()
+    {
+        var current = AtomicFile.ReadJson<CurrentGolden>(Path.Combine(Layout.GoldenRoot, LocalFiles.CurrentGolden));
+        return current is null ? null : TryRead(current.Version);
+    }
+
+    public async Task<GoldenSnapshotInfo> EnsureAsync(IProgress<ShellboxProgress>? progress, CancellationToken cancellationToken)
+    {
+        progress?.Report(new ShellboxProgress(Activity, "Hashing the guest's build inputs", 0));
+        var controlKey = await ControlKey.EnsureAsync(Layout.ControlKey, cancellationToken).ConfigureAwait(false);
+        var script = GoldenScript.Locate(options.GoldenScriptPath);
+        var buildHash = await script.PrintHashAsync(controlKey + ".pub", cancellationToken).ConfigureAwait(false);
+        var version = VersionOf(buildHash, machine);
+
+        if (TryRead(version) is { } existing)
+        {
+            SetCurrent(version);
+            progress?.Report(new ShellboxProgress(Activity, $"{version} is up to date", 100));
+            return existing;
+        }
+
+        Directory.CreateDirectory(Layout.GoldenRoot);
+        using (await FolderLock.AcquireAsync(Path.Combine(Layout.GoldenRoot, ".build.lock"), options.BootTimeout + TimeSpan.FromMinutes(10), cancellationToken).ConfigureAwait(false))
+        {
+            // Another process may have built it while we waited for the lock.
+            if (TryRead(version) is not { } built)
+            {
+                built = await BuildAsync(script, controlKey, buildHash, version, progress, cancellationToken).ConfigureAwait(false);
+            }
+
+            SetCurrent(version);
+            return built;
+        }
+    }
+
+    /// <summary>golden-snapshot-&lt;first 12 hex of sha256(build hash, machine fingerprint)&gt;.</summary>
+    public static string VersionOf(string buildHash, QemuMachine machine)
+    {
+        var content = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{buildHash}\n{machine.Fingerprint}"))).ToLowerInvariant();
+        return $"{ShellboxLimits.GoldenSnapshotPrefix}-{content[..12]}";
+    }
+
+    private GoldenSnapshotInfo? TryRead(string version)
+    {
+        var folder = Layout.Golden(version);
+        var meta = state.ReadGolden(folder);
+        return meta is null ? null : new GoldenSnapshotInfo(meta.Version, folder, meta.Created);
+    }
+
+    private void SetCurrent(string version)
+    {
+        var path = Path.Combine(Layout.GoldenRoot, LocalFiles.CurrentGolden);
+        if (AtomicFile.ReadJson<CurrentGolden>(path)?.Version != version)
+        {
+            AtomicFile.WriteJson(path, new CurrentGolden(version));
+        }
+    }
+
+    private async Task<GoldenSnapshotInfo> BuildAsync(GoldenScript script, string controlKey, string buildHash, string version, IProgress<ShellboxProgress>? progress, CancellationToken cancellationToken)
+    {
+        var work = Path.Combine(Layout.GoldenRoot, $".{version}.{Guid.NewGuid():N}");
+        var build = Path.Combine(work, "build");
+        QemuRun? run = null;
+        try
+        {
+            Directory.CreateDirectory(work);
+            progress?.Report(new ShellboxProgress(Activity, $"Building the guest with {Path.GetFileName(script.Path)}", 10));
+            await script.BuildAsync(controlKey + ".pub", build, cancellationToken).ConfigureAwait(false);
+            var append = ReadAppend(Path.Combine(build, LocalFiles.Manifest));
+
+            // The first boot writes to the disk (host key, ext4 state): boot an overlay, flatten it after.
+            var bootDisk = Path.Combine(work, "boot.qcow2");
+            await ExternalTool.RunAsync("qemu-img", ["create", "-q", "-f", "qcow2", "-b", Path.Combine(build, "base.qcow2"), "-F", "qcow2", bootDisk], cancellationToken).ConfigureAwait(false);
+
+            progress?.Report(new ShellboxProgress(Activity, "Booting the guest once", 40));
+            var port = LoopbackPorts.FindFreeBlock(1);
+            var launch = new QemuLaunch(
+                Name: $"shellbox-{version}",
+                RamFile: Path.Combine(work, LocalFiles.Ram),
+                DiskFile: bootDisk,
+                Port: port,
+                ConsoleLog: Path.Combine(work, LocalFiles.Console),
+                QmpSocket: Path.Combine(work, LocalFiles.Qmp),
+                Kernel: Path.Combine(build, LocalFiles.Kernel),
+                Initrd: Path.Combine(build, LocalFiles.Initrd),
+                KernelAppend: append,
+                Incoming: false);
+            run = await QemuRun.StartAsync(options.QemuBinary, machine, launch, work, cancellationToken).ConfigureAwait(false);
+            var process = run.Process;
+            if (!await SshBanner.WaitAsync("127.0.0.1", port, options.BootTimeout, () => process.IsAlive, cancellationToken).ConfigureAwait(false))
+            {
+                throw process.Failed("GoldenBootFailed", $"The golden guest did not answer SSH within {options.BootTimeout.TotalSeconds:0} s of its first boot");
+            }
+
+            // The guest prints its host key on the console (a channel only we read); SSH must present that one.
+            var consoleKey = HostKeyFromConsole(launch.ConsoleLog);
+            string? presented = null;
+            var check = await BoxSsh.RunAsync("127.0.0.1", port, controlKey, consoleKey is null ? null : [consoleKey], k => presented = k, "true", options.ResumeTimeout, cancellationToken).ConfigureAwait(false);
+            if (check.ExitCode != 0)
+            {
+                throw ShellboxException.Service("GoldenBootFailed", $"The golden guest answered SSH but could not run a command: {check.StdErr.Trim()}");
+            }
+
+            progress?.Report(new ShellboxProgress(Activity, "Suspending the guest (RAM and device state)", 80));
+            await run.SuspendAsync(Path.Combine(work, LocalFiles.DeviceState), launch.RamFile, options.SuspendTimeout, cancellationToken).ConfigureAwait(false);
+            run = null;
+
+            progress?.Report(new ShellboxProgress(Activity, "Flattening the golden disk", 90));
+            await ExternalTool.RunAsync("qemu-img", ["convert", "-O", "qcow2", bootDisk, Path.Combine(work, LocalFiles.GoldenDisk)], cancellationToken).ConfigureAwait(false);
+            foreach (var file in new[] { LocalFiles.Kernel, LocalFiles.Initrd, LocalFiles.Manifest })
+            {
+                File.Move(Path.Combine(build, file), Path.Combine(work, file));
+            }
+
+            Directory.Delete(build, recursive: true);
+            File.Delete(bootDisk);
+            if (!OperatingSystem.IsWindows())
+            {
+                // Clones read these forever: nothing may write them again.
+                foreach (var file in new[] { LocalFiles.GoldenDisk, LocalFiles.Ram, LocalFiles.DeviceState })
+                {
+                    File.SetUnixFileMode(Path.Combine(work, file), UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+                }
+            }
+
+            var meta = new GoldenMeta
+            {
+                Version = version,
+                BuildHash = buildHash,
+                Created = time.GetUtcNow(),
+                MachineFingerprint = machine.Fingerprint,
+                MachineDescription = machine.Description,
+                KernelAppend = append,
+                HostKey = presented!,
+            };
+            AtomicFile.WriteJson(Path.Combine(work, LocalFiles.GoldenMeta), meta);
+            var target = Layout.Golden(version);
+            if (Directory.Exists(target))
+            {
+                Directory.Delete(target, recursive: true); // an incomplete leftover: complete ones were returned above
+            }
+
+            Directory.Move(work, target);
+            AtomicFile.SyncDirectory(Layout.GoldenRoot);
+            progress?.Report(new ShellboxProgress(Activity, $"{version} is ready", 100));
+            return new GoldenSnapshotInfo(version, target, meta.Created);
+        }
+        catch
+        {
+            if (run is not null)
+            {
+                await run.KillAsync().ConfigureAwait(false);
+            }
+
+            TryDelete(work);
+            throw;
+        }
+    }
+
+    private static string ReadAppend(string manifest)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(manifest));
+            return document.RootElement.TryGetProperty("append", out var append) && append.GetString() is { Length: > 0 } value
+                ? value
+                : QemuMachine.DefaultKernelAppend;
+        }
+        catch (Exception e) when (e is IOException or JsonException)
+        {
+            return QemuMachine.DefaultKernelAppend;
+        }
+    }
+
+    /// <summary>The last "shellbox-hostkey: ssh-ed25519 AAAA..." line the guest printed on its console.</summary>
+    public static string? HostKeyFromConsole(string consoleLog)
+    {
+        const string marker = "shellbox-hostkey: ";
+        try
+        {
+            return File.ReadLines(consoleLog)
+                .Where(l => l.StartsWith(marker, StringComparison.Ordinal))
+                .Select(l => HostKeys.FindEd25519(l[marker.Length..]))
+                .LastOrDefault(k => k is not null);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private static void TryDelete(string folder)
+    {
+        try
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // a leftover dot-folder is ignored by every reader
+        }
+    }
+}

@@ -1,0 +1,34 @@
+namespace Shellbox.Local;
+
+/// <summary>
+/// How the Local provider finds its tools and inputs. The defaults suit the module and the repository;
+/// tests and the benchmark move the golden cache and the control key to a shared folder.
+/// </summary>
+public sealed record LocalProviderOptions
+{
+    /// <summary>The golden build script; null searches assets/golden/build-golden.sh beside the assembly, then upwards.</summary>
+    public string? GoldenScriptPath { get; init; }
+
+    /// <summary>Where golden snapshots live; null means &lt;state&gt;/golden.</summary>
+    public string? GoldenDirectory { get; init; }
+
+    /// <summary>Where the control key pair lives; null means &lt;state&gt;/keys.</summary>
+    public string? KeyDirectory { get; init; }
+
+    public string QemuBinary { get; init; } = "qemu-system-x86_64";
+
+    /// <summary>
+    /// "tcg" (default: works everywhere, and the saved state is portable between hosts) or "kvm". Part of
+    /// the machine fingerprint: a box suspended under one does not resume under the other.
+    /// </summary>
+    public string Accelerator { get; init; } = "tcg";
+
+    /// <summary>How long the golden's first boot may take to answer SSH.</summary>
+    public TimeSpan BootTimeout { get; init; } = TimeSpan.FromMinutes(3);
+
+    /// <summary>How long a resumed box may take to answer SSH; one that does not is stopped and reported.</summary>
+    public TimeSpan ResumeTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long saving the device state and quitting QEMU may take.</summary>
+    public TimeSpan SuspendTimeout { get; init; } = TimeSpan.FromSeconds(60);
+}

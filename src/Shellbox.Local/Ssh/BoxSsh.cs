@@ -1,0 +1,74 @@
+using Renci.SshNet;
+using Renci.SshNet.Common;
+using Shellbox.Core.Errors;
+using Shellbox.Core.Ports;
+
+namespace Shellbox.Local.Ssh;
+
+/// <summary>
+/// Runs one command in a box as root with the control key. The box must present one of the expected
+/// host keys, else nothing is sent: a box answering with another key is not the box we resumed.
+/// </summary>
+internal static class BoxSsh
+{
+    /// <param name="expectedHostKeys">The keys ("ssh-ed25519 AAAA...") the box may present; null accepts any (golden build only).</param>
+    /// <param name="presentedHostKey">Told the key the box presented.</param>
+    public static async Task<BoxCommandResult> RunAsync(
+        string host,
+        int port,
+        string controlKeyPath,
+        IReadOnlyCollection<string>? expectedHostKeys,
+        Action<string>? presentedHostKey,
+        string command,
+        TimeSpan timeout,
+        CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        string? presented = null;
+        var connection = new ConnectionInfo(host, port, "root", new PrivateKeyAuthenticationMethod("root", LoadKey(controlKeyPath)))
+        {
+            Timeout = timeout,
+        };
+        using var client = new SshClient(connection);
+        client.HostKeyReceived += (_, e) =>
+        {
+            presented = $"{e.HostKeyName} {Convert.ToBase64String(e.HostKey)}";
+            e.CanTrust = expectedHostKeys is null || expectedHostKeys.Contains(presented);
+            presentedHostKey?.Invoke(presented);
+        };
+
+        try
+        {
+            await client.ConnectAsync(deadline.Token).ConfigureAwait(false);
+            using var ssh = client.CreateCommand(command);
+            ssh.CommandTimeout = timeout;
+            await ssh.ExecuteAsync(deadline.Token).ConfigureAwait(false);
+            return new BoxCommandResult(ssh.ExitStatus ?? -1, ssh.Result, ssh.Error);
+        }
+        catch (SshConnectionException) when (presented is not null && expectedHostKeys is not null && !expectedHostKeys.Contains(presented))
+        {
+            throw new ShellboxException(ShellboxErrorKind.Conflict, "HostKeyMismatch", $"The box on {host}:{port} presented a host key other than the one pinned for it; refusing to talk to it.");
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw ShellboxException.Service("BoxCommandTimeout", $"The command in the box on {host}:{port} did not finish within {timeout.TotalSeconds:0} s.");
+        }
+        catch (Exception e) when (e is SshException or System.Net.Sockets.SocketException or ProxyException)
+        {
+            throw ShellboxException.Service("BoxUnreachable", $"SSH to the box on {host}:{port} failed: {e.Message}", e);
+        }
+    }
+
+    private static PrivateKeyFile LoadKey(string path)
+    {
+        try
+        {
+            return new PrivateKeyFile(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SshException)
+        {
+            throw ShellboxException.Service("ControlKeyUnreadable", $"The control key {path} cannot be read: {e.Message}", e);
+        }
+    }
+}
