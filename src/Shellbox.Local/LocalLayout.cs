@@ -77,4 +77,23 @@ internal static class LocalFiles
     public const string Manifest = "manifest.json";
     public const string GoldenMeta = "golden.json";
     public const string CurrentGolden = "current.json";
+
+    /// <summary>
+    /// Where a unix socket of a run folder lives: in the folder when the path fits the kernel's 108-byte
+    /// limit, else in a short folder under the temp folder named by a hash of the run folder, so every
+    /// process still finds the same path.
+    /// </summary>
+    public static string Socket(string runFolder, string name)
+    {
+        var inFolder = Path.Combine(runFolder, name);
+        if (System.Text.Encoding.UTF8.GetByteCount(inFolder) < 100)
+        {
+            return inFolder;
+        }
+
+        var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(runFolder))))[..16].ToLowerInvariant();
+        var shortFolder = Path.Combine(Path.GetTempPath(), $"shellbox-{Environment.UserName}");
+        Directory.CreateDirectory(shortFolder);
+        return Path.Combine(shortFolder, $"{hash}-{name}");
+    }
 }

@@ -102,7 +102,7 @@ public sealed class BoxCatalog(ShellboxEngine engine)
                 ? [StoreWrite.Replace(box with { Suspending = true })]
                 : [StoreWrite.Replace(box with { Suspending = true }), StoreWrite.Replace(volume with { Status = ResourceStatuses.Deleting })],
             cancellationToken).ConfigureAwait(false);
-        await engine.Infrastructure.DeleteVolumeAsync(box.VolumeId, cancellationToken).ConfigureAwait(false);
+        await engine.Infrastructure.DeleteBoxVolumeAsync(box.VolumeId, userId, boxName, cancellationToken).ConfigureAwait(false);
         await engine.Store.CommitAsync(marked.Select(StoreWrite.Delete).ToList(), cancellationToken).ConfigureAwait(false);
         await engine.Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), engine.Ids.NewCorrelationId(), "remove-box", "box", box.Id, true, $"removed box {userId}/{boxName} and volume {box.VolumeId}"), cancellationToken).ConfigureAwait(false);
     }

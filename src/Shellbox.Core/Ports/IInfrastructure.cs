@@ -29,6 +29,12 @@ public interface IInfrastructure
     /// <summary>Deletes a volume and everything on it. Callers must never pass an owned volume.</summary>
     Task DeleteVolumeAsync(string volumeId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Deletes the volume of a box being removed on its owner's request. The provider checks that the
+    /// volume belongs to <paramref name="userId"/>/<paramref name="boxName"/> (or to nobody yet) and refuses otherwise.
+    /// </summary>
+    Task DeleteBoxVolumeAsync(string volumeId, string userId, string boxName, CancellationToken cancellationToken = default);
+
     /// <summary>Attaches the volume and writes the instance's tags in one provider call.</summary>
     Task AttachAsync(string instanceId, string volumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default);
 

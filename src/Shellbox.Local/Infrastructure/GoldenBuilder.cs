@@ -105,7 +105,7 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
                 DiskFile: bootDisk,
                 Port: port,
                 ConsoleLog: Path.Combine(work, LocalFiles.Console),
-                QmpSocket: Path.Combine(work, LocalFiles.Qmp),
+                QmpSocket: LocalFiles.Socket(work, LocalFiles.Qmp),
                 Kernel: Path.Combine(build, LocalFiles.Kernel),
                 Initrd: Path.Combine(build, LocalFiles.Initrd),
                 KernelAppend: append,

@@ -195,6 +195,28 @@ public sealed class LocalInfrastructure : IInfrastructure
         DeleteFolder(folder, state.Layout.VolumesRoot, volumeId);
     }
 
+    public async Task DeleteBoxVolumeAsync(string volumeId, string userId, string boxName, CancellationToken cancellationToken = default)
+    {
+        var folder = state.Layout.Volume(volumeId);
+        using var _ = await state.LockAsync(cancellationToken).ConfigureAwait(false);
+        if (!Directory.Exists(folder))
+        {
+            return;
+        }
+
+        if (state.ReadVolume(volumeId) is { UserId: { } owner } meta && (owner != userId || meta.BoxName != boxName))
+        {
+            throw new ShellboxException(ShellboxErrorKind.Conflict, "VolumeOwnerMismatch", $"Volume '{volumeId}' holds the box '{meta.BoxName}' of user '{owner}', not '{boxName}' of '{userId}'; it is not deleted.");
+        }
+
+        if (state.Slots().FirstOrDefault(s => s.VolumeId == volumeId) is { } slot)
+        {
+            throw new ShellboxException(ShellboxErrorKind.Conflict, "VolumeAttached", $"Volume '{volumeId}' is attached to instance '{slot.InstanceId}'; detach it first.");
+        }
+
+        DeleteFolder(folder, state.Layout.VolumesRoot, volumeId);
+    }
+
     public async Task AttachAsync(string instanceId, string volumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
     {
         using var _ = await state.LockAsync(cancellationToken).ConfigureAwait(false);

@@ -26,7 +26,7 @@ internal sealed class QemuProcess
 
     public string RunFolder { get; }
 
-    public string QmpSocket => Path.Combine(RunFolder, LocalFiles.Qmp);
+    public string QmpSocket => LocalFiles.Socket(RunFolder, LocalFiles.Qmp);
 
     public string ConsoleLog => Path.Combine(RunFolder, LocalFiles.Console);
 
@@ -38,7 +38,7 @@ internal sealed class QemuProcess
     public static QemuProcess Start(string qemuBinary, IReadOnlyList<string> arguments, string runFolder)
     {
         Directory.CreateDirectory(runFolder);
-        File.Delete(Path.Combine(runFolder, LocalFiles.Qmp));
+        File.Delete(LocalFiles.Socket(runFolder, LocalFiles.Qmp));
         var start = new ProcessStartInfo("setsid") { UseShellExecute = false };
 
         // Not our pipes: QEMU must not die of SIGPIPE when the process that started it exits.
@@ -218,7 +218,7 @@ internal sealed class QemuProcess
     {
         File.Delete(PidFile);
         File.Delete(QmpSocket);
-        File.Delete(Path.Combine(RunFolder, LocalFiles.MigrationSocket));
+        File.Delete(LocalFiles.Socket(RunFolder, LocalFiles.MigrationSocket));
         child?.Dispose();
     }
 

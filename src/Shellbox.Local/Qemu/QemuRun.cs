@@ -108,7 +108,7 @@ internal sealed class QemuRun : IAsyncDisposable
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
         var temp = deviceStateFile + ".tmp";
-        var socketPath = Path.Combine(Process.RunFolder, LocalFiles.MigrationSocket);
+        var socketPath = LocalFiles.Socket(Process.RunFolder, LocalFiles.MigrationSocket);
         File.Delete(socketPath);
         File.Delete(temp);
         try

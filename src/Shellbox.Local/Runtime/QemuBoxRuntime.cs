@@ -319,7 +319,7 @@ public sealed class QemuBoxRuntime : IBoxRuntime
             DiskFile: Path.Combine(volume, LocalFiles.Disk),
             Port: slot.Port,
             ConsoleLog: Path.Combine(runFolder, LocalFiles.Console),
-            QmpSocket: Path.Combine(runFolder, LocalFiles.Qmp),
+            QmpSocket: LocalFiles.Socket(runFolder, LocalFiles.Qmp),
             Kernel: Path.Combine(golden, LocalFiles.Kernel),
             Initrd: Path.Combine(golden, LocalFiles.Initrd),
             KernelAppend: goldenMeta.KernelAppend,

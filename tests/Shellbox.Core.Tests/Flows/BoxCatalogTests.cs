@@ -133,7 +133,7 @@ public sealed class BoxCatalogTests
 
         await f.Catalog.RemoveAsync(User, "dev1");
 
-        Assert.Equal([$"DeleteVolumeAsync({volume})"], f.Infra.Log.Calls.Select(c => c.ToString()));
+        Assert.Equal([$"DeleteBoxVolumeAsync({volume}, {User}, dev1)"], f.Infra.Log.Calls.Select(c => c.ToString()));
         Assert.False(f.Infra.HasVolume(volume));
         Assert.Null(await f.GetAsync<BoxRecord>(BoxId("dev1")));
         Assert.Null(await f.GetAsync<VolumeRecord>(volume));
@@ -152,7 +152,7 @@ public sealed class BoxCatalogTests
 
         await f.Catalog.RemoveAsync(User, "dev1");
 
-        Assert.Equal([$"DetachAsync({instance}, {volume})", $"DeleteVolumeAsync({volume})"], f.Infra.Log.Calls.Select(x => x.ToString()));
+        Assert.Equal([$"DetachAsync({instance}, {volume})", $"DeleteBoxVolumeAsync({volume}, {User}, dev1)"], f.Infra.Log.Calls.Select(x => x.ToString()));
         Assert.True((await f.InstanceAsync(instance)).IsFree);
         Assert.Null(await f.GetAsync<VolumeRecord>(volume));
         await f.AssertConsistentAsync();

@@ -142,6 +142,20 @@ public sealed class FakeInfrastructure : IInfrastructure
         }
     }
 
+    public async Task DeleteBoxVolumeAsync(string volumeId, string userId, string boxName, CancellationToken cancellationToken = default)
+    {
+        await Log.RecordAsync(nameof(DeleteBoxVolumeAsync), volumeId, userId, boxName);
+        lock (gate)
+        {
+            if (attached.ContainsValue(volumeId))
+            {
+                throw new InvalidOperationException($"Volume {volumeId} is deleted while attached.");
+            }
+
+            volumes.Remove(volumeId);
+        }
+    }
+
     public async Task AttachAsync(string instanceId, string volumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
     {
         await Log.RecordAsync(nameof(AttachAsync), instanceId, volumeId);
