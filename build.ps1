@@ -21,8 +21,12 @@ param(
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
-    # Passed to Invoke-Pester / dotnet test to run a subset.
-    [string] $Filter
+    # Runs a subset: a dotnet test --filter expression for xunit, and a name pattern for Pester.
+    [string] $Filter,
+    [string] $PesterFilter,
+
+    # Skip the xunit projects (to iterate on Pester tests).
+    [switch] $SkipXunit
 )
 
 $ErrorActionPreference = 'Stop'
@@ -34,7 +38,7 @@ $Tools = Join-Path $Root 'tools'
 $PesterManifest = Join-Path $Tools 'nuget/pester/6.2.0/tools/Pester.psd1'
 $AptPackages = @(
     'qemu-system-x86', 'qemu-utils', 'busybox-static', 'cpio', 'e2fsprogs', 'zstd',
-    'openssh-client', 'openssh-server', 'tmux', 'dpkg-dev'
+    'openssh-client', 'openssh-server', 'tmux'
 )
 
 function Invoke-Native {
@@ -60,15 +64,23 @@ function Get-ShellboxVersion {
     return [string]($props.Project.PropertyGroup | Where-Object { $_['Version'] } | Select-Object -First 1).Version
 }
 
+# apt-get as root, through sudo -n when this is not root (fails clearly rather than prompting).
+function Invoke-Apt([string[]] $Arguments) {
+    $command = @('env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get') + $Arguments
+    if ((& id -u) -ne '0') { $command = @('sudo', '-n') + $command }
+    Invoke-Native $command[0] @($command | Select-Object -Skip 1)
+}
+
 function Invoke-Bootstrap {
     $missing = @($AptPackages | Where-Object { -not (& dpkg-query -W -f='${Status}' $_ 2>$null | Select-String -Quiet 'install ok installed') })
+    # The golden builder resolves the guest's kernel and dropbear with apt-cache: it needs package lists.
+    if ($missing.Count -gt 0 -or -not (& apt-cache show --no-all-versions dropbear-bin 2>$null)) { Invoke-Apt @('update', '-q') }
     if ($missing.Count -gt 0) {
         Write-Host "bootstrap: installing apt packages: $($missing -join ' ')"
-        $sudo = if ((& id -u) -eq '0') { @() } else { @('sudo', '-n') }
-        $apt = @('env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get')
-        Invoke-Native ($sudo + $apt)[0] (@($sudo + $apt | Select-Object -Skip 1) + @('update', '-q'))
-        Invoke-Native ($sudo + $apt)[0] (@($sudo + $apt | Select-Object -Skip 1) + @('install', '-y', '-q', '--no-install-recommends') + $missing)
+        Invoke-Apt (@('install', '-y', '-q', '--no-install-recommends') + $missing)
     }
+    # sshd (the end-to-end tests start one as root) needs its privilege separation folder.
+    if ((& id -u) -eq '0' -and -not (Test-Path /run/sshd)) { New-Item -ItemType Directory /run/sshd | Out-Null }
     Invoke-Native 'dotnet' @('tool', 'restore', '--tool-manifest', (Join-Path $Root '.config/dotnet-tools.json'))
     $testTools = @($PesterManifest, (Join-Path $Tools 'nuget/azure.core/1.44.1'), (Join-Path $Tools 'nuget/microsoft.data.sqlite.core/6.0.7'))
     if (@($testTools | Where-Object { -not (Test-Path $_) }).Count -gt 0) {
@@ -104,7 +116,7 @@ function Invoke-Build {
 function Get-TrxCounts([string] $Folder) {
     $passed = 0; $failed = 0
     foreach ($file in Get-ChildItem -Path $Folder -Filter *.trx -Recurse -ErrorAction Ignore) {
-        $counters = ([xml](Get-Content -Raw $file.FullName)).TestRun.ResultSummary.Counters
+        $counters = ([xml](Get-Content -Raw -LiteralPath $file.FullName)).TestRun.ResultSummary.Counters
         $passed += [int]$counters.passed
         $failed += [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
     }
@@ -115,32 +127,23 @@ function Invoke-Test {
     if (-not (Test-Path (Join-Path $ModuleOut 'Shellbox.psd1'))) { Invoke-Build }
     $results = Join-Path $Out 'test-results'
     Remove-Item -Recurse -Force $results -ErrorAction Ignore
+    New-Item -ItemType Directory -Force $results | Out-Null
     $dotnetArgs = @('test', (Join-Path $Root 'Shellbox.PowerShell.sln'), '-c', $Configuration, '--nologo',
         '--logger', 'trx', '--logger', 'console;verbosity=minimal', '--results-directory', (Join-Path $results 'xunit'))
     if ($Filter) { $dotnetArgs += @('--filter', $Filter) }
-    & dotnet @dotnetArgs
-    $xunitExit = $LASTEXITCODE
-    $passed, $failed = Get-TrxCounts (Join-Path $results 'xunit')
-    if ($xunitExit -ne 0 -and $failed -eq 0) { $failed = 1; Write-Warning 'dotnet test failed without a failed test (build or crash); counted as one failure.' }
+    $passed, $failed = 0, 0
+    if (-not $SkipXunit) {
+        & dotnet @dotnetArgs
+        $xunitExit = $LASTEXITCODE
+        $passed, $failed = Get-TrxCounts (Join-Path $results 'xunit')
+        if ($xunitExit -ne 0 -and $failed -eq 0) { $failed = 1; Write-Warning 'dotnet test failed without a failed test (build or crash); counted as one failure.' }
+    }
 
     # Pester in a child pwsh so the module loads into a clean session, as a user would load it.
     $pesterJson = Join-Path $results 'pester.json'
-    $pesterScript = {
-        param($PesterManifest, $TestsPath, $ModuleManifest, $ResultPath, $Filter)
-        Import-Module $PesterManifest -Force
-        $config = New-PesterConfiguration
-        $config.Run.Path = $TestsPath
-        $config.Run.PassThru = $true
-        $config.Output.Verbosity = 'Detailed'
-        if ($Filter) { $config.Filter.FullName = "*$Filter*" }
-        $env:SHELLBOX_MODULE = $ModuleManifest
-        $run = Invoke-Pester -Configuration $config
-        @{ passed = $run.PassedCount; failed = $run.FailedCount + $run.FailedBlocksCount + $run.FailedContainersCount } |
-            ConvertTo-Json | Set-Content $ResultPath
-    }
-    $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes(
-        "& { $pesterScript } '$PesterManifest' '$(Join-Path $Root 'tests/pester')' '$(Join-Path $ModuleOut 'Shellbox.psd1')' '$pesterJson' '$Filter'"))
-    Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)
+    Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-File', (Join-Path $Root 'build/Invoke-PesterTests.ps1'),
+        '-PesterManifest', $PesterManifest, '-TestsPath', (Join-Path $Root 'tests/pester'),
+        '-ModuleManifest', (Join-Path $ModuleOut 'Shellbox.psd1'), '-ResultPath', $pesterJson, '-Filter', "$PesterFilter")
     if (Test-Path $pesterJson) {
         $pester = Get-Content -Raw $pesterJson | ConvertFrom-Json
         $passed += $pester.passed; $failed += $pester.failed

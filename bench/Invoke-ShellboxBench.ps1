@@ -38,7 +38,7 @@ $work = New-TestStateDirectory 'shellbox-bench'
 $state = Join-Path $work 'state'
 New-Item -ItemType Directory $state | Out-Null
 $config = @{ pool = 'Dev'; poolBounds = @{ minFreeInstances = 1; maxFreeInstances = 2; maxTotalInstances = 3; minFreeVolumes = 1; maxFreeVolumes = 3; maxTotalVolumes = 4 * $Cycles + 4 }
-             lingerSeconds = 0; local = @{ maxSlots = 3; basePort = (Get-Random -Minimum 30000 -Maximum 60000) } }
+             lingerSeconds = 0; local = @{ maxSlots = 3; basePort = (Get-Random -Minimum 30000 -Maximum 32700) } }
 function Set-Linger([int] $Seconds) { $config.lingerSeconds = $Seconds; $config | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $state 'shellbox.json') }
 Set-Linger 0
 $PSDefaultParameterValues['*-Shellbox*:StateDirectory'] = $state

@@ -10,7 +10,7 @@ BeforeAll {
 
     # A small pool so the test is quick: one ready pair plus a spare of each.
     @{ pool = 'Dev'; poolBounds = @{ minFreeInstances = 2; maxFreeInstances = 3; maxTotalInstances = 4; minFreeVolumes = 2; maxFreeVolumes = 4; maxTotalVolumes = 8 }
-       local = @{ maxSlots = 4; basePort = (Get-Random -Minimum 30000 -Maximum 60000) } } |
+       local = @{ maxSlots = 4; basePort = (Get-Random -Minimum 30000 -Maximum 32700) } } |
         ConvertTo-Json | Set-Content (Join-Path $State 'shellbox.json')
 
     Import-Module (Join-Path $PSScriptRoot 'SshFixture.psm1') -Force
@@ -29,7 +29,9 @@ BeforeAll {
 
 AfterAll {
     try {
-        foreach ($b in @(Get-ShellboxBox -StateDirectory $State -AllUsers)) { Remove-ShellboxBox -StateDirectory $State -UserId $b.UserId -Name $b.Name -Force -ErrorAction Continue }
+        if (Get-Module Shellbox) {
+            foreach ($b in @(Get-ShellboxBox -StateDirectory $State -AllUsers)) { Remove-ShellboxBox -StateDirectory $State -UserId $b.UserId -Name $b.Name -Force -ErrorAction Continue }
+        }
     }
     finally {
         Stop-ShellboxSshd $Sshd

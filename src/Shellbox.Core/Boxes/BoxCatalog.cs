@@ -48,6 +48,25 @@ public sealed class BoxCatalog(ShellboxEngine engine)
 
         try
         {
+            return await ClaimVolumeAsync(userId, boxName, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ShellboxException e) when (e.ErrorId == "PoolExhausted")
+        {
+            // No loose volume but a ready pair: break it up (suspend its unowned box, detach) and use its volume.
+            if (!await new ReadyPairs(engine, engine.Ids.NewCorrelationId()).DissolveOneAsync(cancellationToken).ConfigureAwait(false))
+            {
+                throw;
+            }
+        }
+
+        return await ClaimVolumeAsync(userId, boxName, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<BoxView> ClaimVolumeAsync(string userId, string boxName, CancellationToken cancellationToken)
+    {
+        var boxId = BoxRecord.IdFor(userId, boxName);
+        try
+        {
             var claimed = await PoolClaims.ClaimFirstAsync(
                 engine.Store,
                 s => s.Volumes.Where(v => v.IsFree && v.InstanceId is null && !s.Boxes.Any(b => b.Id == boxId)).OrderBy(v => v.Created),

@@ -9,7 +9,7 @@ namespace Shellbox.PowerShell.Commands;
 /// </summary>
 /// <example><code>Remove-ShellboxBox -Name dev33</code></example>
 /// <example><code>Get-ShellboxBox old-* | Remove-ShellboxBox -Force</code></example>
-[Cmdlet(VerbsCommon.Remove, "ShellboxBox", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[Cmdlet(VerbsCommon.Remove, "ShellboxBox", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(void))]
 public sealed class RemoveShellboxBoxCommand : ShellboxBoxCmdlet
 {

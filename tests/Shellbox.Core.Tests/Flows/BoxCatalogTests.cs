@@ -98,15 +98,34 @@ public sealed class BoxCatalogTests
     }
 
     [Fact]
-    public async Task GivenNoUnattachedFreeVolume_WhenABoxIsCreated_ThenPoolExhaustedAndTheStoreIsUnchanged()
+    public async Task GivenOnlyAReadyPair_WhenABoxIsCreated_ThenThePairIsBrokenUpAndItsVolumeBoundAtRest()
     {
         await using var f = Create();
-        await f.AddReadyPairAsync();
+        var (instance, volume) = await f.AddReadyPairAsync();
+
+        var view = await f.Catalog.CreateAsync(User, "dev1");
+
+        Assert.Equal(volume, view.Box.VolumeId);
+        Assert.Equal(BoxCatalog.Suspended, view.State);
+        Assert.Equal(1, f.Runtime.Log.Count(nameof(FakeBoxRuntime.SuspendAsync)));
+        Assert.Equal([$"DetachAsync({instance}, {volume})"], f.Infra.Log.Calls.Select(c => c.ToString()));
+        var freed = await f.InstanceAsync(instance);
+        Assert.True(freed.IsFree);
+        Assert.Null(freed.VolumeId);
+        await f.AssertConsistentAsync();
+    }
+
+    [Fact]
+    public async Task GivenNoFreeVolumeAtAll_WhenABoxIsCreated_ThenPoolExhaustedAndTheStoreIsUnchanged()
+    {
+        await using var f = Create();
+        await f.AddInstanceAsync();
         var before = await f.RowsAsync();
 
         await Flow.FailsWithAsync("PoolExhausted", () => f.Catalog.CreateAsync(User, "dev1"));
 
         Assert.Equal(before, await f.RowsAsync());
+        Assert.Empty(f.Infra.Log.Calls);
     }
 
     [Fact]
