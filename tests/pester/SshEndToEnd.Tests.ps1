@@ -96,11 +96,17 @@ Describe 'ssh HOST connect NAME through a real sshd' {
             do { Start-Sleep -Milliseconds 300; $screen = (& tmux capture-pane -p -t $session) -join "`n" } until ($screen -match 'MARK42' -or (Get-Date) -gt $deadline)
             $screen | Should -Match 'MARK42'
             & tmux send-keys -t $session 'exit' Enter
+            # the session ends when ssh does; the wrapper disconnects on the way out
+            $deadline = (Get-Date).AddSeconds(30)
+            do { Start-Sleep -Milliseconds 200; & tmux has-session -t $session 2>$null } while ($LASTEXITCODE -eq 0 -and (Get-Date) -lt $deadline)
+            (Get-ShellboxBox -StateDirectory $State -AllUsers | Where-Object { $_.Name -eq 'dev33' -and $_.Sessions -gt 0 }) | Should -BeNullOrEmpty
         }
         finally { & tmux kill-session -t $session 2>$null }
     }
 
     It 'spinup creates a box without connecting, and list shows it' {
+        # the scheduled reconciler refills what the connects above took
+        Invoke-ShellboxPoolReconcile -StateDirectory $State -Confirm:$false | Out-Null
         (Invoke-Ssh alice 'spinup scratch').Output | Should -Be 'created box scratch'
         (Invoke-Ssh alice 'list').Output | Should -Match 'scratch\s+suspended'
     }

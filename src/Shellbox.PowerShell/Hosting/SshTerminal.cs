@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Shellbox.Core.Errors;
 using Shellbox.PowerShell.Output;
 
@@ -29,8 +30,12 @@ internal static class SshTerminal
             throw ShellboxException.Service("SshClientMissing", $"The OpenSSH client (ssh) cannot be started: {e.Message}", e);
         }
 
+        // A hang-up (the user's connection dropped) or a TERM from sshd must not kill us before the
+        // session is disconnected: ssh gets the same signal and exits, then the caller disconnects.
         using (process)
         using (cancellationToken.Register(() => TryKill(process)))
+        using (PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => c.Cancel = true))
+        using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; TryKill(process); }))
         {
             process.WaitForExit();
             return process.ExitCode;
