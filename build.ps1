@@ -37,7 +37,7 @@ $ModuleOut = Join-Path $Out 'Shellbox'
 $Tools = Join-Path $Root 'tools'
 $PesterManifest = Join-Path $Tools 'nuget/pester/6.2.0/tools/Pester.psd1'
 $AptPackages = @(
-    'qemu-system-x86', 'qemu-utils', 'busybox-static', 'cpio', 'e2fsprogs', 'zstd',
+    'qemu-system-x86', 'qemu-utils', 'busybox-static', 'cpio', 'e2fsprogs', 'zstd', 'xz-utils',
     'openssh-client', 'openssh-server', 'tmux'
 )
 
