@@ -50,10 +50,15 @@ public sealed class QemuBoxRuntime : IBoxRuntime
         if (await QemuRun.FindAsync(runFolder, cancellationToken).ConfigureAwait(false) is { } running)
         {
             // Already resumed (by us or another process), or left half-way by a process that died.
-            if (await FinishInterruptedStartAsync(running, volumeId, state.Layout.Volume(volumeId), cancellationToken).ConfigureAwait(false))
+            var found = await FinishInterruptedStartAsync(running, volumeId, state.Layout.Volume(volumeId), cancellationToken).ConfigureAwait(false);
+            if (found != Found.Gone)
             {
                 await WaitForSshAsync(running.Process, slot.Port, options.ResumeTimeout, killOnTimeout: false, cancellationToken).ConfigureAwait(false);
-                return await AfterStartAsync(slot, meta, cancellationToken).ConfigureAwait(false);
+
+                // A box that was already running had its clock set when it resumed and has kept time since.
+                return found == Found.Running && meta.HostKey is { } pinned
+                    ? new BoxEndpoint(Host, slot.Port, HostKeys.KnownHostsLine(Host, slot.Port, pinned), ControlKeyPath)
+                    : await AfterStartAsync(slot, meta, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -208,25 +213,32 @@ public sealed class QemuBoxRuntime : IBoxRuntime
     /// Brings a QEMU found running for the instance to "running" when that is safe, and says whether it
     /// is; a QEMU that never finished loading its state is killed, so the caller resumes afresh.
     /// </summary>
-    private static async Task<bool> FinishInterruptedStartAsync(QemuRun run, string volumeId, string volumeFolder, CancellationToken cancellationToken)
+    private enum Found
+    {
+        Running,
+        ContinuedNow,
+        Gone,
+    }
+
+    private static async Task<Found> FinishInterruptedStartAsync(QemuRun run, string volumeId, string volumeFolder, CancellationToken cancellationToken)
     {
         await using (run.ConfigureAwait(false))
         {
             switch (await run.StatusAsync(cancellationToken).ConfigureAwait(false))
             {
                 case "running":
-                    return true;
+                    return Found.Running;
                 case "paused" or "postmigrate":
                     // State loaded but never continued, or a suspend that never quit: RAM and devices are consistent.
                     // Any saved state file is stale from here on, as after every resume.
                     File.Delete(Path.Combine(volumeFolder, LocalFiles.DeviceState));
                     AtomicFile.SyncDirectory(volumeFolder);
                     await run.ContinueAsync(cancellationToken).ConfigureAwait(false);
-                    return true;
+                    return Found.ContinuedNow;
                 case "inmigrate" or "prelaunch":
                     // Still waiting for its state: the state file is untouched, start over.
                     await run.KillAsync().ConfigureAwait(false);
-                    return false;
+                    return Found.Gone;
                 case var status:
                     await run.KillAsync().ConfigureAwait(false);
                     throw ShellboxException.Service("BoxFailed", $"The box of volume '{volumeId}' had stopped ({status}); its running state is lost and only a cold boot can start it.");
