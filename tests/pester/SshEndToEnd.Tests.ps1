@@ -111,3 +111,41 @@ Describe 'ssh HOST connect NAME through a real sshd' {
         (Invoke-Ssh alice 'list').Output | Should -Match 'scratch\s+suspended'
     }
 }
+
+Describe 'Box cmdlets at an operator prompt' {
+    BeforeAll { $PSDefaultParameterValues['*-Shellbox*:StateDirectory'] = $State }
+    AfterAll { $PSDefaultParameterValues.Remove('*-Shellbox*:StateDirectory') }
+
+    It 'refuses a bad box name with one sentence and changes nothing' {
+        $before = @(Get-ShellboxBox -AllUsers).Count
+        foreach ($bad in 'Dev33', '../x', 'a b', ('x' * 33)) {
+            $record = $null
+            try { New-ShellboxBox -UserId ops -Name $bad -Confirm:$false } catch { $record = $_ }
+            $record.FullyQualifiedErrorId | Should -BeLike 'NewShellboxBoxBoxNameInvalid*'
+            $record.Exception.Message | Should -Match "is not a valid box name"
+            $record.Exception.Message | Should -Not -Match "`n"
+        }
+        @(Get-ShellboxBox -AllUsers).Count | Should -Be $before
+    }
+
+    It 'runs one command in a box with Connect-ShellboxBox -Command and sets $LASTEXITCODE' {
+        Invoke-ShellboxPoolReconcile -Confirm:$false | Out-Null
+        Connect-ShellboxBox -UserId ops -Name tools -Command 'exit 3' -Confirm:$false
+        $LASTEXITCODE | Should -Be 3
+        (Get-ShellboxBox -UserId ops -Name tools).State | Should -Be 'suspended'
+    }
+
+    It 'pipes Get-ShellboxBox into Remove-ShellboxBox, which deletes the box and its volume' {
+        $box = Get-ShellboxBox -UserId ops -Name tools
+        $volumeFolder = Join-Path $State "volumes/$($box.VolumeId)"
+        Test-Path $volumeFolder | Should -BeTrue
+        Get-ShellboxBox -UserId ops -Name tools | Remove-ShellboxBox -Force
+        Get-ShellboxBox -UserId ops -Name tools -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Test-Path $volumeFolder | Should -BeFalse
+    }
+
+    It 'says clearly when there is nothing to disconnect or remove' {
+        { Disconnect-ShellboxBox -UserId ops -Name nothing -ErrorAction Stop } | Should -Throw '*holds no open connection*'
+        { Remove-ShellboxBox -UserId ops -Name nothing -Force -ErrorAction Stop } | Should -Throw "*no box 'nothing'*"
+    }
+}
