@@ -100,3 +100,27 @@ Describe 'Help' {
         }
     }
 }
+
+Describe 'Invoke-ShellboxPoolReconcile -Continuous' {
+    It 'repeats passes every -Interval until stopped, and stops cleanly' {
+        $state = New-TestStateDirectory
+        try {
+            $job = Start-Job -ScriptBlock {
+                param($ModulePath, $State)
+                Import-Module $ModulePath
+                Invoke-ShellboxPoolReconcile -StateDirectory $State -Continuous -Interval 00:00:01 -WhatIf
+            } -ArgumentList $ModulePath, $state
+            Start-Sleep -Seconds 4
+            Stop-Job $job
+            $results = @(Receive-Job $job -ErrorAction SilentlyContinue | Where-Object { $_.PSObject.Properties['CorrelationId'] })
+            Remove-Job $job -Force
+            $results.Count | Should -BeGreaterOrEqual 2
+            @($results.CorrelationId | Select-Object -Unique).Count | Should -Be $results.Count
+            $results[0].Planned | Should -Contain 'create a new instance'
+            # -WhatIf: every pass planned, none acted
+            ($results | Measure-Object Succeeded -Sum).Sum | Should -Be 0
+            (Get-ShellboxPool -StateDirectory $state | Measure-Object Total -Sum).Sum | Should -Be 0
+        }
+        finally { Remove-Item -Recurse -Force $state -ErrorAction Ignore }
+    }
+}
