@@ -135,6 +135,12 @@ Describe 'Box cmdlets at an operator prompt' {
         (Get-ShellboxBox -UserId ops -Name tools).State | Should -Be 'suspended'
     }
 
+    It 'completes box names on Tab for the given user' {
+        $line = "Connect-ShellboxBox -StateDirectory '$State' -UserId ops -Name to"
+        $completions = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText
+        $completions | Should -Be @('tools')
+    }
+
     It 'pipes Get-ShellboxBox into Remove-ShellboxBox, which deletes the box and its volume' {
         $box = Get-ShellboxBox -UserId ops -Name tools
         $volumeFolder = Join-Path $State "volumes/$($box.VolumeId)"
