@@ -38,7 +38,8 @@ function Get-ShellboxUserId {
     }
     $line = Get-Content -LiteralPath $authFile | Where-Object { $_ -match '^publickey\s+\S+\s+[A-Za-z0-9+/=]+' } | Select-Object -First 1
     if (-not $line) { Stop-WithError 'Shellbox accepts public-key authentication only.' 3 }
-    $blob = [Convert]::FromBase64String(($line -split '\s+')[2])
+    try { $blob = [Convert]::FromBase64String(($line -split '\s+')[2]) }
+    catch { Stop-WithError 'the public key sshd reported cannot be read.' 3 }
     $hash = [System.Security.Cryptography.SHA256]::HashData($blob)
     return [Convert]::ToHexString($hash).Substring(0, 32).ToLowerInvariant()
 }
@@ -92,5 +93,15 @@ try {
     }
 }
 catch {
-    Stop-WithError $_.Exception.Message 1
+    # Only what the user can act on is shown as written (bad name, no such box, pool empty, box busy);
+    # anything else may carry paths or other users' names: the user gets its id and the time, the
+    # operator finds the details in Get-ShellboxEvent.
+    $e = $_.Exception
+    $kind = if ($e.PSObject.Properties['Kind']) { "$($e.Kind)" } else { '' }
+    $id = if ($e.PSObject.Properties['ErrorId']) { "$($e.ErrorId)" } else { $e.GetType().Name }
+    $message = if ($kind -in 'User', 'NotFound' -or $id -in 'PoolExhausted', 'BoxBusy') { $e.Message }
+               else { "the box could not be reached ($id at $([DateTime]::UtcNow.ToString('u'))); try again, or tell the operator." }
+    $message = ($message -replace '\s+', ' ').Trim()
+    if ($message.Length -gt 300) { $message = $message.Substring(0, 297) + '...' }
+    Stop-WithError $message 1
 }

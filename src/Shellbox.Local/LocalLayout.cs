@@ -79,21 +79,19 @@ internal static class LocalFiles
     public const string CurrentGolden = "current.json";
 
     /// <summary>
-    /// Where a unix socket of a run folder lives: in the folder when the path fits the kernel's 108-byte
-    /// limit, else in a short folder under the temp folder named by a hash of the run folder, so every
-    /// process still finds the same path.
+    /// The path of a unix socket in a run folder. The kernel limits socket paths to 107 bytes; a state
+    /// folder too deep for that is refused with a clear error rather than moved to a shared temp folder,
+    /// where another local user could plant or swap a box's control socket.
     /// </summary>
     public static string Socket(string runFolder, string name)
     {
-        var inFolder = Path.Combine(runFolder, name);
-        if (System.Text.Encoding.UTF8.GetByteCount(inFolder) < 100)
-        {
-            return inFolder;
-        }
-
-        var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(runFolder))))[..16].ToLowerInvariant();
-        var shortFolder = Path.Combine(Path.GetTempPath(), $"shellbox-{Environment.UserName}");
-        Directory.CreateDirectory(shortFolder);
-        return Path.Combine(shortFolder, $"{hash}-{name}");
+        var path = Path.Combine(runFolder, name);
+        var length = System.Text.Encoding.UTF8.GetByteCount(path);
+        return length <= 107
+            ? path
+            : throw new Core.Errors.ShellboxException(
+                Core.Errors.ShellboxErrorKind.User,
+                "StatePathTooLong",
+                $"The state folder is too deep for QEMU's control sockets ({path} is {length} bytes, the limit is 107); choose a shorter -StateDirectory or SHELLBOX_HOME.");
     }
 }

@@ -27,8 +27,9 @@ UsePAM no
 StrictModes no
 ExposeAuthInfo yes
 PermitTTY yes
-AllowTcpForwarding no
-X11Forwarding no
+DisableForwarding yes
+AllowStreamLocalForwarding no
+PermitTunnel no
 AllowUsers $user
 SetEnv SHELLBOX_HOME=$State
 ForceCommand $pwsh -NoProfile -NonInteractive -File $wrapper

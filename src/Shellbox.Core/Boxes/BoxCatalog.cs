@@ -113,6 +113,12 @@ public sealed class BoxCatalog(ShellboxEngine engine)
 
         var box = await engine.Store.GetAsync<BoxRecord>(view.Box.Id, cancellationToken).ConfigureAwait(false)
             ?? throw ShellboxException.NotFound("BoxNotFound", $"There is no box '{boxName}' for user '{userId}'.");
+        if (box.InstanceId is not null || box.Suspending || box.LiveSessions(engine.Time.GetUtcNow()).Count > 0)
+        {
+            // A connect bound it between the check above and now: the user wins, nothing is deleted.
+            throw ShellboxException.User("BoxInUse", $"Box '{boxName}' was connected to while being removed; disconnect it first.");
+        }
+
         var volume = await engine.Store.GetAsync<VolumeRecord>(box.VolumeId, cancellationToken).ConfigureAwait(false);
 
         // Mark first (conditional: a connect that raced us wins), then delete the volume, then the rows.

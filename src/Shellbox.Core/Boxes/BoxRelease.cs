@@ -57,9 +57,10 @@ internal static class BoxRelease
         }
 
         var instance = await engine.Store.GetAsync<InstanceRecord>(instanceId, cancellationToken).ConfigureAwait(false);
-        // Ask the runtime too: a resume that failed after QEMU started leaves a live box the row calls stopped,
-        // and detaching under it would corrupt the volume.
-        if (instance is not null && (instance.BoxRunning || await engine.Runtime.IsRunningAsync(instanceId, box.VolumeId, cancellationToken).ConfigureAwait(false)))
+        // The runtime, not the row, decides: a resume that failed after QEMU started leaves a live box the row
+        // calls stopped (detaching under it would corrupt the volume), and a box whose QEMU died (host
+        // reboot) cannot be suspended any more; it is detached and cold-booted at its next connect.
+        if (instance is not null && await engine.Runtime.IsRunningAsync(instanceId, box.VolumeId, cancellationToken).ConfigureAwait(false))
         {
             await engine.Runtime.SuspendAsync(instanceId, box.VolumeId, cancellationToken).ConfigureAwait(false);
         }

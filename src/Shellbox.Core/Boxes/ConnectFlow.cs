@@ -193,7 +193,20 @@ public sealed class ConnectFlow(ShellboxEngine engine)
                 await trace.TimeAsync("attach", () => engine.Infrastructure.AttachAsync(instance.Id, box.VolumeId, ResourceTags.For(instance, box.UserId, box.BoxName), cancellationToken)).ConfigureAwait(false);
             }
 
-            var endpoint = await trace.TimeAsync("resume", () => engine.Runtime.ResumeAsync(instance.Id, box.VolumeId, cancellationToken)).ConfigureAwait(false);
+            BoxEndpoint endpoint;
+            try
+            {
+                endpoint = await trace.TimeAsync("resume", () => engine.Runtime.ResumeAsync(instance.Id, box.VolumeId, cancellationToken)).ConfigureAwait(false);
+            }
+            catch (ShellboxException e) when (e.ErrorId == "SavedStateMissing")
+            {
+                // The host stopped without suspending the box: its files are on the disk, its running programs
+                // are gone. Booting it fresh is the only way back in; the caller tells the user.
+                endpoint = await trace.TimeAsync("cold-boot", () => engine.Runtime.ColdBootAsync(instance.Id, box.VolumeId, cancellationToken)).ConfigureAwait(false);
+                trace.ColdBooted = true;
+                await Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), trace.CorrelationId, "cold-boot", "box", box.Id, true, $"box {box.UserId}/{box.BoxName} had lost its saved state and was booted from its disk"), cancellationToken).ConfigureAwait(false);
+            }
+
             if (!instance.BoxRunning)
             {
                 await ConflictRetry.RunAsync(async () =>

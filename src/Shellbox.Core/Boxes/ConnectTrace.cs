@@ -15,6 +15,9 @@ public sealed class ConnectTrace(string correlationId)
 
     public IReadOnlyList<ConnectStep> Steps => steps;
 
+    /// <summary>True when the box's saved state was lost and it was booted fresh from its disk.</summary>
+    public bool ColdBooted { get; internal set; }
+
     public TimeSpan Total => total.Elapsed;
 
     internal async Task<T> TimeAsync<T>(string step, Func<Task<T>> work)

@@ -12,6 +12,12 @@ public interface IBoxRuntime
     /// <summary>Stops the box, saves its device state to the volume, flushes its RAM file and ends QEMU.</summary>
     Task SuspendAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Boots the box from its disk because its saved state is lost (the host stopped without suspending it):
+    /// stale RAM and device state are deleted first. Files on the disk stay; running programs are gone.
+    /// </summary>
+    Task<BoxEndpoint> ColdBootAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default);
+
     /// <summary>Whether the box of the volume is running on the instance.</summary>
     Task<bool> IsRunningAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default);
 

@@ -83,7 +83,7 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
 
     private async Task<GoldenSnapshotInfo> BuildAsync(GoldenScript script, string controlKey, string buildHash, string version, IProgress<ShellboxProgress>? progress, CancellationToken cancellationToken)
     {
-        var work = Path.Combine(Layout.GoldenRoot, $".{version}.{Guid.NewGuid():N}");
+        var work = Path.Combine(Layout.GoldenRoot, $".build-{Guid.NewGuid().ToString("N")[..8]}"); // short: QMP socket paths are limited to 107 bytes
         var build = Path.Combine(work, "build");
         QemuRun? run = null;
         try

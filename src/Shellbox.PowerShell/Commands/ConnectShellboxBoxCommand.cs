@@ -52,6 +52,10 @@ public sealed class ConnectShellboxBoxCommand : ShellboxBoxCmdlet
             await File.WriteAllTextAsync(knownHosts, connection.Endpoint.HostKey + "\n", cancellationToken).ConfigureAwait(false);
             session = OpenSessions.Open(engine, connection, knownHosts);
             EmitVerbose($"connect {connection.Trace}");
+            if (connection.Trace.ColdBooted)
+            {
+                EmitWarning($"Box '{Name}' had lost its running state (its host stopped without suspending it) and was started fresh from its disk: your files are there, your running programs are not.");
+            }
         });
 
         if (session is null)

@@ -50,7 +50,7 @@ public abstract class ShellboxCmdlet : PSCmdlet
     /// target (one bad item in a pipeline); otherwise it terminates the cmdlet.</param>
     protected void Run(Func<CancellationToken, Task> work, object? errorTarget = null)
     {
-        using var queue = new BlockingCollection<Action>();
+        var queue = new BlockingCollection<Action>();
         pipeline = queue;
         var task = Task.Run(async () =>
         {
@@ -64,12 +64,25 @@ public abstract class ShellboxCmdlet : PSCmdlet
             }
         });
 
-        foreach (var write in queue.GetConsumingEnumerable())
+        try
         {
-            write();
+            foreach (var write in queue.GetConsumingEnumerable())
+            {
+                write();
+            }
+        }
+        finally
+        {
+            // A write that threw (-ErrorAction Stop, a stopped pipeline) leaves this loop early: stop the
+            // work too, so nothing keeps running (or holding the reconcile lock) with nobody listening.
+            pipeline = null;
+            if (!task.IsCompleted)
+            {
+                stopping.Cancel();
+                ((IAsyncResult)task).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(30));
+            }
         }
 
-        pipeline = null;
         try
         {
             task.GetAwaiter().GetResult();
@@ -85,6 +98,19 @@ public abstract class ShellboxCmdlet : PSCmdlet
         catch (ShellboxException e)
         {
             ThrowTerminatingError(ToErrorRecord(e, null));
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            // Not one of ours (I/O, a dependency): still one sentence for the user, never a stack.
+            var wrapped = new ShellboxException(ShellboxErrorKind.Internal, "Unexpected", $"{e.GetType().Name}: {OneLine(e.Message)}", e);
+            if (errorTarget is not null)
+            {
+                WriteError(ToErrorRecord(wrapped, errorTarget));
+            }
+            else
+            {
+                ThrowTerminatingError(ToErrorRecord(wrapped, null));
+            }
         }
     }
 
@@ -107,7 +133,14 @@ public abstract class ShellboxCmdlet : PSCmdlet
     {
         var answer = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         // The three-argument form prints the target as it stands: "What if: create a new volume".
-        Post(() => answer.SetResult(ShouldProcess(target, $"{action}: {target}?", action)));
+        // If nobody pumps any more (stopped), the question is cancelled rather than left hanging.
+        var stopped = stopping.Token.Register(() => answer.TrySetCanceled());
+        answer.Task.ContinueWith(_ => stopped.Dispose(), TaskScheduler.Default);
+        if (!Post(() => answer.TrySetResult(ShouldProcess(target, $"{action}: {target}?", action))))
+        {
+            answer.TrySetCanceled();
+        }
+
         return answer.Task;
     }
 
@@ -128,24 +161,28 @@ public abstract class ShellboxCmdlet : PSCmdlet
     private string? ResolvedStateDirectory() =>
         StateDirectory is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StateDirectory);
 
-    private void Post(Action write)
+    /// <summary>Queues a write for the pipeline thread; false when no Run is pumping (it ended or stopped).</summary>
+    private bool Post(Action write)
     {
         var queue = pipeline;
         if (queue is null)
         {
-            write();
-            return;
+            return false;
         }
 
         try
         {
             queue.Add(write);
+            return true;
         }
-        catch (InvalidOperationException)
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
         {
             // The work already finished; nothing is listening any more.
+            return false;
         }
     }
+
+    private static string OneLine(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
 
     /// <summary>Progress&lt;T&gt; posts to a captured context; this calls straight through, the queue does the marshalling.</summary>
     private sealed class SyncProgress(Action<ShellboxProgress> report) : IProgress<ShellboxProgress>

@@ -17,6 +17,7 @@ public sealed class ShellboxConnection
         ControlKeyPath = connection.Endpoint.ControlKeyPath;
         Created = connection.Created;
         Path = connection.Trace.Path;
+        ColdBooted = connection.Trace.ColdBooted;
         CorrelationId = connection.Trace.CorrelationId;
         Steps = connection.Trace.Steps.ToDictionary(s => s.Name, s => s.Duration.TotalMilliseconds);
         TotalMilliseconds = connection.Trace.Total.TotalMilliseconds;
@@ -45,6 +46,9 @@ public sealed class ShellboxConnection
     /// <summary>new-from-ready-pair, new-with-attach, returning, lingering or joining.</summary>
     public string Path { get; }
 
+    /// <summary>True when the box had lost its saved state and was booted fresh from its disk.</summary>
+    public bool ColdBooted { get; }
+
     public string CorrelationId { get; }
 
     /// <summary>Milliseconds per connect step (claim, attach, resume).</summary>
@@ -55,6 +59,9 @@ public sealed class ShellboxConnection
     /// <summary>The arguments for an ssh client to reach the box as root with the control key.</summary>
     public string[] SshArguments =>
     [
+        // No user config, no escape character, no forwarding: on the bastion the client runs with the
+        // user's terminal, and ~C or a forwarding would reach other boxes from there.
+        "-F", "/dev/null", "-e", "none", "-o", "ClearAllForwardings=yes", "-o", "ForwardAgent=no", "-o", "PermitLocalCommand=no",
         "-i", ControlKeyPath, "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "-o", $"UserKnownHostsFile={KnownHostsFile}", "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes",
         "-o", "LogLevel=ERROR", "-o", "GlobalKnownHostsFile=/dev/null", $"root@{Host}",

@@ -30,9 +30,34 @@ public sealed class DisconnectFlowTests
 
         Assert.Equal("suspended", await f.Disconnect.DisconnectAsync(second.Box.Id, second.SessionId));
 
-        Assert.Equal([$"SuspendAsync({instance}, {volume})"], f.Runtime.Log.Calls.Select(c => c.ToString()));
+        Assert.Equal([$"SuspendAsync({instance}, {volume})"], f.Runtime.Log.Calls.Where(c => c.Name != nameof(FakeBoxRuntime.IsRunningAsync)).Select(c => c.ToString()));
         Assert.Equal([$"DetachAsync({instance}, {volume})"], f.Infra.Log.Calls.Select(c => c.ToString()));
         Assert.True((await f.InstanceAsync(instance)).IsFree);
+        await f.AssertConsistentAsync();
+    }
+
+    [Fact]
+    public async Task GivenABoxWhoseQemuDied_WhenItsLeaseExpiresAndItReconnects_ThenItIsReleasedWithoutSuspendAndColdBooted()
+    {
+        await using var f = Create();
+        var (instance, volume) = await f.AddReadyPairAsync();
+        var first = await f.Connect.ConnectAsync(User, "dev1");
+        f.Runtime.LoseState(volume); // the host rebooted under the running box
+        f.Time.Advance(f.Settings.LeaseDuration + TimeSpan.FromSeconds(1));
+        f.ClearCalls();
+
+        await f.Reconciler.ReconcileAsync();
+
+        Assert.Equal(0, f.Runtime.Log.Count(nameof(FakeBoxRuntime.SuspendAsync)));
+        Assert.Equal(1, f.Infra.Log.Count(nameof(FakeInfrastructure.DetachAsync)));
+        Assert.Null((await f.BoxAsync("dev1")).InstanceId);
+
+        var again = await f.Connect.ConnectAsync(User, "dev1");
+
+        Assert.True(again.Trace.ColdBooted);
+        Assert.Equal(1, f.Runtime.Log.Count(nameof(FakeBoxRuntime.ColdBootAsync)));
+        Assert.Equal(first.Box.VolumeId, again.Box.VolumeId);
+        Assert.Contains(await f.Store.ReadEventsAsync(10), e => e.Kind == "cold-boot");
         await f.AssertConsistentAsync();
     }
 

@@ -1,3 +1,4 @@
+using Shellbox.Core.Errors;
 using System.Collections.Concurrent;
 using Shellbox.Core.Ports;
 
@@ -24,6 +25,8 @@ public sealed class FakeBoxRuntime(FakeInfrastructure infrastructure) : IBoxRunt
         Interlocked.Exchange(ref coldResumes, 0);
     }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> lost = new();
+
     public bool IsRunning(string instanceId, string volumeId) => running.TryGetValue(instanceId, out var v) && v == volumeId;
 
     public bool RunsOn(string instanceId) => running.ContainsKey(instanceId);
@@ -34,6 +37,11 @@ public sealed class FakeBoxRuntime(FakeInfrastructure infrastructure) : IBoxRunt
     public async Task<BoxEndpoint> ResumeAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
     {
         await Log.RecordAsync(nameof(ResumeAsync), instanceId, volumeId);
+        if (!IsRunning(instanceId, volumeId) && lost.ContainsKey(volumeId))
+        {
+            throw new ShellboxException(ShellboxErrorKind.Service, "SavedStateMissing", $"Volume '{volumeId}' has no saved state.");
+        }
+
         if (!IsRunning(instanceId, volumeId))
         {
             if (infrastructure.AttachedTo(instanceId) != volumeId)
@@ -49,6 +57,28 @@ public sealed class FakeBoxRuntime(FakeInfrastructure infrastructure) : IBoxRunt
             Interlocked.Increment(ref coldResumes);
         }
 
+        return new BoxEndpoint("127.0.0.1", 2222, $"[127.0.0.1]:2222 ssh-ed25519 {instanceId}", "/keys/control");
+    }
+
+    /// <summary>The box of the volume died without a suspend (host crash): its saved state is gone.</summary>
+    public void LoseState(string volumeId)
+    {
+        foreach (var (instance, volume) in running.ToArray())
+        {
+            if (volume == volumeId)
+            {
+                running.TryRemove(instance, out _);
+            }
+        }
+
+        lost[volumeId] = true;
+    }
+
+    public async Task<BoxEndpoint> ColdBootAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
+    {
+        await Log.RecordAsync(nameof(ColdBootAsync), instanceId, volumeId);
+        lost.TryRemove(volumeId, out _);
+        running[instanceId] = volumeId;
         return new BoxEndpoint("127.0.0.1", 2222, $"[127.0.0.1]:2222 ssh-ed25519 {instanceId}", "/keys/control");
     }
 
