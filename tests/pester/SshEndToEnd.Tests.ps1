@@ -83,6 +83,33 @@ Describe 'ssh HOST connect NAME through a real sshd' {
         @(Get-ShellboxBox -StateDirectory $State -AllUsers).Count | Should -Be $before
     }
 
+    It 'refuses port forwarding, which would bypass the wrapper and reach the ports of the boxes' {
+        # Forward a local port to the bastion's own sshd: if forwarding worked, its banner would come back.
+        $local = Get-Random -Minimum 20000 -Maximum 29999
+        $forward = Start-Process ssh -PassThru -ArgumentList @('-N', '-i', "$Work/alice", '-p', $Port, '-o', 'StrictHostKeyChecking=no',
+            '-o', "UserKnownHostsFile=$Work/known_hosts", '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'LogLevel=QUIET',
+            '-L', "127.0.0.1:${local}:127.0.0.1:$Port", "$user@127.0.0.1")
+        try {
+            $banner = ''
+            $deadline = (Get-Date).AddSeconds(10)
+            do {
+                Start-Sleep -Milliseconds 300
+                $client = [Net.Sockets.TcpClient]::new()
+                try {
+                    $client.Connect('127.0.0.1', $local)
+                    $stream = $client.GetStream(); $stream.ReadTimeout = 3000
+                    $buffer = [byte[]]::new(64)
+                    try { $n = $stream.Read($buffer, 0, 64); $banner = [Text.Encoding]::ASCII.GetString($buffer, 0, $n) } catch { $banner = '' }
+                    break
+                }
+                catch { } finally { $client.Dispose() }
+            } while ((Get-Date) -lt $deadline)
+            $forward.HasExited | Should -BeFalse -Because 'the client logged in and listens on the local port'
+            $banner | Should -Not -Match 'SSH-2.0'
+        }
+        finally { Stop-Process -Id $forward.Id -ErrorAction Ignore }
+    }
+
     It 'gives an interactive ssh -t session a shell prompt' {
         $session = "sbx$PID"
         $sshCmd = "ssh -t -i $Work/alice -p $Port -o StrictHostKeyChecking=no -o UserKnownHostsFile=$Work/known_hosts -o IdentitiesOnly=yes -o LogLevel=ERROR $user@127.0.0.1 connect dev33"
