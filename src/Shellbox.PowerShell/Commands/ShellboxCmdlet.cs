@@ -64,23 +64,28 @@ public abstract class ShellboxCmdlet : PSCmdlet
             }
         });
 
+        var drained = false;
         try
         {
             foreach (var write in queue.GetConsumingEnumerable())
             {
                 write();
             }
+
+            drained = true;
         }
         finally
         {
             // A write that threw (-ErrorAction Stop, a stopped pipeline) leaves this loop early: stop the
             // work too, so nothing keeps running (or holding the reconcile lock) with nobody listening.
+            // A drained queue means the work has finished; cancelling then would cancel the caller's next step.
             pipeline = null;
-            if (!task.IsCompleted)
+            if (!drained)
             {
                 stopping.Cancel();
-                ((IAsyncResult)task).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(30));
             }
+
+            ((IAsyncResult)task).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(30));
         }
 
         try
