@@ -143,6 +143,14 @@ Describe 'Box cmdlets at an operator prompt' {
     BeforeAll { $PSDefaultParameterValues['*-Shellbox*:StateDirectory'] = $State }
     AfterAll { $PSDefaultParameterValues.Remove('*-Shellbox*:StateDirectory') }
 
+    It 'finds the same golden snapshot on a second New-ShellboxGoldenSnapshot and builds nothing' {
+        $goldens = Get-ChildItem (Join-Path $State 'golden') -Directory
+        $again = New-ShellboxGoldenSnapshot -Confirm:$false
+        $again.Version | Should -Match '^golden-snapshot-[0-9a-f]{12}$'
+        $again.Version | Should -BeIn $goldens.Name
+        (Get-ChildItem (Join-Path $State 'golden') -Directory).FullName | Should -Be $goldens.FullName
+    }
+
     It 'refuses a bad box name with one sentence and changes nothing' {
         $before = @(Get-ShellboxBox -AllUsers).Count
         foreach ($bad in 'Dev33', '../x', 'a b', ('x' * 33)) {
