@@ -226,7 +226,7 @@ public sealed class ConnectFlow(ShellboxEngine engine)
         {
             try
             {
-                await Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), trace.CorrelationId, "connect", "box", box.Id, false, $"{trace}: {e.Message}"), CancellationToken.None).ConfigureAwait(false);
+                await Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), trace.CorrelationId, "connect", "box", box.Id, false, $"{trace} error={e.GetType().Name}: {e.Message}"), CancellationToken.None).ConfigureAwait(false);
 
                 // A box that failed to start never lingers: release its instance to the pool now.
                 await new DisconnectFlow(engine).DisconnectAsync(box.Id, sessionId, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);

@@ -39,8 +39,12 @@ public sealed class ConnectTrace(string correlationId)
         return true;
     });
 
+    /// <summary>One structured log line: correlation=… path=… claim_ms=… resume_ms=… total_ms=….</summary>
     public override string ToString() =>
-        $"{CorrelationId} {Path}: " + string.Join(", ", steps.Select(s => $"{s.Name} {s.Duration.TotalMilliseconds:0} ms")) + $" (total {Total.TotalMilliseconds:0} ms)";
+        string.Join(' ', new[] { $"correlation={CorrelationId}", $"path={Path}" }
+            .Concat(steps.Select(s => $"{s.Name.Replace('-', '_')}_ms={s.Duration.TotalMilliseconds:0}"))
+            .Append($"total_ms={Total.TotalMilliseconds:0}")
+            .Concat(ColdBooted ? ["cold_booted=true"] : []));
 }
 
 public sealed record ConnectStep(string Name, TimeSpan Duration);

@@ -58,6 +58,11 @@ public sealed class InvokeShellboxPoolReconcileCommand : ShellboxCmdlet
                     EmitError(new ShellboxException(ShellboxErrorKind.Service, "ActionFailed", failure.Message), failure.Action.Describe());
                 }
 
+                foreach (var outcome in result.Outcomes)
+                {
+                    EmitVerbose($"correlation={result.CorrelationId} action=\"{outcome.Action.Describe()}\" ok={outcome.Succeeded.ToString().ToLowerInvariant()} ms={outcome.Duration.TotalMilliseconds:0} resource={outcome.ResourceId}");
+                }
+
                 if (result.Skipped)
                 {
                     EmitVerbose("Another reconciler holds the lock; this pass did nothing.");
