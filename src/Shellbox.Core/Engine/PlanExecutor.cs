@@ -33,6 +33,7 @@ internal sealed class PlanExecutor(ShellboxEngine engine, string correlation)
                 ForgetGhost a => await ForgetAsync(a.Role, a.Id, cancellationToken).ConfigureAwait(false),
                 DeleteOrphan a => await DeleteOrphanAsync(a.Role, a.Id, cancellationToken).ConfigureAwait(false),
                 ReportDrift a => (a.Id, a.Describe()),
+                MirrorOwner a => await MirrorOwnerAsync(a.Id, cancellationToken).ConfigureAwait(false),
                 _ => throw new InvalidOperationException($"No executor for {action.GetType().Name}."),
             };
             await RecordAsync(action, resourceId, true, message, cancellationToken).ConfigureAwait(false);
@@ -166,6 +167,18 @@ internal sealed class PlanExecutor(ShellboxEngine engine, string correlation)
             ? engine.Infrastructure.DeleteInstanceAsync(id, cancellationToken)
             : engine.Infrastructure.DeleteVolumeAsync(id, cancellationToken)).ConfigureAwait(false);
         return (id, $"deleted orphan {role} {id}");
+    }
+
+    private async Task<(string?, string)> MirrorOwnerAsync(string id, CancellationToken cancellationToken)
+    {
+        var volume = await engine.Store.GetAsync<VolumeRecord>(id, cancellationToken).ConfigureAwait(false);
+        if (volume?.UserId is null)
+        {
+            return (id, $"volume {id} has no owner any more");
+        }
+
+        await engine.Infrastructure.TagVolumeAsync(id, ResourceTags.For(volume), cancellationToken).ConfigureAwait(false);
+        return (id, $"tagged volume {id} with its owner {volume.UserId}/{volume.BoxName}");
     }
 
     private Task RecordAsync(PlanAction action, string? resourceId, bool succeeded, string message, CancellationToken cancellationToken)

@@ -63,3 +63,9 @@ public sealed record ResetStuck(string Role, string Id) : PlanAction(Role)
 {
     public override string Describe() => $"reset {Role} {Id}: stuck in a transitional status";
 }
+
+/// <summary>A user's volume whose provider tags do not name its owner (its box came from a ready pair, with no attach to carry them): write them.</summary>
+public sealed record MirrorOwner(string Id, string UserId) : PlanAction(ResourceRoles.Volume)
+{
+    public override string Describe() => $"tag volume {Id} with its owner {UserId}";
+}

@@ -51,8 +51,48 @@ public static class PoolPlanner
         actions.AddRange(pairs);
         actions.AddRange(Enumerable.Repeat(new CreateResource(ResourceRoles.Instance), instancePass.Creates));
         actions.AddRange(Enumerable.Repeat(new CreateResource(ResourceRoles.Volume), volumePass.Creates));
+        var touched = actions.OfType<PlanAction>().SelectMany(Targets).ToHashSet(StringComparer.Ordinal);
+        actions.AddRange(OwnerMirrors(volumes, input.VolumeInventory, input.Now).Where(m => !touched.Contains($"{m.Role}/{m.Id}")));
         return new PoolPlan(actions, [.. instancePass.Notes, .. volumePass.Notes]);
     }
+
+    /// <summary>
+    /// Owned volumes at rest or attached whose listed userid tag differs from the store (the store is the
+    /// truth; tags are its mirror, and the provider's safety nets read them).
+    /// </summary>
+    private static IEnumerable<MirrorOwner> OwnerMirrors(IReadOnlyList<VolumeRecord> volumes, IReadOnlyList<InventoryItem>? inventory, DateTimeOffset now)
+    {
+        if (inventory is null)
+        {
+            yield break;
+        }
+
+        var listed = inventory.OfType<InventoryItem>().Where(i => i.Id is not null)
+            .GroupBy(i => i.Id, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        foreach (var volume in volumes.DistinctBy(v => v.Id).OrderBy(v => v.Id, StringComparer.Ordinal))
+        {
+            var settled = volume.Status is ResourceStatuses.Attached or ResourceStatuses.Suspended;
+            var leased = volume.Lease is { } lease && !lease.IsExpired(now);
+            if (volume.UserId is { } owner && settled && !leased && listed.TryGetValue(volume.Id, out var items)
+                && !items.Any(i => (i.Tags ?? NoTags).Any(t => string.Equals(t.Key, TagKeys.UserId, StringComparison.OrdinalIgnoreCase) && t.Value == owner)))
+            {
+                yield return new MirrorOwner(volume.Id, owner);
+            }
+        }
+    }
+
+    /// <summary>The resources an action touches, as role/id.</summary>
+    private static IEnumerable<string> Targets(PlanAction action) => action switch
+    {
+        PairReadyPair a => [$"{ResourceRoles.Instance}/{a.InstanceId}", $"{ResourceRoles.Volume}/{a.VolumeId}"],
+        DeleteResource a => [$"{a.Role}/{a.Id}"],
+        ReclaimLease a => [$"{a.Role}/{a.Id}"],
+        ForgetGhost a => [$"{a.Role}/{a.Id}"],
+        DeleteOrphan a => [$"{a.Role}/{a.Id}"],
+        ReportDrift a => [$"{a.Role}/{a.Id}"],
+        ResetStuck a => [$"{a.Role}/{a.Id}"],
+        _ => [],
+    };
 
     private static RolePass PlanRole(string role, IReadOnlyList<Row> rows, IReadOnlySet<string> referenced, PlannerInput input)
     {

@@ -35,6 +35,12 @@ public interface IInfrastructure
     /// </summary>
     Task DeleteBoxVolumeAsync(string volumeId, string userId, string boxName, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Mirrors the store's owner onto the volume (its tags) when no attach carried them, e.g. a box made
+    /// from a ready pair. Called off the connect's critical path.
+    /// </summary>
+    Task TagVolumeAsync(string volumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default);
+
     /// <summary>Attaches the volume and writes the instance's tags in one provider call.</summary>
     Task AttachAsync(string instanceId, string volumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default);
 

@@ -245,6 +245,15 @@ public sealed class LocalInfrastructure : IInfrastructure
         }
     }
 
+    public async Task TagVolumeAsync(string volumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
+    {
+        using var _ = await state.LockAsync(cancellationToken).ConfigureAwait(false);
+        if (state.ReadVolume(volumeId) is { } volume && tags.TryGetValue(TagKeys.UserId, out var userId) && volume.UserId != userId)
+        {
+            state.WriteVolume(volume with { UserId = userId, BoxName = tags.GetValueOrDefault(TagKeys.BoxName) ?? volume.BoxName });
+        }
+    }
+
     public async Task DetachAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
     {
         using var _ = await state.LockAsync(cancellationToken).ConfigureAwait(false);

@@ -156,6 +156,24 @@ public sealed class FakeInfrastructure : IInfrastructure
         }
     }
 
+    public async Task TagVolumeAsync(string volumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
+    {
+        await Log.RecordAsync(nameof(TagVolumeAsync), volumeId, tags.GetValueOrDefault(TagKeys.UserId) ?? "", tags.GetValueOrDefault(TagKeys.BoxName) ?? "");
+        lock (gate)
+        {
+            if (volumes.TryGetValue(volumeId, out var current))
+            {
+                var merged = new Dictionary<string, string>(current);
+                foreach (var (key, value) in tags)
+                {
+                    merged[key] = value;
+                }
+
+                volumes[volumeId] = merged;
+            }
+        }
+    }
+
     public async Task AttachAsync(string instanceId, string volumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
     {
         await Log.RecordAsync(nameof(AttachAsync), instanceId, volumeId);

@@ -68,6 +68,23 @@ public sealed class ReconcileTests
     }
 
     [Fact]
+    public async Task GivenABoxFromAReadyPair_WhenReconciled_ThenItsVolumeIsTaggedWithTheOwnerOnceAndThenLeftAlone()
+    {
+        await using var f = Create();
+        await f.Reconciler.ReconcileAsync();
+        await f.Reconciler.ReconcileAsync();
+        var c = await f.Connect.ConnectAsync(User, "dev1");
+        f.ClearCalls();
+
+        var first = await f.Reconciler.ReconcileAsync();
+        var second = await f.Reconciler.ReconcileAsync();
+
+        Assert.Contains(first.Plan.Actions, a => a is MirrorOwner m && m.Id == c.Box.VolumeId && m.UserId == User);
+        Assert.Equal([$"TagVolumeAsync({c.Box.VolumeId}, {User}, dev1)"], f.Infra.Log.Named(nameof(FakeInfrastructure.TagVolumeAsync)).Select(x => x.ToString()));
+        Assert.DoesNotContain(second.Plan.Actions, a => a is MirrorOwner);
+    }
+
+    [Fact]
     public async Task GivenAnotherHolderHasTheReconcileLock_WhenReconciled_ThenThePassIsSkippedUntilTheLockExpires()
     {
         await using var f = Create();

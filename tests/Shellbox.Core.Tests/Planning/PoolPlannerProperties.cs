@@ -222,6 +222,7 @@ public sealed class PoolPlannerProperties
                 ForgetGhost g => [$"{g.Role}/{g.Id}"],
                 DeleteOrphan o => [$"{o.Role}/{o.Id}"],
                 ResetStuck s => [$"{s.Role}/{s.Id}"],
+                MirrorOwner m => [$"{m.Role}/{m.Id}"],
                 _ => new[] { "unknown action" },
             }).ToList();
 

@@ -39,6 +39,23 @@ public sealed class LocalInfrastructureTests(GoldenFixture golden) : IDisposable
     }
 
     [Fact]
+    public async Task A_volume_tagged_with_its_owner_is_deleted_only_by_its_owners_remove()
+    {
+        var (infrastructure, _) = Create();
+        await infrastructure.CreateVolumeAsync("volume-a", golden.Golden, NoTags);
+        await infrastructure.TagVolumeAsync("volume-a", new Dictionary<string, string> { [TagKeys.UserId] = "alice", [TagKeys.BoxName] = "dev33" });
+
+        Assert.Equal("VolumeOwned", (await Assert.ThrowsAsync<ShellboxException>(() => infrastructure.DeleteVolumeAsync("volume-a"))).ErrorId);
+        Assert.Equal("VolumeOwnerMismatch", (await Assert.ThrowsAsync<ShellboxException>(() => infrastructure.DeleteBoxVolumeAsync("volume-a", "bob", "dev33"))).ErrorId);
+        Assert.True(Directory.Exists(folder.Combine("volumes", "volume-a")));
+        Assert.Contains((await infrastructure.ListAsync(ResourceRoles.Volume)).Single(v => v.Id == "volume-a").Tags, t => t.Key == TagKeys.UserId && t.Value == "alice");
+
+        await infrastructure.DeleteBoxVolumeAsync("volume-a", "alice", "dev33");
+
+        Assert.False(Directory.Exists(folder.Combine("volumes", "volume-a")));
+    }
+
+    [Fact]
     public async Task When_every_slot_is_taken_the_error_says_which_and_how_to_get_more()
     {
         var (infrastructure, _) = Create(slots: 1);
