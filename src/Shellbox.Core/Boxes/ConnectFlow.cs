@@ -77,11 +77,8 @@ public sealed class ConnectFlow(ShellboxEngine engine)
         var boxId = BoxRecord.IdFor(userId, boxName);
         var pair = await trace.TimeAsync("claim", () => PoolClaims.ClaimFirstAsync(
             Store,
-            s => s.Instances.Where(i => i.IsReadyPairHalf && !s.Boxes.Any(b => b.Id == boxId))
-                .Select(i => (Instance: i, Volume: s.Volumes.FirstOrDefault(v => v.Id == i.VolumeId && v.IsFree && v.InstanceId == i.Id)))
-                .Where(p => p.Volume is not null)
-                .OrderBy(p => p.Instance.LastUsed),
-            (p, _) => Bind(userId, boxName, sessionId, trace, p.Instance, p.Volume!, newBox: true),
+            s => s.Boxes.Any(b => b.Id == boxId) ? [] : s.ReadyPairs(),
+            (p, _) => Bind(userId, boxName, sessionId, trace, p.Instance, p.Volume, newBox: true),
             cancellationToken)).ConfigureAwait(false);
         if (pair is not null)
         {

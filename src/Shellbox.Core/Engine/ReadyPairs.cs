@@ -58,10 +58,8 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
         var lease = new Lease("unpair", engine.Time.GetUtcNow() + ClaimDuration, correlation);
         var claimed = await PoolClaims.ClaimFirstAsync(
             engine.Store,
-            s => s.Instances.Where(i => i.IsReadyPairHalf).OrderBy(i => i.LastUsed)
-                .Select(i => (Instance: i, Volume: s.Volumes.FirstOrDefault(v => v.Id == i.VolumeId && v.IsFree && v.InstanceId == i.Id)))
-                .Where(p => p.Volume is not null),
-            (p, _) => [StoreWrite.Replace(p.Instance with { Lease = lease }), StoreWrite.Replace(p.Volume! with { Lease = lease })],
+            s => s.ReadyPairs(),
+            (p, _) => [StoreWrite.Replace(p.Instance with { Lease = lease }), StoreWrite.Replace(p.Volume with { Lease = lease })],
             cancellationToken).ConfigureAwait(false);
         if (claimed is null)
         {

@@ -16,7 +16,7 @@ public sealed record PoolStatus(
     /// <summary>Counts both pools of one snapshot.</summary>
     public static IReadOnlyList<PoolStatus> From(PoolSnapshot snapshot, PoolConfig config)
     {
-        var readyPairs = snapshot.Instances.Count(i => i.IsReadyPairHalf && snapshot.Volumes.Any(v => v.Id == i.VolumeId && v.IsFree));
+        var readyPairs = snapshot.ReadyPairs().Count();
         return
         [
             Count(ResourceRoles.Instance, snapshot.Instances.Select(i => (i.Status, i.IsFree)).ToList(), readyPairs, config.Instances),
