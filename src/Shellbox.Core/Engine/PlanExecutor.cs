@@ -62,7 +62,7 @@ internal sealed class PlanExecutor(ShellboxEngine engine, string correlation)
         try
         {
             var info = await engine.Infrastructure.CreateInstanceAsync(row.Id, ResourceTags.For(row with { Status = ResourceStatuses.Free }), cancellationToken).ConfigureAwait(false);
-            await engine.Store.ReplaceAsync(row with { Status = ResourceStatuses.Free, Endpoint = info.Endpoint }, cancellationToken).ConfigureAwait(false);
+            await engine.Store.ReplaceAsync(row with { Status = ResourceStatuses.Free, Endpoint = info.Endpoint, HostKey = info.HostKey }, cancellationToken).ConfigureAwait(false);
             return (row.Id, $"created instance {row.Id} ({info.Endpoint})");
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)

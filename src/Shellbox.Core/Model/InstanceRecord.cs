@@ -17,6 +17,9 @@ public sealed record InstanceRecord : StoreRecord
     /// <summary>Where the box on this instance answers SSH once resumed, e.g. "127.0.0.1:22001".</summary>
     public string? Endpoint { get; init; }
 
+    /// <summary>The instance's own SSH host key (OpenSSH public key form), pinned at creation; null on Local.</summary>
+    public string? HostKey { get; init; }
+
     /// <summary>True while the attached volume's box is running (resumed).</summary>
     public bool BoxRunning { get; init; }
 

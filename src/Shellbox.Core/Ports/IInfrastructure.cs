@@ -50,8 +50,11 @@ public interface IInfrastructure
 /// <summary>One resource as the provider sees it.</summary>
 public sealed record InventoryItem(string Role, string Id, IReadOnlyDictionary<string, string> Tags);
 
-/// <summary>A created instance: where its box answers SSH.</summary>
-public sealed record InstanceInfo(string InstanceId, string Endpoint);
+/// <summary>
+/// A created instance: its address (the Local provider's slot endpoint; an Azure VM's private address) and,
+/// where the provider made one, the instance's own SSH host key (OpenSSH public key form) to pin.
+/// </summary>
+public sealed record InstanceInfo(string InstanceId, string Endpoint, string? HostKey = null);
 
 /// <summary>A golden snapshot: the version (prefix + content hash) and where it lives.</summary>
 public sealed record GoldenSnapshotInfo(string Version, string Location, DateTimeOffset Created);

@@ -1,0 +1,2 @@
+// Placeholder entry point; the emulator's standalone host replaces it.
+return 0;

@@ -1,0 +1,1 @@
+namespace Shellbox.Azure.Tests;
