@@ -47,4 +47,7 @@ public sealed record AzureProviderSettings
 
     /// <summary>Size of a volume's managed disk (seed 000: 32 GB).</summary>
     public int VolumeSizeGB { get; init; } = 32;
+
+    /// <summary>Where cloud-init downloads the agent package from (a blob URL); null when the image already has it.</summary>
+    public string? AgentPackageUrl { get; init; }
 }
