@@ -29,8 +29,7 @@ var settings = new ShellboxSettings
     Provider = ShellboxSettings.LocalProvider,
     StateDirectory = state,
     Pool = PoolConfig.Dev,
-    Local = new LocalProviderSettings { MaxSlots = Math.Max(options.Boxes, 1), BasePort = options.BasePort, MemoryMiB = options.MemoryMiB },
-};
+}.WithLocal(new LocalProviderSettings { MaxSlots = Math.Max(options.Boxes, 1), BasePort = options.BasePort, MemoryMiB = options.MemoryMiB });
 var providerOptions = new LocalProviderOptions
 {
     GoldenDirectory = Path.Combine(options.Cache, "golden"),

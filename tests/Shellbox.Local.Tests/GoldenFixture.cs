@@ -36,13 +36,12 @@ public sealed class GoldenFixture : IAsyncLifetime
     public Task DisposeAsync() => Task.CompletedTask;
 
     /// <summary>Settings over <paramref name="stateDirectory"/> with <paramref name="slots"/> slots from <paramref name="basePort"/>.</summary>
-    public static ShellboxSettings Settings(string stateDirectory, int slots, int basePort, int memoryMiB = 256) => new()
+    public static ShellboxSettings Settings(string stateDirectory, int slots, int basePort, int memoryMiB = 256) => new ShellboxSettings
     {
         Provider = ShellboxSettings.LocalProvider,
         StateDirectory = stateDirectory,
         Pool = PoolConfig.Dev,
-        Local = new LocalProviderSettings { MaxSlots = slots, BasePort = basePort, MemoryMiB = memoryMiB },
-    };
+    }.WithLocal(new LocalProviderSettings { MaxSlots = slots, BasePort = basePort, MemoryMiB = memoryMiB });
 
     /// <summary>The first port of <paramref name="count"/> consecutive loopback ports that are free now (below the ephemeral range).</summary>
     public static int FreePortBlock(int count) => Ssh.LoopbackPorts.FindFreeBlock(count);

@@ -52,8 +52,8 @@ public static class SettingsResolver
             StateDirectory = stateDirectory,
             Pool = pool.Validate(),
             Linger = TimeSpan.FromSeconds(file?.LingerSeconds ?? 0),
-            Local = file?.Local ?? new LocalProviderSettings(),
-        }.ValidateLocal();
+            Providers = new ProviderSections(file?.Sections()),
+        }.Validate();
     }
 
     /// <summary>$XDG_DATA_HOME/shellbox, else ~/.local/share/shellbox (LocalApplicationData on Windows).</summary>
@@ -63,28 +63,10 @@ public static class SettingsResolver
         return Path.Combine(dataHome ?? ".", "shellbox");
     }
 
-    private static ShellboxSettings ValidateLocal(this ShellboxSettings settings)
-    {
-        var local = settings.Local;
-        if (local.MaxSlots is < 1 or > 64)
-        {
-            throw ShellboxException.User("SettingsInvalid", $"{settings.ConfigFile}: local.maxSlots must be between 1 and 64, not {local.MaxSlots}.");
-        }
-
-        if (local.BasePort is < 1024 || local.BasePort + local.MaxSlots > 65535)
-        {
-            throw ShellboxException.User("SettingsInvalid", $"{settings.ConfigFile}: local.basePort must leave room for {local.MaxSlots} ports between 1024 and 65535, not {local.BasePort}.");
-        }
-
-        if (local.MemoryMiB is < 64 or > 16384)
-        {
-            throw ShellboxException.User("SettingsInvalid", $"{settings.ConfigFile}: local.memoryMiB must be between 64 and 16384, not {local.MemoryMiB}.");
-        }
-
-        return settings.Linger < TimeSpan.Zero
+    private static ShellboxSettings Validate(this ShellboxSettings settings) =>
+        settings.Linger < TimeSpan.Zero
             ? throw ShellboxException.User("SettingsInvalid", $"{settings.ConfigFile}: lingerSeconds must be 0 or more.")
             : settings;
-    }
 
     private static SettingsFile? ReadFile(string path)
     {
@@ -105,7 +87,23 @@ public static class SettingsResolver
 
     private static string? FirstNonEmpty(params string?[] values) => values.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v));
 
-    private sealed record SettingsFile(string? Provider, string? Pool, PoolBoundsFile? PoolBounds, double? LingerSeconds, LocalProviderSettings? Local);
+    private sealed class SettingsFile
+    {
+        public string? Provider { get; init; }
+
+        public string? Pool { get; init; }
+
+        public PoolBoundsFile? PoolBounds { get; init; }
+
+        public double? LingerSeconds { get; init; }
+
+        /// <summary>Every other key; the object-valued ones are provider sections ("local", "azure").</summary>
+        [JsonExtensionData]
+        public Dictionary<string, JsonElement>? Rest { get; init; }
+
+        public IEnumerable<KeyValuePair<string, string>> Sections() =>
+            (Rest ?? []).Where(r => r.Value.ValueKind == JsonValueKind.Object).Select(r => KeyValuePair.Create(r.Key, r.Value.GetRawText()));
+    }
 
     /// <summary>Overrides of a named pool configuration, field by field.</summary>
     private sealed record PoolBoundsFile(

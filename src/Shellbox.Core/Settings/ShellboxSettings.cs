@@ -21,20 +21,8 @@ public sealed record ShellboxSettings
     /// <summary>How long a lease lasts without a heartbeat.</summary>
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromMinutes(2);
 
-    public LocalProviderSettings Local { get; init; } = new();
+    /// <summary>The provider sections of shellbox.json; each provider reads and validates its own.</summary>
+    public ProviderSections Providers { get; init; } = ProviderSections.Empty;
 
     public string ConfigFile => Path.Combine(StateDirectory, SettingsResolver.ConfigFileName);
-}
-
-/// <summary>Knobs of the Local provider.</summary>
-public sealed record LocalProviderSettings
-{
-    /// <summary>How many boxes may run on this machine at once (local instance slots).</summary>
-    public int MaxSlots { get; init; } = 4;
-
-    /// <summary>First loopback port forwarded to a box's SSH server; slot N uses BasePort + N.</summary>
-    public int BasePort { get; init; } = 22200;
-
-    /// <summary>Guest RAM per box.</summary>
-    public int MemoryMiB { get; init; } = 256;
 }

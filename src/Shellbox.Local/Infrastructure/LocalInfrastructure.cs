@@ -16,6 +16,7 @@ namespace Shellbox.Local.Infrastructure;
 public sealed class LocalInfrastructure : IInfrastructure
 {
     private readonly ShellboxSettings settings;
+    private readonly LocalProviderSettings local;
     private readonly LocalState state;
     private readonly GoldenBuilder golden;
     private readonly TimeProvider time;
@@ -23,10 +24,11 @@ public sealed class LocalInfrastructure : IInfrastructure
     public LocalInfrastructure(ShellboxSettings settings, LocalProviderOptions? options = null, TimeProvider? time = null)
     {
         this.settings = settings;
+        local = LocalProviderSettings.From(settings);
         options ??= new LocalProviderOptions();
         this.time = time ?? TimeProvider.System;
         state = new LocalState(new LocalLayout(settings, options));
-        golden = new GoldenBuilder(state, options, QemuMachine.Create(settings.Local.MemoryMiB, options.Accelerator), this.time);
+        golden = new GoldenBuilder(state, options, QemuMachine.Create(local.MemoryMiB, options.Accelerator), this.time);
     }
 
     /// <summary>The private key the control plane logs in to boxes with (made by the first EnsureGoldenSnapshotAsync).</summary>
@@ -61,17 +63,17 @@ public sealed class LocalInfrastructure : IInfrastructure
 
         var slots = state.Slots();
         var used = slots.Select(s => s.Slot).ToHashSet();
-        var free = Enumerable.Range(0, settings.Local.MaxSlots).Where(i => !used.Contains(i)).Cast<int?>().FirstOrDefault()
+        var free = Enumerable.Range(0, local.MaxSlots).Where(i => !used.Contains(i)).Cast<int?>().FirstOrDefault()
             ?? throw new ShellboxException(
                 ShellboxErrorKind.Conflict,
                 "LocalSlotsFull",
-                $"All {settings.Local.MaxSlots} local instance slots are in use ({string.Join(", ", slots.Select(s => s.InstanceId))}); delete an instance or raise local.maxSlots in {settings.ConfigFile}.");
+                $"All {local.MaxSlots} local instance slots are in use ({string.Join(", ", slots.Select(s => s.InstanceId))}); delete an instance or raise local.maxSlots in {settings.ConfigFile}.");
 
         var slot = new SlotFile
         {
             InstanceId = instanceId,
             Slot = free,
-            Port = settings.Local.BasePort + free,
+            Port = local.BasePort + free,
             Created = time.GetUtcNow(),
             Tags = new Dictionary<string, string>(tags),
         };

@@ -34,7 +34,7 @@ public sealed class QemuBoxRuntime : IBoxRuntime
         this.options = options ?? new LocalProviderOptions();
         this.time = time ?? TimeProvider.System;
         state = new LocalState(new LocalLayout(settings, this.options));
-        machine = QemuMachine.Create(settings.Local.MemoryMiB, this.options.Accelerator);
+        machine = QemuMachine.Create(LocalProviderSettings.From(settings).MemoryMiB, this.options.Accelerator);
     }
 
     /// <summary>The private key the control plane logs in to boxes with.</summary>

@@ -31,7 +31,7 @@ public sealed class QemuBoxRuntimeContractTests(GoldenFixture golden) : BoxRunti
     }
 
     protected override IBoxRuntime CreateRuntimeWithOtherMachine(BoxProvider provider) =>
-        new QemuBoxRuntime(settings! with { Local = settings.Local with { MemoryMiB = settings.Local.MemoryMiB + 64 } }, golden.Options);
+        new QemuBoxRuntime(settings!.WithLocal(settings!.Local() with { MemoryMiB = settings!.Local().MemoryMiB + 64 }), golden.Options);
 
     protected override async Task CorruptSavedStateAsync(BoxProvider provider, string volumeId)
     {
