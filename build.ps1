@@ -82,10 +82,24 @@ function Invoke-Bootstrap {
     # sshd (the end-to-end tests start one as root) needs its privilege separation folder.
     if ((& id -u) -eq '0' -and -not (Test-Path /run/sshd)) { New-Item -ItemType Directory /run/sshd | Out-Null }
     Invoke-Native 'dotnet' @('tool', 'restore', '--tool-manifest', (Join-Path $Root '.config/dotnet-tools.json'))
+    Install-Azurite
     $testTools = @($PesterManifest, (Join-Path $Tools 'nuget/azure.core/1.44.1'), (Join-Path $Tools 'nuget/microsoft.data.sqlite.core/6.0.7'))
     if (@($testTools | Where-Object { -not (Test-Path $_) }).Count -gt 0) {
         Write-Host 'bootstrap: downloading Pester 6.2.0 and test tools from NuGet'
         Invoke-Native 'dotnet' @('restore', (Join-Path $Root 'build/TestTools.proj'), '--packages', (Join-Path $Tools 'nuget'), '-v', 'q')
+    }
+}
+
+# Azurite (the real Table Storage emulator) from npm, pinned by tests/azurite/package-lock.json.
+function Install-Azurite {
+    if (-not (Get-Command node -ErrorAction Ignore) -or -not (Get-Command npm -ErrorAction Ignore)) {
+        Write-Host 'bootstrap: installing node and npm'
+        Invoke-Apt @('install', '-y', '-q', '--no-install-recommends', 'nodejs', 'npm')
+    }
+    $azurite = Join-Path $Root 'tests/azurite'
+    if (-not (Test-Path (Join-Path $azurite 'node_modules/azurite/package.json'))) {
+        Write-Host 'bootstrap: installing azurite from npm (tests/azurite/package-lock.json)'
+        Invoke-Native 'npm' @('ci', '--prefix', $azurite, '--no-audit', '--no-fund', '--loglevel', 'error')
     }
 }
 

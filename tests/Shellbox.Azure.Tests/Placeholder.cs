@@ -1,1 +1,0 @@
-namespace Shellbox.Azure.Tests;
