@@ -7,19 +7,30 @@
       Bootstrap  installs what a fresh Debian machine lacks (apt packages, the pwsh tool, Pester 6.2.0 from NuGet)
       Build      publishes the module to out/Shellbox (cmdlets at the root, the engine in dependencies/)
       Test       every xunit project, then Pester against the built module; prints "N passed, N failed"
-      Demo       the main job on the Local provider
+      Demo       the main job on the Local provider (-Provider Azure: through the Azure provider against the
+                 loopback ARM emulator and Azurite)
       Bench      the benchmarks (figures, not pass/fail)
+      Emulator   the loopback ARM emulator with Azurite beside it, until Ctrl+C (models Azure for tests and demos only)
 .EXAMPLE
     dotnet tool restore; dotnet pwsh -NoProfile -File ./build.ps1 Bootstrap Build Test
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0, ValueFromRemainingArguments = $true)]
-    [ValidateSet('Bootstrap', 'Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Bootstrap', 'Build', 'Test', 'Demo', 'Bench', 'Emulator', 'Clean')]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
+
+    # The provider the demo runs on.
+    [ValidateSet('Local', 'Azure')]
+    [string] $Provider = 'Local',
+
+    # Emulator: latency profile (none, or the seed's Azure figures scaled down 100 times), and the request log.
+    [ValidateSet('none', 'seed-scaled')]
+    [string] $Latency = 'none',
+    [switch] $RequestLog,
 
     # Runs a subset: a dotnet test --filter expression for xunit, and a name pattern for Pester.
     [string] $Filter,
@@ -173,8 +184,26 @@ function Invoke-Test {
 
 function Invoke-Demo {
     if (-not (Test-Path (Join-Path $ModuleOut 'Shellbox.psd1'))) { Invoke-Build }
-    Invoke-Pwsh @('-NoProfile', '-File', (Join-Path $Root 'demo/Start-ShellboxDemo.ps1'), '-ModulePath', (Join-Path $ModuleOut 'Shellbox.psd1'))
-    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+    $demo = @('-NoProfile', '-File', (Join-Path $Root 'demo/Start-ShellboxDemo.ps1'), '-ModulePath', (Join-Path $ModuleOut 'Shellbox.psd1'))
+    if ($Provider -eq 'Local') {
+        Invoke-Pwsh $demo
+        if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+        return
+    }
+
+    # The same main job through the Azure provider, against the loopback ARM emulator (a real sshd and agent
+    # per emulated VM) and Azurite, started here and stopped at the end.
+    . (Join-Path $Root 'build/AzureEmulator.ps1')
+    $state = Join-Path $Out 'demo-azure-state'
+    Remove-Item -Recurse -Force $state -ErrorAction Ignore
+    $emulator = Start-ShellboxAzureEmulator -StateDirectory $state -VmHosts -RequestLog
+    try {
+        foreach ($pair in $emulator.Environment.GetEnumerator()) { Set-Item "env:$($pair.Key)" $pair.Value }
+        Invoke-Pwsh ($demo + @('-StateDirectory', $state, '-ArmRequestLog', (Join-Path $emulator.LogFolder 'emulator.log')))
+        $code = $LASTEXITCODE
+    }
+    finally { Stop-ShellboxAzureEmulator $emulator }
+    if ($code -ne 0) { exit $code }
 }
 
 function Invoke-Bench {
@@ -189,6 +218,7 @@ foreach ($name in $Task) {
         'Test' { Invoke-Test }
         'Demo' { Invoke-Demo }
         'Bench' { Invoke-Bench }
+        'Emulator' { & (Join-Path $Root 'build/Start-ShellboxAzureEmulator.ps1') -Latency $Latency -RequestLog:$RequestLog -VmHosts }
         'Clean' { Remove-Item -Recurse -Force $Out -ErrorAction Ignore }
     }
 }

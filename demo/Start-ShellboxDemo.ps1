@@ -13,7 +13,9 @@
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [string] $StateDirectory = (Join-Path $PSScriptRoot '../out/demo-state'),
-    [string] $BoxName = 'demo'
+    [string] $BoxName = 'demo',
+    # The Azure demo: the ARM emulator's request log, to count the ARM writes on each connect's critical path.
+    [string] $ArmRequestLog
 )
 
 $ErrorActionPreference = 'Stop'
@@ -24,8 +26,16 @@ $PSDefaultParameterValues['*-Shellbox*:StateDirectory'] = $StateDirectory
 
 function Step([string] $Text) { Write-Host "`n== $Text" -ForegroundColor Cyan }
 
+# ARM writes (PUT, PATCH, POST, DELETE on a resource; Resource Graph queries are reads) logged so far.
+function Get-ArmWriteCount {
+    if (-not $ArmRequestLog) { return 0 }
+    @(Get-Content $ArmRequestLog | Where-Object { $_ -match '\b(PUT|PATCH|POST|DELETE)\b\s+\S*/subscriptions/' -and $_ -notmatch 'Microsoft\.ResourceGraph' }).Count
+}
+
 function Invoke-InBox([string] $Command) {
+    $before = Get-ArmWriteCount
     $c = Connect-ShellboxBox -Name $BoxName -PassThru -Confirm:$false
+    $c | Add-Member -NotePropertyName ArmWrites -NotePropertyValue ((Get-ArmWriteCount) - $before)
     try {
         $output = & ssh @($c.SshArguments) $Command
         if ($LASTEXITCODE -ne 0) { throw "The command in the box failed with exit code $LASTEXITCODE." }
@@ -59,7 +69,9 @@ $second.Output
 Step 'pool and connect timings (ms)'
 Get-ShellboxPool | Format-Table
 foreach ($c in $first.Connection, $second.Connection) {
-    '{0,-22} {1}  total {2:0} ms' -f $c.Path, (($c.Steps.GetEnumerator() | ForEach-Object { '{0} {1:0}' -f $_.Key, $_.Value }) -join ', '), $c.TotalMilliseconds
+    $line = '{0,-22} {1}  total {2:0} ms' -f $c.Path, (($c.Steps.GetEnumerator() | ForEach-Object { '{0} {1:0}' -f $_.Key, $_.Value }) -join ', '), $c.TotalMilliseconds
+    if ($ArmRequestLog) { $line += "  ARM writes on the critical path: $($c.ArmWrites)" }
+    $line
 }
 
 $ok = ($second.Output -join "`n") -match 'written at' -and ($second.Output -join "`n") -match 'counter now \d+'

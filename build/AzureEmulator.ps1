@@ -1,0 +1,142 @@
+# Starting and stopping the loopback ARM emulator and Azurite together; dot-sourced by
+# Start-ShellboxAzureEmulator.ps1, the Azure demo and the Pester Azure tests.
+
+$script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '..')).Path
+# Azurite's well-known development account (public, documented by Microsoft; not a secret).
+$script:AzuriteAccount = 'devstoreaccount1'
+$script:AzuriteKey = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+
+function Get-FreeLoopbackPort {
+    $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+    $listener.Start()
+    try { return $listener.LocalEndpoint.Port } finally { $listener.Stop() }
+}
+
+function Wait-LoopbackPort([int] $Port, [Diagnostics.Process] $Process, [string] $What, [string] $Log, [int] $Seconds = 60) {
+    $deadline = (Get-Date).AddSeconds($Seconds)
+    while ($true) {
+        $client = [Net.Sockets.TcpClient]::new()
+        try { $client.Connect('127.0.0.1', $Port); return } catch { } finally { $client.Dispose() }
+        if ($Process.HasExited -or (Get-Date) -gt $deadline) { throw "$What did not start on 127.0.0.1:$Port; see $Log." }
+        Start-Sleep -Milliseconds 100
+    }
+}
+
+function Start-LoggedProcess([string] $File, [string[]] $Arguments, [string] $Log, [hashtable] $Environment = @{}) {
+    $start = [Diagnostics.ProcessStartInfo]::new($File)
+    foreach ($a in $Arguments) { $start.ArgumentList.Add($a) }
+    $start.RedirectStandardOutput = $true
+    $start.RedirectStandardError = $true
+    foreach ($key in $Environment.Keys) { $start.Environment[$key] = $Environment[$key] }
+    $process = [Diagnostics.Process]::Start($start)
+    $lines = [Collections.Concurrent.ConcurrentQueue[string]]::new()
+    $writer = [IO.StreamWriter]::new($Log, $true)
+    $writer.AutoFlush = $true
+    $handler = { param($sender, $e) if ($null -ne $e.Data) { $Event.MessageData.Lines.Enqueue($e.Data); $Event.MessageData.Writer.WriteLine($e.Data) } }
+    $data = [pscustomobject]@{ Lines = $lines; Writer = $writer }
+    $null = Register-ObjectEvent -InputObject $process -EventName OutputDataReceived -Action $handler -MessageData $data
+    $null = Register-ObjectEvent -InputObject $process -EventName ErrorDataReceived -Action $handler -MessageData $data
+    $process.BeginOutputReadLine()
+    $process.BeginErrorReadLine()
+    [pscustomobject]@{ Process = $process; Lines = $lines; Writer = $writer }
+}
+
+# The emulator's build output; built on first use (Test and Demo build the solution anyway).
+function Get-ArmEmulatorDll {
+    $project = Join-Path $script:RepoRoot 'tests/Shellbox.ArmEmulator/Shellbox.ArmEmulator.csproj'
+    $dll = Join-Path $script:RepoRoot 'tests/Shellbox.ArmEmulator/bin/Release/net10.0/Shellbox.ArmEmulator.dll'
+    if (-not (Test-Path $dll)) {
+        & dotnet build $project -c Release --nologo -v q | Out-Null
+        if ($LASTEXITCODE -ne 0) { throw "building the ARM emulator failed: dotnet build $project" }
+    }
+    return $dll
+}
+
+function Start-ShellboxAzureEmulator {
+    param([string] $StateDirectory, [string] $Latency = 'none', [switch] $VmHosts, [switch] $RequestLog)
+    if (-not $StateDirectory) { $StateDirectory = Join-Path ([IO.Path]::GetTempPath()) "shellbox-azure-$([guid]::NewGuid().ToString('N').Substring(0, 8))" }
+    $StateDirectory = [IO.Path]::GetFullPath($StateDirectory)
+    $logs = New-Item -ItemType Directory -Force (Join-Path $StateDirectory 'emulator')
+    $azuriteMain = Join-Path $script:RepoRoot 'tests/azurite/node_modules/azurite/dist/src/table/main.js'
+    if (-not (Test-Path $azuriteMain)) { throw "Azurite is not installed; run ./build.ps1 Bootstrap (npm ci in tests/azurite)." }
+
+    $tablePort = Get-FreeLoopbackPort
+    $azurite = Start-LoggedProcess 'node' @($azuriteMain, '--tableHost', '127.0.0.1', '--tablePort', "$tablePort", '--inMemoryPersistence', '--disableTelemetry',
+        '--skipApiVersionCheck', '--location', (Join-Path $logs 'azurite')) (Join-Path $logs 'azurite.log')
+    $emulatorArgs = @((Get-ArmEmulatorDll), '--port', '0', '--latency', $Latency, '--data', (Join-Path $logs 'arm'))
+    if ($VmHosts) { $emulatorArgs += @('--vm-host', 'sshd') }
+    if ($RequestLog) { $emulatorArgs += '--log' }
+    $emulator = Start-LoggedProcess 'dotnet' $emulatorArgs (Join-Path $logs 'emulator.log')
+    try {
+        Wait-LoopbackPort $tablePort $azurite.Process 'Azurite' (Join-Path $logs 'azurite.log')
+        $printed = Read-EmulatorSettings $emulator (Join-Path $logs 'emulator.log')
+    }
+    catch {
+        foreach ($p in $azurite, $emulator) { if (-not $p.Process.HasExited) { $p.Process.Kill($true) } }
+        throw
+    }
+
+    # Trust: the system bundle plus the emulator's certificate, for child processes (SSL_CERT_FILE).
+    $bundle = Join-Path $logs 'ca-bundle.pem'
+    $system = @('/etc/ssl/certs/ca-certificates.crt') | Where-Object { Test-Path $_ }
+    (@($system | ForEach-Object { Get-Content -Raw $_ }) + (Get-Content -Raw $printed.CertificatePem)) -join "`n" | Set-Content -NoNewline $bundle
+
+    $subnet = "/subscriptions/$($printed.SubscriptionId)/resourceGroups/$($printed.ResourceGroup)/providers/Microsoft.Network/virtualNetworks/shellbox-vnet/subnets/boxes"
+    $tableEndpoint = "http://127.0.0.1:$tablePort/$script:AzuriteAccount"
+    $config = [ordered]@{
+        provider = 'Azure'
+        azure    = [ordered]@{
+            subscriptionId = $printed.SubscriptionId; resourceGroup = $printed.ResourceGroup; location = $printed.Location; subnetId = $subnet
+            armEndpoint = $printed.BaseUri.TrimEnd('/'); credential = 'ManagedIdentity'; tableName = 'shellbox'
+        }
+    }
+    $configFile = Join-Path $StateDirectory 'shellbox.json'
+    $config | ConvertTo-Json -Depth 5 | Set-Content $configFile
+    $environment = [ordered]@{
+        SHELLBOX_HOME                    = $StateDirectory
+        SSL_CERT_FILE                    = $bundle
+        IDENTITY_ENDPOINT                = $printed.IdentityEndpoint
+        IDENTITY_HEADER                  = $printed.IdentityHeader
+        SHELLBOX_TABLE_CONNECTION_STRING = "DefaultEndpointsProtocol=http;AccountName=$script:AzuriteAccount;AccountKey=$script:AzuriteKey;TableEndpoint=$tableEndpoint;"
+    }
+    [pscustomobject]@{
+        StateDirectory = $StateDirectory; ConfigFile = $configFile; LogFolder = $logs.FullName
+        BaseUri = $printed.BaseUri; CertificatePem = $printed.CertificatePem; CertificateBundle = $bundle
+        SubscriptionId = $printed.SubscriptionId; ResourceGroup = $printed.ResourceGroup; Location = $printed.Location
+        IdentityEndpoint = $printed.IdentityEndpoint; TableEndpoint = $tableEndpoint; Environment = $environment
+        Emulator = $emulator.Process; Azurite = $azurite.Process; EmulatorOutput = $emulator.Lines
+    }
+}
+
+# The emulator prints `key: value` lines once it listens; read them until the settings are complete.
+function Read-EmulatorSettings($Emulator, [string] $Log) {
+    $keys = @{
+        baseurl = 'BaseUri'; certificate = 'CertificatePem'; certificatepem = 'CertificatePem'; subscriptionid = 'SubscriptionId'; subscription = 'SubscriptionId'
+        resourcegroup = 'ResourceGroup'; location = 'Location'; identityendpoint = 'IdentityEndpoint'; managedidentityendpoint = 'IdentityEndpoint'
+        identityheader = 'IdentityHeader'; managedidentityheader = 'IdentityHeader'
+    }
+    $found = @{}
+    $deadline = (Get-Date).AddSeconds(60)
+    while ($found.Count -lt 7) {
+        $line = $null
+        if ($Emulator.Lines.TryDequeue([ref] $line)) {
+            if ($line -match '^\s*([A-Za-z _-]+?)\s*:\s+(\S.*)$') {
+                $key = $Matches[1].ToLowerInvariant() -replace '[ _-]', ''
+                if ($keys.ContainsKey($key)) { $found[$keys[$key]] = $Matches[2].Trim() }
+            }
+            continue
+        }
+        if ($Emulator.Process.HasExited -or (Get-Date) -gt $deadline) { throw "the ARM emulator did not print its settings; see $Log." }
+        Start-Sleep -Milliseconds 50
+    }
+    [pscustomobject]$found
+}
+
+function Stop-ShellboxAzureEmulator($Emulator) {
+    foreach ($process in @($Emulator.Emulator, $Emulator.Azurite)) {
+        if ($process -and -not $process.HasExited) {
+            $process.Kill($true)
+            $null = $process.WaitForExit(10000)
+        }
+    }
+}
