@@ -199,7 +199,7 @@ function Invoke-Demo {
     $emulator = Start-ShellboxAzureEmulator -StateDirectory $state -VmHosts -RequestLog
     try {
         foreach ($pair in $emulator.Environment.GetEnumerator()) { Set-Item "env:$($pair.Key)" $pair.Value }
-        Invoke-Pwsh ($demo + @('-StateDirectory', $state, '-ArmRequestLog', (Join-Path $emulator.LogFolder 'emulator.log')))
+        Invoke-Pwsh ($demo + @('-StateDirectory', $state, '-ArmRequestLog', $emulator.RequestLog))
         $code = $LASTEXITCODE
     }
     finally { Stop-ShellboxAzureEmulator $emulator }

@@ -22,23 +22,9 @@ function Wait-LoopbackPort([int] $Port, [Diagnostics.Process] $Process, [string]
     }
 }
 
-function Start-LoggedProcess([string] $File, [string[]] $Arguments, [string] $Log, [hashtable] $Environment = @{}) {
-    $start = [Diagnostics.ProcessStartInfo]::new($File)
-    foreach ($a in $Arguments) { $start.ArgumentList.Add($a) }
-    $start.RedirectStandardOutput = $true
-    $start.RedirectStandardError = $true
-    foreach ($key in $Environment.Keys) { $start.Environment[$key] = $Environment[$key] }
-    $process = [Diagnostics.Process]::Start($start)
-    $lines = [Collections.Concurrent.ConcurrentQueue[string]]::new()
-    $writer = [IO.StreamWriter]::new($Log, $true)
-    $writer.AutoFlush = $true
-    $handler = { param($sender, $e) if ($null -ne $e.Data) { $Event.MessageData.Lines.Enqueue($e.Data); $Event.MessageData.Writer.WriteLine($e.Data) } }
-    $data = [pscustomobject]@{ Lines = $lines; Writer = $writer }
-    $null = Register-ObjectEvent -InputObject $process -EventName OutputDataReceived -Action $handler -MessageData $data
-    $null = Register-ObjectEvent -InputObject $process -EventName ErrorDataReceived -Action $handler -MessageData $data
-    $process.BeginOutputReadLine()
-    $process.BeginErrorReadLine()
-    [pscustomobject]@{ Process = $process; Lines = $lines; Writer = $writer }
+# Output goes straight to files (not through PowerShell events, which only run while the session is idle).
+function Start-LoggedProcess([string] $File, [string[]] $Arguments, [string] $Log) {
+    Start-Process -FilePath $File -ArgumentList $Arguments -PassThru -RedirectStandardOutput $Log -RedirectStandardError "$Log.err"
 }
 
 # The emulator's build output; built on first use (Test and Demo build the solution anyway).
@@ -68,11 +54,11 @@ function Start-ShellboxAzureEmulator {
     if ($RequestLog) { $emulatorArgs += '--log' }
     $emulator = Start-LoggedProcess 'dotnet' $emulatorArgs (Join-Path $logs 'emulator.log')
     try {
-        Wait-LoopbackPort $tablePort $azurite.Process 'Azurite' (Join-Path $logs 'azurite.log')
+        Wait-LoopbackPort $tablePort $azurite 'Azurite' (Join-Path $logs 'azurite.log')
         $printed = Read-EmulatorSettings $emulator (Join-Path $logs 'emulator.log')
     }
     catch {
-        foreach ($p in $azurite, $emulator) { if (-not $p.Process.HasExited) { $p.Process.Kill($true) } }
+        foreach ($p in $azurite, $emulator) { if (-not $p.HasExited) { $p.Kill($true) } }
         throw
     }
 
@@ -104,32 +90,30 @@ function Start-ShellboxAzureEmulator {
         BaseUri = $printed.BaseUri; CertificatePem = $printed.CertificatePem; CertificateBundle = $bundle
         SubscriptionId = $printed.SubscriptionId; ResourceGroup = $printed.ResourceGroup; Location = $printed.Location
         IdentityEndpoint = $printed.IdentityEndpoint; TableEndpoint = $tableEndpoint; Environment = $environment
-        Emulator = $emulator.Process; Azurite = $azurite.Process; EmulatorOutput = $emulator.Lines
+        Emulator = $emulator; Azurite = $azurite; RequestLog = (Join-Path $logs 'emulator.log')
     }
 }
 
 # The emulator prints `key: value` lines once it listens; read them until the settings are complete.
-function Read-EmulatorSettings($Emulator, [string] $Log) {
+function Read-EmulatorSettings([Diagnostics.Process] $Emulator, [string] $Log) {
     $keys = @{
         baseurl = 'BaseUri'; certificate = 'CertificatePem'; certificatepem = 'CertificatePem'; subscriptionid = 'SubscriptionId'; subscription = 'SubscriptionId'
         resourcegroup = 'ResourceGroup'; location = 'Location'; identityendpoint = 'IdentityEndpoint'; managedidentityendpoint = 'IdentityEndpoint'
         identityheader = 'IdentityHeader'; managedidentityheader = 'IdentityHeader'
     }
-    $found = @{}
     $deadline = (Get-Date).AddSeconds(60)
-    while ($found.Count -lt 7) {
-        $line = $null
-        if ($Emulator.Lines.TryDequeue([ref] $line)) {
+    while ($true) {
+        $found = @{}
+        foreach ($line in @(Get-Content $Log -ErrorAction Ignore)) {
             if ($line -match '^\s*([A-Za-z _-]+?)\s*:\s+(\S.*)$') {
                 $key = $Matches[1].ToLowerInvariant() -replace '[ _-]', ''
                 if ($keys.ContainsKey($key)) { $found[$keys[$key]] = $Matches[2].Trim() }
             }
-            continue
         }
-        if ($Emulator.Process.HasExited -or (Get-Date) -gt $deadline) { throw "the ARM emulator did not print its settings; see $Log." }
-        Start-Sleep -Milliseconds 50
+        if ($found.Count -ge 7) { return [pscustomobject]$found }
+        if ($Emulator.HasExited -or (Get-Date) -gt $deadline) { throw "the ARM emulator did not print its settings; see $Log." }
+        Start-Sleep -Milliseconds 100
     }
-    [pscustomobject]$found
 }
 
 function Stop-ShellboxAzureEmulator($Emulator) {

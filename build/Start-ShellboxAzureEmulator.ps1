@@ -45,7 +45,7 @@ try {
     foreach ($pair in $emulator.Environment.GetEnumerator()) { Write-Host "  `$env:$($pair.Key) = '$($pair.Value)'" }
     Write-Host 'Running; press Ctrl+C to stop.'
     while (-not $emulator.Emulator.HasExited) { Start-Sleep -Milliseconds 500 }
-    Write-Warning "the emulator exited with code $($emulator.Emulator.ExitCode); see $($emulator.LogFolder)."
+    Write-Warning "the emulator exited with code $($emulator.Emulator.ExitCode); see $($emulator.RequestLog)."
 }
 finally {
     Stop-ShellboxAzureEmulator $emulator

@@ -26,10 +26,15 @@ public sealed class GetShellboxPoolCommand : ShellboxCmdlet
         var engine = Engine;
         Run(async cancellationToken =>
         {
-            var snapshot = await engine.Store.ReadSnapshotAsync(cancellationToken).ConfigureAwait(false);
-            foreach (var status in PoolStatus.From(snapshot, engine.Settings.Pool).Where(s => Pool is null || s.Pool == Pool))
+            var report = await PoolReport.ReadAsync(engine, cancellationToken).ConfigureAwait(false);
+            if (report.InventoryError is { } error)
             {
-                Emit(new ShellboxPoolInfo(status, engine.Settings.Pool.Name, engine.Settings.Provider));
+                EmitWarning($"Drift not checked: the provider's inventory could not be read: {error}");
+            }
+
+            foreach (var status in report.Pools.Where(s => Pool is null || s.Pool == Pool))
+            {
+                Emit(new ShellboxPoolInfo(status, report.Drift.FirstOrDefault(d => d.Pool == status.Pool), engine.Settings.Pool.Name, engine.Settings.Provider));
             }
         });
     }

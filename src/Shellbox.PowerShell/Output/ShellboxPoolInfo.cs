@@ -5,8 +5,13 @@ namespace Shellbox.PowerShell.Output;
 /// <summary>One pool as Get-ShellboxPool shows it: counts by status and the configured bounds.</summary>
 public sealed class ShellboxPoolInfo
 {
-    internal ShellboxPoolInfo(PoolStatus status, string configName, string provider)
+    internal ShellboxPoolInfo(PoolStatus status, PoolDrift? drift, string configName, string provider)
     {
+        Listed = drift?.Listed;
+        Orphans = drift?.Orphans.Count;
+        Ghosts = drift?.Ghosts.Count;
+        OrphanIds = drift?.Orphans ?? [];
+        GhostIds = drift?.Ghosts ?? [];
         Pool = status.Pool;
         Free = status.Free;
         ReadyPairs = status.ReadyPairs;
@@ -22,6 +27,19 @@ public sealed class ShellboxPoolInfo
     }
 
     public string Pool { get; }
+
+    /// <summary>How many the provider lists (Resource Graph on Azure); null when its inventory could not be read.</summary>
+    public int? Listed { get; }
+
+    /// <summary>Listed by the provider but not in the store (reconcile deletes them once they are old and unowned).</summary>
+    public int? Orphans { get; }
+
+    /// <summary>In the store but no longer listed by the provider (reconcile forgets them unless they hold a user's box).</summary>
+    public int? Ghosts { get; }
+
+    public IReadOnlyList<string> OrphanIds { get; }
+
+    public IReadOnlyList<string> GhostIds { get; }
 
     public int Free { get; }
 

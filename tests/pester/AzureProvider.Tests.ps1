@@ -1,0 +1,82 @@
+# The Azure provider as an operator meets it: the built module with provider Azure, pointed at the loopback ARM
+# emulator (a real sshd and agent per emulated VM, real QEMU boxes) and a real Azurite. Every cmdlet runs in a
+# fresh child pwsh with the environment an operator would set (SSL_CERT_FILE, IDENTITY_ENDPOINT/HEADER, the table
+# connection string), so the real SDK, the real ManagedIdentityCredential and the private load context are used.
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    . (Join-Path (Get-RepoRoot) 'build/AzureEmulator.ps1')
+    $script:ModulePath = Get-ShellboxModulePath
+    $script:Emulator = Start-ShellboxAzureEmulator -StateDirectory (New-TestStateDirectory 'shellbox-pester-azure') -VmHosts -RequestLog
+
+    # A small pool: one ready pair plus a spare of each.
+    $config = Get-Content -Raw $Emulator.ConfigFile | ConvertFrom-Json -AsHashtable
+    $config.poolBounds = @{ minFreeInstances = 2; maxFreeInstances = 3; maxTotalInstances = 4; minFreeVolumes = 2; maxFreeVolumes = 4; maxTotalVolumes = 8 }
+    $config | ConvertTo-Json -Depth 5 | Set-Content $Emulator.ConfigFile
+
+    # Runs $Script in a child pwsh that imported the built module; fails the test on a non-zero exit.
+    function Invoke-Azure([string] $Script) {
+        $result = Invoke-ChildPwsh "`$ErrorActionPreference = 'Stop'; Import-Module '$ModulePath'; $Script" -Environment $Emulator.Environment
+        $result.ExitCode | Should -Be 0 -Because "$($result.Output)`n$($result.Error)"
+        return $result.Output.Trim()
+    }
+
+    # ARM writes the emulator answered so far (PUT/PATCH/POST/DELETE on a resource; Resource Graph queries are reads).
+    $script:CountWrites = "@(Get-Content '$($Emulator.RequestLog)' | Where-Object { `$_ -match '\b(PUT|PATCH|POST|DELETE)\b\s+\S*/subscriptions/' -and `$_ -notmatch 'Microsoft\.ResourceGraph' }).Count"
+}
+
+AfterAll {
+    if ($Emulator) {
+        Invoke-ChildPwsh "Import-Module '$ModulePath'; Get-ShellboxBox -AllUsers | ForEach-Object { Remove-ShellboxBox -UserId `$_.UserId -Name `$_.Name -Force }" -Environment $Emulator.Environment | Out-Null
+        Stop-ShellboxAzureEmulator $Emulator
+        Remove-Item -Recurse -Force $Emulator.StateDirectory -ErrorAction Ignore
+    }
+}
+
+Describe 'the Azure provider against the loopback ARM emulator and Azurite' {
+    It 'makes the golden snapshot once and finds it by its versioned name the second time' {
+        $first = Invoke-Azure '(New-ShellboxGoldenSnapshot -Confirm:$false).Version'
+        $first | Should -Match '^golden-snapshot-[0-9a-f]+$'
+        $writes = Invoke-Azure $CountWrites
+        Invoke-Azure '(New-ShellboxGoldenSnapshot -Confirm:$false).Version' | Should -Be $first
+        Invoke-Azure $CountWrites | Should -Be $writes -Because 'finding the golden again changes nothing in Azure'
+    }
+
+    It 'reconcile -WhatIf prints the plan and creates nothing; reconcile fills the pool with a ready pair' {
+        $before = Invoke-Azure $CountWrites
+        Invoke-Azure 'Invoke-ShellboxPoolReconcile -WhatIf 6>&1 | Out-String' | Should -Match 'create a new (instance|volume)'
+        Invoke-Azure $CountWrites | Should -Be $before
+
+        Invoke-Azure '1..2 | ForEach-Object { Invoke-ShellboxPoolReconcile -Confirm:$false | Out-Null }'
+        $pool = Invoke-Azure 'Get-ShellboxPool | ConvertTo-Json -Depth 4' | ConvertFrom-Json
+        ($pool | Where-Object Pool -eq 'instance').ReadyPairs | Should -BeGreaterOrEqual 1
+        ($pool | Where-Object Pool -eq 'volume').Free | Should -BeGreaterOrEqual 2
+        $pool | ForEach-Object { $_.Orphans + $_.Ghosts } | Should -Be @(0, 0) -Because 'Resource Graph sees what the store holds'
+    }
+
+    It 'connects a new box with no ARM write on its critical path, and the returning box with exactly one' {
+        $new = Invoke-Azure @"
+`$before = $CountWrites
+`$c = Connect-ShellboxBox dev33 -PassThru -Confirm:`$false
+`$after = $CountWrites
+`$out = & ssh @(`$c.SshArguments) 'echo persisted > /root/note.txt; sync; echo ok'
+`$c | Disconnect-ShellboxBox -Confirm:`$false
+"`$(`$after - `$before) `$(`$c.Path) `$out"
+"@
+        $new | Should -Be '0 new-from-ready-pair ok'
+
+        $returning = Invoke-Azure @"
+`$before = $CountWrites
+`$c = Connect-ShellboxBox dev33 -PassThru -Confirm:`$false
+`$after = $CountWrites
+`$out = & ssh @(`$c.SshArguments) 'cat /root/note.txt'
+`$c | Disconnect-ShellboxBox -Confirm:`$false
+"`$(`$after - `$before) `$(`$c.Path) `$out"
+"@
+        $returning | Should -Be '1 returning persisted'
+    }
+
+    It 'removes the box and deletes its disk' {
+        Invoke-Azure 'Remove-ShellboxBox dev33 -Force'
+        Invoke-Azure '@(Get-ShellboxBox -AllUsers).Count' | Should -Be '0'
+    }
+}
