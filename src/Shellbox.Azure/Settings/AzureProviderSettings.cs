@@ -48,6 +48,9 @@ public sealed record AzureProviderSettings
     /// <summary>Size of a volume's managed disk (seed 000: 32 GB).</summary>
     public int VolumeSizeGB { get; init; } = 32;
 
+    /// <summary>Storage type of every managed disk (volumes, the golden build, OS disks): Premium_LRS, StandardSSD_LRS, ...</summary>
+    public string DiskSku { get; init; } = "Premium_LRS";
+
     /// <summary>Where cloud-init downloads the agent package from (a blob URL); null when the image already has it.</summary>
     public string? AgentPackageUrl { get; init; }
 }

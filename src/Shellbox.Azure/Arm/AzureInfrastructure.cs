@@ -1,0 +1,325 @@
+using System.Globalization;
+using Azure;
+using Azure.Core;
+using Azure.ResourceManager.Compute;
+using Azure.ResourceManager.Compute.Models;
+using Azure.ResourceManager.Resources.Models;
+using Shellbox.Azure.Golden;
+using Shellbox.Azure.Identity;
+using Shellbox.Azure.Runtime;
+using Shellbox.Azure.Settings;
+using Shellbox.Core.Errors;
+using Shellbox.Core.Model;
+using Shellbox.Core.Ports;
+
+namespace Shellbox.Azure.Arm;
+
+/// <summary>
+/// Instances are VMs and volumes managed disks in one resource group, named by their ids. Tags travel
+/// in the call that does the work: the create, or the one VM PATCH that attaches or detaches a volume
+/// (it carries the whole data-disk list and the whole tag map). The inventory is Resource Graph.
+/// </summary>
+public sealed class AzureInfrastructure : IInfrastructure
+{
+    private readonly ArmContext arm;
+    private readonly NetworkInterfaces nics;
+    private readonly AzureGoldenSnapshots golden;
+    private readonly string controlPublicKey;
+
+    /// <param name="controlPublicKey">The control plane's SSH public key: the admin login of every instance, baked into the golden.</param>
+    public AzureInfrastructure(
+        AzureProviderSettings settings,
+        NamedCredential credential,
+        IInstanceAgent agent,
+        string controlPublicKey,
+        AzureProviderOptions? options = null,
+        TimeProvider? time = null)
+    {
+        options ??= new AzureProviderOptions();
+        arm = new ArmContext(settings, credential, options, time ?? TimeProvider.System);
+        this.controlPublicKey = controlPublicKey.Trim();
+        nics = new NetworkInterfaces(arm.Rest);
+        Queries = new ResourceGraphQueries(new ResourceGraph(arm.Rest, settings.SubscriptionId), settings.ResourceGroup);
+        golden = new AzureGoldenSnapshots(arm, nics, agent, this.controlPublicKey, options);
+    }
+
+    /// <summary>The seed's Resource Graph queries (counts by status, oldest free) for pool views and drift checks.</summary>
+    public ResourceGraphQueries Queries { get; }
+
+    private AzureProviderSettings Settings => arm.Settings;
+
+    public Task<IReadOnlyList<InventoryItem>> ListAsync(string role, CancellationToken cancellationToken = default)
+    {
+        _ = ResourceGraphQueries.TypeOf(role); // an unknown role is the caller's error, before any call
+        return ArmErrors.GuardAsync(arm.CredentialName, $"list the {role}s in Resource Graph", () => Queries.ListAsync(role, cancellationToken));
+    }
+
+    public Task<GoldenSnapshotInfo?> GetGoldenSnapshotAsync(CancellationToken cancellationToken = default) =>
+        golden.GetCurrentAsync(cancellationToken);
+
+    public Task<GoldenSnapshotInfo> EnsureGoldenSnapshotAsync(IProgress<ShellboxProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        golden.EnsureAsync(progress, cancellationToken);
+
+    public async Task<InstanceInfo> CreateInstanceAsync(string instanceId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
+    {
+        var vm = await arm.FindVmAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        if (vm is null)
+        {
+            var hostKey = InstanceHostKey.Generate($"shellbox-{instanceId}");
+            var allTags = WithDefaults(tags, ResourceRoles.Instance);
+            allTags[AzureTagKeys.HostKey] = hostKey.PublicKeyOpenSsh;
+            var data = VirtualMachineDefinition.Build(Settings, instanceId, allTags, CloudInit.Base64(CloudInit.Build(hostKey, Settings.AgentPackageUrl)), controlPublicKey);
+            vm = await arm.WriteAsync(
+                $"create VM '{instanceId}'",
+                async ct => (await arm.ResourceGroup.GetVirtualMachines().CreateOrUpdateAsync(WaitUntil.Completed, instanceId, data, ct).ConfigureAwait(false)).Value,
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        return await InstanceInfoAsync(vm, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task DeleteInstanceAsync(string instanceId, CancellationToken cancellationToken = default)
+    {
+        // The NIC and OS disk go with the VM (deleteOption Delete); a data disk is detached (Detach): a volume outlives its instance.
+        await arm.DeleteAsync(
+            $"delete VM '{instanceId}'",
+            ct => arm.Client.GetVirtualMachineResource(arm.VmId(instanceId)).DeleteAsync(WaitUntil.Completed, cancellationToken: ct),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task CreateVolumeAsync(string volumeId, GoldenSnapshotInfo golden, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
+    {
+        if (await arm.FindDiskAsync(volumeId, cancellationToken).ConfigureAwait(false) is { } existing)
+        {
+            var clonedFrom = existing.Data.Tags.TryGetValue(TagKeys.Golden, out var version) ? version : "an unknown golden";
+            if (clonedFrom != golden.Version)
+            {
+                throw new ShellboxException(ShellboxErrorKind.Conflict, "VolumeExists", $"Volume '{volumeId}' already exists, cloned from '{clonedFrom}', not '{golden.Version}'.");
+            }
+
+            return;
+        }
+
+        var allTags = WithDefaults(tags, ResourceRoles.Volume);
+        allTags[TagKeys.Golden] = golden.Version;
+        var data = new ManagedDiskData(new AzureLocation(Settings.Location))
+        {
+            Sku = new DiskSku { Name = new DiskStorageAccountType(Settings.DiskSku) },
+            CreationData = new DiskCreationData(DiskCreateOption.Copy) { SourceResourceId = new ResourceIdentifier(golden.Location) },
+            DiskSizeGB = Settings.VolumeSizeGB,
+        };
+        foreach (var (key, value) in allTags)
+        {
+            data.Tags[key] = value;
+        }
+
+        await arm.WriteAsync(
+            $"create disk '{volumeId}' from '{golden.Version}'",
+            ct => arm.ResourceGroup.GetManagedDisks().CreateOrUpdateAsync(WaitUntil.Completed, volumeId, data, ct),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task DeleteVolumeAsync(string volumeId, CancellationToken cancellationToken = default)
+    {
+        var disk = await arm.FindDiskAsync(volumeId, cancellationToken).ConfigureAwait(false);
+        if (disk is null)
+        {
+            return;
+        }
+
+        if (disk.Data.Tags.TryGetValue(TagKeys.UserId, out var owner))
+        {
+            // The Core never asks this; refusing here keeps a bug elsewhere from deleting someone's box.
+            var box = disk.Data.Tags.TryGetValue(TagKeys.BoxName, out var name) ? name : "?";
+            throw new ShellboxException(ShellboxErrorKind.Conflict, "VolumeOwned", $"Volume '{volumeId}' holds the box '{box}' of user '{owner}' and is not deleted.");
+        }
+
+        // An unowned volume still attached (an orphan, a broken-up pair) is detached first: Azure refuses to delete an attached disk.
+        if (disk.Data.ManagedBy is { } vmId)
+        {
+            await DetachAsync(vmId.Name, volumeId, cancellationToken).ConfigureAwait(false);
+        }
+
+        await DeleteDiskAsync(volumeId, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task DeleteBoxVolumeAsync(string volumeId, string userId, string boxName, CancellationToken cancellationToken = default)
+    {
+        var disk = await arm.FindDiskAsync(volumeId, cancellationToken).ConfigureAwait(false);
+        if (disk is null)
+        {
+            return;
+        }
+
+        var tags = disk.Data.Tags;
+        if (tags.TryGetValue(TagKeys.UserId, out var owner) && (owner != userId || (tags.TryGetValue(TagKeys.BoxName, out var box) ? box : null) != boxName))
+        {
+            throw new ShellboxException(
+                ShellboxErrorKind.Conflict,
+                "VolumeOwnerMismatch",
+                $"Volume '{volumeId}' holds the box '{(tags.TryGetValue(TagKeys.BoxName, out var theirs) ? theirs : "?")}' of user '{owner}', not '{boxName}' of '{userId}'; it is not deleted.");
+        }
+
+        if (disk.Data.ManagedBy is { } vmId)
+        {
+            throw new ShellboxException(ShellboxErrorKind.Conflict, "VolumeAttached", $"Volume '{volumeId}' is attached to instance '{vmId.Name}'; detach it first.");
+        }
+
+        await DeleteDiskAsync(volumeId, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task TagVolumeAsync(string volumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
+    {
+        var patch = new TagResourcePatch { PatchMode = TagPatchMode.Merge };
+        foreach (var (key, value) in tags)
+        {
+            patch.TagValues[key] = value;
+        }
+
+        try
+        {
+            // One Merge PATCH of the Tags API: no read-modify-write of the whole disk, no race with an attach.
+            await arm.WriteAsync(
+                $"tag disk '{volumeId}'",
+                ct => arm.Client.GetManagedDiskResource(arm.DiskId(volumeId)).GetTagResource().UpdateAsync(WaitUntil.Completed, patch, ct),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (ShellboxException e) when (e.Kind == ShellboxErrorKind.NotFound)
+        {
+            // A volume deleted meanwhile has no owner to mirror.
+        }
+    }
+
+    public async Task AttachAsync(string instanceId, string volumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
+    {
+        var vmRead = arm.FindVmAsync(instanceId, cancellationToken);
+        var diskRead = arm.FindDiskAsync(volumeId, cancellationToken);
+        await Task.WhenAll(vmRead, diskRead).ConfigureAwait(false);
+        var vm = vmRead.Result ?? throw InstanceNotFound(instanceId);
+        var disk = diskRead.Result ?? throw VolumeNotFound(volumeId);
+
+        var attached = vm.Data.StorageProfile.DataDisks.ToList();
+        var already = attached.Any(d => IsDisk(d, volumeId));
+        if (!already && attached.FirstOrDefault() is { } other)
+        {
+            throw new ShellboxException(ShellboxErrorKind.Conflict, "InstanceOccupied", $"Instance '{instanceId}' already has volume '{other.Name ?? other.ManagedDisk?.Id?.Name}' attached; detach it first.");
+        }
+
+        if (disk.Data.ManagedBy is { } holder && !holder.Name.Equals(instanceId, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ShellboxException(ShellboxErrorKind.Conflict, "VolumeAttachedElsewhere", $"Volume '{volumeId}' is attached to instance '{holder.Name}'; detach it there first.");
+        }
+
+        var merged = new Dictionary<string, string>(vm.Data.Tags, StringComparer.Ordinal);
+        foreach (var (key, value) in tags)
+        {
+            merged[key] = value;
+        }
+
+        if (!already || !SameTags(vm.Data.Tags, merged))
+        {
+            var disks = already ? attached : [.. attached, VirtualMachineDefinition.DataDisk(disk.Id)];
+            await PatchVmAsync(vm, disks, merged, $"attach disk '{volumeId}' to VM '{instanceId}'", cancellationToken).ConfigureAwait(false);
+        }
+
+        await MirrorOwnerAsync(disk, tags, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task DetachAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
+    {
+        var vm = await arm.FindVmAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        var attached = vm?.Data.StorageProfile.DataDisks.ToList() ?? [];
+        if (vm is null || !attached.Any(d => IsDisk(d, volumeId)))
+        {
+            return; // not attached there: nothing to undo
+        }
+
+        // The instance's tags describe the box it serves: that box is gone from it.
+        var tags = new Dictionary<string, string>(vm.Data.Tags, StringComparer.Ordinal);
+        tags.Remove(TagKeys.UserId);
+        tags.Remove(TagKeys.BoxName);
+        tags[TagKeys.Status] = ResourceStatuses.Free;
+        await PatchVmAsync(vm, attached.Where(d => !IsDisk(d, volumeId)).ToList(), tags, $"detach disk '{volumeId}' from VM '{instanceId}'", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>One PATCH: the whole data-disk list and the whole tag map replace the VM's (seed 003: one combined update).</summary>
+    private Task PatchVmAsync(VirtualMachineResource vm, IReadOnlyList<VirtualMachineDataDisk> disks, IReadOnlyDictionary<string, string> tags, string what, CancellationToken cancellationToken)
+    {
+        var patch = new VirtualMachinePatch { StorageProfile = new VirtualMachineStorageProfile() };
+
+        // Clear() marks the list as set: an empty list must still be sent, or the PATCH would leave the disks as they are.
+        patch.StorageProfile.DataDisks.Clear();
+        foreach (var disk in disks)
+        {
+            patch.StorageProfile.DataDisks.Add(new VirtualMachineDataDisk(disk.Lun, DiskCreateOptionType.Attach)
+            {
+                ManagedDisk = new VirtualMachineManagedDisk { Id = disk.ManagedDisk?.Id },
+                DeleteOption = disk.DeleteOption ?? DiskDeleteOptionType.Detach,
+            });
+        }
+
+        patch.Tags.Clear();
+        foreach (var (key, value) in tags)
+        {
+            patch.Tags[key] = value;
+        }
+
+        return arm.WriteAsync(what, ct => vm.UpdateAsync(WaitUntil.Completed, patch, cancellationToken: ct), cancellationToken);
+    }
+
+    /// <summary>
+    /// The owner named at attach, mirrored onto the volume when it does not carry it yet (a box's first
+    /// attach); a returning box's volume carries it already, so its connect costs the one VM PATCH only.
+    /// </summary>
+    private async Task MirrorOwnerAsync(ManagedDiskResource disk, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken)
+    {
+        var owner = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var key in new[] { TagKeys.UserId, TagKeys.BoxName })
+        {
+            if (tags.TryGetValue(key, out var value) && (!disk.Data.Tags.TryGetValue(key, out var current) || current != value))
+            {
+                owner[key] = value;
+            }
+        }
+
+        if (owner.Count > 0)
+        {
+            await TagVolumeAsync(disk.Id.Name, owner, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task DeleteDiskAsync(string volumeId, CancellationToken cancellationToken) =>
+        await arm.DeleteAsync(
+            $"delete disk '{volumeId}'",
+            ct => arm.Client.GetManagedDiskResource(arm.DiskId(volumeId)).DeleteAsync(WaitUntil.Completed, ct),
+            cancellationToken).ConfigureAwait(false);
+
+    private async Task<InstanceInfo> InstanceInfoAsync(VirtualMachineResource vm, CancellationToken cancellationToken)
+    {
+        var name = vm.Data.Name;
+        var nicId = vm.Data.NetworkProfile?.NetworkInterfaces.FirstOrDefault(n => n.Primary != false)?.Id
+            ?? throw ShellboxException.Service("AzureVmWithoutNic", $"VM '{name}' has no network interface; delete it and create it again.");
+        var address = await ArmErrors.GuardAsync(arm.CredentialName, $"read the address of VM '{name}'", () => nics.PrivateAddressAsync(nicId, cancellationToken)).ConfigureAwait(false);
+        var hostKey = vm.Data.Tags.TryGetValue(AzureTagKeys.HostKey, out var key) ? key : null;
+        return new InstanceInfo(name, $"{address}:{Settings.InstanceSshPort.ToString(CultureInfo.InvariantCulture)}", hostKey);
+    }
+
+    /// <summary>The caller's tags plus what every listed resource carries: its role, and created/status unless given.</summary>
+    private Dictionary<string, string> WithDefaults(IReadOnlyDictionary<string, string> tags, string role)
+    {
+        var all = new Dictionary<string, string>(tags, StringComparer.Ordinal) { [TagKeys.Role] = role };
+        all.TryAdd(TagKeys.Created, arm.Time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture));
+        all.TryAdd(TagKeys.Status, ResourceStatuses.Free);
+        return all;
+    }
+
+    private static bool IsDisk(VirtualMachineDataDisk disk, string volumeId) =>
+        string.Equals(disk.ManagedDisk?.Id?.Name ?? disk.Name, volumeId, StringComparison.OrdinalIgnoreCase);
+
+    private static bool SameTags(IDictionary<string, string> current, IReadOnlyDictionary<string, string> wanted) =>
+        current.Count == wanted.Count && wanted.All(t => current.TryGetValue(t.Key, out var value) && value == t.Value);
+
+    private static ShellboxException InstanceNotFound(string id) => ShellboxException.NotFound("InstanceNotFound", $"There is no instance '{id}' (no VM of that name in the resource group).");
+
+    private static ShellboxException VolumeNotFound(string id) => ShellboxException.NotFound("VolumeNotFound", $"There is no volume '{id}' (no managed disk of that name in the resource group).");
+}
