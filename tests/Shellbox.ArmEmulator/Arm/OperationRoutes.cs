@@ -1,0 +1,36 @@
+using Shellbox.ArmEmulator.Arm;
+
+namespace Shellbox.ArmEmulator.Arm;
+
+/// <summary>The polling URLs of long-running operations (azure-resource-manager-rpc: async-api-reference.md):
+/// the Azure-AsyncOperation URL answers {status: InProgress|Succeeded|Failed}; the Location URL (monitor=true)
+/// answers 202 while running, then the operation's result (200) or its error.</summary>
+internal sealed class OperationRoutes(EmulatorContext context)
+{
+    public IEnumerable<ArmRoute> Routes()
+    {
+        yield return ArmRoute.Create("GET", "/subscriptions/(?<sub>[^/]+)/providers/(?<ns>[^/]+)/locations/(?<loc>[^/]+)/operations/(?<id>[^/]+)",
+            EmulatorLatency.Get, Poll);
+    }
+
+    private ArmResponse Poll(ArmRequest request)
+    {
+        context.RequireScope(request);
+        var operation = context.Operations.Find(request["id"])
+            ?? throw ArmException.NotFound($"The operation '{request["id"]}' was not found.", "OperationNotFound");
+        var monitor = request.Query.TryGetValue("monitor", out var flag) && string.Equals(flag, "true", StringComparison.OrdinalIgnoreCase);
+        if (!monitor)
+        {
+            var status = ArmResponse.Ok(operation.StatusJson());
+            return operation.Status == "InProgress" ? status.WithHeader("Retry-After", context.Operations.RetryAfter(operation)) : status;
+        }
+        return operation.Status switch
+        {
+            "InProgress" => new ArmResponse(202)
+                .WithHeader("Location", context.Operations.ResultUrl(operation, request["ns"], request.ApiVersion))
+                .WithHeader("Retry-After", context.Operations.RetryAfter(operation)),
+            "Succeeded" => operation.Result is null ? new ArmResponse(200) : ArmResponse.Ok(operation.Result.DeepClone()),
+            _ => new ArmResponse(operation.Error!.Status, operation.Error.ToBody()),
+        };
+    }
+}

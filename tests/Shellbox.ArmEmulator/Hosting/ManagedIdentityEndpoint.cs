@@ -1,0 +1,54 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+
+namespace Shellbox.ArmEmulator.Hosting;
+
+/// <summary>The App Service / Automation managed-identity endpoint (IDENTITY_ENDPOINT + IDENTITY_HEADER):
+/// GET /msi/token?resource=...&amp;api-version=2019-08-01 with header X-IDENTITY-HEADER, answering
+/// {access_token, expires_on (unix seconds), resource, token_type} as MSAL's AppServiceManagedIdentitySource
+/// (used by Azure.Identity 1.17's ManagedIdentityCredential) reads it. ARM routes accept only tokens issued here.</summary>
+internal sealed class ManagedIdentityEndpoint(TimeProvider clock)
+{
+    public const string Path = "/msi/token";
+    private static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _issued = new(StringComparer.Ordinal);
+
+    /// <summary>The secret a caller must present in X-IDENTITY-HEADER.</summary>
+    public string Secret { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
+
+    public bool IsValid(string token) => _issued.TryGetValue(token, out var expires) && expires > clock.GetUtcNow();
+
+    public (int Status, JsonObject Body) Handle(HttpRequest request)
+    {
+        if (!string.Equals(request.Path.Value, Path, StringComparison.Ordinal) || !HttpMethods.IsGet(request.Method))
+            return (404, Error("not_found", "Only GET /msi/token is served here."));
+        var header = request.Headers["X-IDENTITY-HEADER"].ToString();
+        if (header.Length == 0) return (400, Error("invalid_request", "The X-IDENTITY-HEADER header is required."));
+        if (!CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(header), System.Text.Encoding.UTF8.GetBytes(Secret)))
+            return (401, Error("unauthorized_client", "The X-IDENTITY-HEADER value is wrong."));
+        if (request.Query["api-version"].ToString() != "2019-08-01")
+            return (400, Error("invalid_request", "api-version must be 2019-08-01."));
+        var resource = request.Query["resource"].ToString();
+        if (resource.Length == 0) return (400, Error("invalid_request", "The resource parameter is required."));
+
+        var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var expires = clock.GetUtcNow() + Lifetime;
+        _issued[token] = expires;
+        return (200, new JsonObject
+        {
+            ["access_token"] = token,
+            ["expires_on"] = expires.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+            ["resource"] = resource,
+            ["token_type"] = "Bearer",
+            ["client_id"] = "00000000-0000-0000-0000-0000000000e1",
+        });
+    }
+
+    private static JsonObject Error(string code, string message) => new()
+    {
+        ["error"] = new JsonObject { ["code"] = code, ["message"] = message },
+    };
+}
