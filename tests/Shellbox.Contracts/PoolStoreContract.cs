@@ -123,9 +123,13 @@ public abstract class PoolStoreContract
             await start.Task;
             var won = await PoolClaims.ClaimFirstAsync(
                 store,
-                s => s.Instances.Where(i => i.IsFree),
-                (i, _) => [StoreWrite.Replace(i with { Status = ResourceStatuses.Connected, Lease = new Lease($"caller-{caller}", T0.AddMinutes(5), $"c{caller}") })]);
-            return won is null ? null : ((InstanceRecord)won[0]).Lease!.Holder;
+                ct => PoolCandidates.BareInstancesAsync(store, ct),
+                i =>
+                {
+                    var taken = i with { Status = ResourceStatuses.Connected, Lease = new Lease($"caller-{caller}", T0.AddMinutes(5), $"c{caller}") };
+                    return new ClaimAttempt<InstanceRecord>([i], [StoreWrite.Replace(taken)], rows => rows.Of(taken));
+                });
+            return won?.Lease!.Holder;
         })).ToList();
         start.SetResult();
         var claims = await Task.WhenAll(racers);
@@ -136,6 +140,116 @@ public abstract class PoolStoreContract
         var stored = (await store.ReadSnapshotAsync()).Instances;
         Assert.All(stored, i => Assert.Equal(ResourceStatuses.Connected, i.Status));
         Assert.Equal(winners.Order(), stored.Select(i => i.Lease!.Holder).Order());
+    }
+
+    [Fact]
+    public async Task A_conflict_names_the_row_that_lost()
+    {
+        var store = await CreateStoreAsync();
+        var instance = await store.InsertAsync(Instance("i-1"));
+        var volume = await store.InsertAsync(Volume("v-1"));
+        await store.ReplaceAsync(volume with { LastUsed = T0.AddMinutes(1) });
+
+        var stale = await Assert.ThrowsAsync<StoreConflictException>(() => store.CommitAsync(
+            [StoreWrite.Replace(instance with { Status = ResourceStatuses.Connected }), StoreWrite.Replace(volume with { UserId = "u1" })]));
+        var exists = await Assert.ThrowsAsync<StoreConflictException>(() => store.CommitAsync(
+            [StoreWrite.Replace(instance with { Status = ResourceStatuses.Connected }), StoreWrite.Insert(Volume("v-1"))]));
+
+        Assert.Equal(volume.Key, stale.Key);
+        Assert.Equal(volume.Key, exists.Key);
+    }
+
+    [Fact]
+    public async Task Candidate_queries_find_each_class_oldest_used_first()
+    {
+        var store = await CreateStoreAsync();
+        var lease = new Lease("connect-1", T0.AddMinutes(5), "corr-1");
+        await store.CommitAsync(
+        [
+            StoreWrite.Insert(Instance("i-new") with { LastUsed = T0.AddMinutes(3) }),
+            StoreWrite.Insert(Instance("i-old") with { LastUsed = T0.AddMinutes(1) }),
+            StoreWrite.Insert(Instance("i-mid") with { LastUsed = T0.AddMinutes(2) }),
+            StoreWrite.Insert(Instance("i-pair") with { VolumeId = "v-pair", BoxRunning = true }),
+            StoreWrite.Insert(Volume("v-pair") with { InstanceId = "i-pair" }),
+            StoreWrite.Insert(Volume("v-loose-2") with { LastUsed = T0.AddMinutes(2) }),
+            StoreWrite.Insert(Volume("v-loose-1") with { LastUsed = T0.AddMinutes(1) }),
+            StoreWrite.Insert(Instance("i-leased") with { Lease = lease }),
+            StoreWrite.Insert(Instance("i-connected", ResourceStatuses.Connected)),
+            StoreWrite.Insert(Instance("i-creating", ResourceStatuses.Creating)),
+            StoreWrite.Insert(Instance("i-pair-leased") with { VolumeId = "v-x", BoxRunning = true, Lease = lease }),
+            StoreWrite.Insert(Volume("v-owned") with { UserId = "u1", BoxName = "dev33", Status = ResourceStatuses.Suspended }),
+            StoreWrite.Insert(Volume("v-unowned-suspended") with { Status = ResourceStatuses.Suspended }),
+            StoreWrite.Insert(Volume("v-leased") with { Lease = lease }),
+            StoreWrite.Insert(new BoxRecord { Id = "u1.dev33", UserId = "u1", BoxName = "dev33", VolumeId = "v-owned", Created = T0 }),
+        ]);
+
+        var bare = await store.FindCandidatesAsync<InstanceRecord>(Candidates.BareFreeInstances);
+        var pairs = await store.FindCandidatesAsync<InstanceRecord>(Candidates.ReadyPairInstances);
+        var loose = await store.FindCandidatesAsync<VolumeRecord>(Candidates.LooseFreeVolumes);
+
+        Assert.Equal(["i-old", "i-mid", "i-new"], bare.Select(i => i.Id));
+        Assert.Equal(["i-pair"], pairs.Select(i => i.Id));
+        Assert.Equal(["v-loose-1", "v-loose-2"], loose.Select(v => v.Id));
+        Assert.Equal((await store.GetAsync<InstanceRecord>("i-old"))!, bare[0]);
+    }
+
+    [Fact]
+    public async Task A_candidate_query_returns_at_most_max_rows_oldest_used_first()
+    {
+        var store = await CreateStoreAsync();
+        await store.CommitAsync(Enumerable.Range(0, 25).Select(i => StoreWrite.Insert(Instance($"i-{i:00}") with { LastUsed = T0.AddMinutes((i * 7) % 25) })).ToList());
+
+        var few = await store.FindCandidatesAsync<InstanceRecord>(Candidates.BareFreeInstances, 3);
+        var some = await store.FindCandidatesAsync<InstanceRecord>(Candidates.BareFreeInstances);
+
+        Assert.Equal(3, few.Count);
+        Assert.Equal(ShellboxLimits.MaxQueryResults, some.Count);
+        Assert.Equal(some.OrderBy(i => i.LastUsed).Select(i => i.Id), some.Select(i => i.Id));
+        Assert.Equal(few.OrderBy(i => i.LastUsed).Select(i => i.Id), few.Select(i => i.Id));
+        Assert.Equal(some.Count, some.Select(i => i.Id).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task The_candidate_index_follows_every_replace_and_delete()
+    {
+        var store = await CreateStoreAsync();
+        async Task<string> ClassOf(string id)
+        {
+            var found = new List<string>();
+            foreach (var which in new[] { Candidates.BareFreeInstances, Candidates.ReadyPairInstances })
+            {
+                if ((await store.FindCandidatesAsync<InstanceRecord>(which)).Any(i => i.Id == id))
+                {
+                    found.Add(which.ToString());
+                }
+            }
+
+            return found.Count == 0 ? "none" : string.Join("+", found);
+        }
+
+        var instance = await store.InsertAsync(Instance("i-1"));
+        Assert.Equal("BareFreeInstances", await ClassOf("i-1"));
+
+        instance = await store.ReplaceAsync(instance with { Status = ResourceStatuses.Connected, Lease = new Lease("b", T0.AddMinutes(5), "c") });
+        Assert.Equal("none", await ClassOf("i-1"));
+
+        instance = await store.ReplaceAsync(instance with { Status = ResourceStatuses.Free, Lease = null, VolumeId = "v-1", BoxRunning = true });
+        Assert.Equal("ReadyPairInstances", await ClassOf("i-1"));
+
+        // A candidate read back carries a live ETag: it can be claimed with it.
+        var candidate = Assert.Single(await store.FindCandidatesAsync<InstanceRecord>(Candidates.ReadyPairInstances));
+        instance = await store.ReplaceAsync(candidate with { VolumeId = null, BoxRunning = false });
+        Assert.Equal("BareFreeInstances", await ClassOf("i-1"));
+
+        await store.DeleteAsync(instance);
+        Assert.Equal("none", await ClassOf("i-1"));
+    }
+
+    [Fact]
+    public async Task A_candidate_query_for_the_wrong_record_type_is_refused()
+    {
+        var store = await CreateStoreAsync();
+        await Assert.ThrowsAsync<ArgumentException>(() => store.FindCandidatesAsync<VolumeRecord>(Candidates.BareFreeInstances));
     }
 
     [Fact]

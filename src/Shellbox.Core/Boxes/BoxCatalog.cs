@@ -67,28 +67,24 @@ public sealed class BoxCatalog(ShellboxEngine engine)
         var boxId = BoxRecord.IdFor(userId, boxName);
         try
         {
-            var claimed = await PoolClaims.ClaimFirstAsync(
+            var box = await PoolClaims.ClaimFirstAsync(
                 engine.Store,
-                s => s.Volumes.Where(v => v.IsFree && v.InstanceId is null && !s.Boxes.Any(b => b.Id == boxId)).OrderBy(v => v.Created),
-                (v, _) =>
+                ct => PoolCandidates.LooseVolumesAsync(engine.Store, ct),
+                v =>
                 {
                     var now = engine.Time.GetUtcNow();
-                    return
-                    [
-                        StoreWrite.Replace(v with { Status = ResourceStatuses.Suspended, UserId = userId, BoxName = boxName, LastUsed = now }),
-                        StoreWrite.Insert(new BoxRecord { Id = boxId, UserId = userId, BoxName = boxName, VolumeId = v.Id, Created = now }),
-                    ];
+                    var owned = v with { Status = ResourceStatuses.Suspended, UserId = userId, BoxName = boxName, LastUsed = now };
+                    var created = new BoxRecord { Id = boxId, UserId = userId, BoxName = boxName, VolumeId = v.Id, Created = now };
+                    return new ClaimAttempt<BoxRecord>([v], [StoreWrite.Replace(owned), StoreWrite.Insert(created)], rows => rows.Of(created));
                 },
                 cancellationToken).ConfigureAwait(false);
-            if (claimed is null)
+            if (box is null)
             {
-                // PoolClaims treats a lost box insert like a lost volume: a rival that created the box ends the search.
-                throw await engine.Store.GetAsync<BoxRecord>(boxId, cancellationToken).ConfigureAwait(false) is not null
-                    ? ShellboxException.User("BoxExists", $"Box '{boxName}' already exists; connect to it, or remove it first.")
-                    : ShellboxException.Service("PoolExhausted", "No free volume is available right now; the pool is refilling, try again in a minute.");
+                // A rival that created the box first makes the insert conflict, caught below.
+                throw ShellboxException.Service("PoolExhausted", "No free volume is available right now; the pool is refilling, try again in a minute.");
             }
 
-            return new BoxView((BoxRecord)claimed[1], Suspended, null, 0);
+            return new BoxView(box, Suspended, null, 0);
         }
         catch (StoreConflictException e) when (e.Key.StartsWith("box/", StringComparison.Ordinal))
         {

@@ -75,22 +75,23 @@ public sealed class ConnectFlow(ShellboxEngine engine)
     private async Task<BoxConnection> NewBoxAsync(string userId, string boxName, string sessionId, ConnectTrace trace, CancellationToken cancellationToken)
     {
         var boxId = BoxRecord.IdFor(userId, boxName);
+
+        // A rival that inserts this box first makes the insert conflict: that is thrown, and the caller decides again.
         var pair = await trace.TimeAsync("claim", () => PoolClaims.ClaimFirstAsync(
             Store,
-            s => s.Boxes.Any(b => b.Id == boxId) ? [] : s.ReadyPairs(),
-            (p, _) => Bind(userId, boxName, sessionId, trace, p.Instance, p.Volume, newBox: true),
+            ct => PoolCandidates.ReadyPairsAsync(Store, ct),
+            p => Bind(userId, boxName, sessionId, trace, p.Instance, p.Volume, contended: [p.Instance, p.Volume]),
             cancellationToken)).ConfigureAwait(false);
         if (pair is not null)
         {
             trace.Path = "new-from-ready-pair";
-            return await ResumeAsync((BoxRecord)pair[2], (InstanceRecord)pair[0], sessionId, trace, attach: false, created: true, cancellationToken).ConfigureAwait(false);
+            return await ResumeAsync(pair.Box, pair.Instance, sessionId, trace, attach: false, created: true, cancellationToken).ConfigureAwait(false);
         }
 
         var loose = await trace.TimeAsync("claim-loose", () => PoolClaims.ClaimFirstAsync(
             Store,
-            s => s.Instances.Where(i => i.IsFree && i.VolumeId is null && !i.BoxRunning && !s.Boxes.Any(b => b.Id == boxId)).OrderBy(i => i.LastUsed).Take(1)
-                .SelectMany(i => s.Volumes.Where(v => v.IsFree && v.InstanceId is null).OrderBy(v => v.Created).Select(v => (Instance: i, Volume: v))),
-            (p, _) => Bind(userId, boxName, sessionId, trace, p.Instance, p.Volume, newBox: true),
+            ct => PoolCandidates.LoosePairsAsync(Store, ct),
+            p => Bind(userId, boxName, sessionId, trace, p.Instance, p.Volume, contended: [p.Instance, p.Volume]),
             cancellationToken)).ConfigureAwait(false);
         if (loose is null)
         {
@@ -103,23 +104,26 @@ public sealed class ConnectFlow(ShellboxEngine engine)
         }
 
         trace.Path = "new-with-attach";
-        return await ResumeAsync((BoxRecord)loose[2], (InstanceRecord)loose[0], sessionId, trace, attach: true, created: true, cancellationToken).ConfigureAwait(false);
+        return await ResumeAsync(loose.Box, loose.Instance, sessionId, trace, attach: true, created: true, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<BoxConnection> ReturningAsync(BoxRecord box, string sessionId, ConnectTrace trace, CancellationToken cancellationToken)
     {
-        var claimed = await trace.TimeAsync("claim", () => PoolClaims.ClaimFirstAsync(
-            Store,
-            s => s.Instances.Where(i => i.IsFree && i.VolumeId is null && !i.BoxRunning).OrderBy(i => i.LastUsed)
-                .Select(i => (Instance: i, Volume: s.Volumes.FirstOrDefault(v => v.Id == box.VolumeId), Box: s.Boxes.FirstOrDefault(b => b.Id == box.Id)))
-                .Where(p => p.Volume is { InstanceId: null } && p.Box is { InstanceId: null, Suspending: false }),
-            (p, _) => Bind(box.UserId, box.BoxName, sessionId, trace, p.Instance, p.Volume!, newBox: false, p.Box),
-            cancellationToken)).ConfigureAwait(false);
+        // The box and its volume are point reads; only the instance is contended. A conflict on the box or the
+        // volume means someone else moved them: thrown, and the caller decides again from fresh state.
+        var volume = await Store.GetAsync<VolumeRecord>(box.VolumeId, cancellationToken).ConfigureAwait(false);
+        var claimed = volume is { InstanceId: null } && box is { InstanceId: null, Suspending: false }
+            ? await trace.TimeAsync("claim", () => PoolClaims.ClaimFirstAsync(
+                Store,
+                ct => PoolCandidates.BareInstancesAsync(Store, ct),
+                i => Bind(box.UserId, box.BoxName, sessionId, trace, i, volume, contended: [i], existing: box),
+                cancellationToken)).ConfigureAwait(false)
+            : null;
         if (claimed is null)
         {
             // Either no free instance, or the box moved (someone else attached it): let the caller decide again.
             var now = await Store.GetAsync<BoxRecord>(box.Id, cancellationToken).ConfigureAwait(false);
-            if (now?.ETag != box.ETag)
+            if (now?.ETag != box.ETag || volume is not { InstanceId: null })
             {
                 throw new StoreConflictException(box.Key, "changed while connecting");
             }
@@ -128,7 +132,7 @@ public sealed class ConnectFlow(ShellboxEngine engine)
         }
 
         trace.Path = "returning";
-        return await ResumeAsync((BoxRecord)claimed[2], (InstanceRecord)claimed[0], sessionId, trace, attach: true, created: false, cancellationToken).ConfigureAwait(false);
+        return await ResumeAsync(claimed.Box, claimed.Instance, sessionId, trace, attach: true, created: false, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<BoxConnection> JoinAsync(BoxRecord box, string sessionId, ConnectTrace trace, CancellationToken cancellationToken)
@@ -152,32 +156,28 @@ public sealed class ConnectFlow(ShellboxEngine engine)
         var now = engine.Time.GetUtcNow();
         var expires = now + engine.Settings.LeaseDuration;
         var lease = new Lease(box.Id, expires, trace.CorrelationId);
-        var written = await trace.TimeAsync("claim", () => Store.CommitAsync(
-        [
-            StoreWrite.Replace(box with { Sessions = [.. box.LiveSessions(now), new BoxSession(sessionId, expires, trace.CorrelationId)], LingerUntil = null, LastConnected = now }),
-            StoreWrite.Replace(instance with { Status = ResourceStatuses.Connected, Lease = lease, LastUsed = now }),
-        ], cancellationToken)).ConfigureAwait(false);
+        var joined = box with { Sessions = [.. box.LiveSessions(now), new BoxSession(sessionId, expires, trace.CorrelationId)], LingerUntil = null, LastConnected = now };
+        var leased = instance with { Status = ResourceStatuses.Connected, Lease = lease, LastUsed = now };
+        var written = new CommittedRows(await trace.TimeAsync("claim", () => Store.CommitAsync([StoreWrite.Replace(joined), StoreWrite.Replace(leased)], cancellationToken)).ConfigureAwait(false));
         trace.Path = instance.BoxRunning ? "joining" : "lingering";
-        return await ResumeAsync((BoxRecord)written[0], (InstanceRecord)written[1], sessionId, trace, attach: false, created: false, cancellationToken).ConfigureAwait(false);
+        return await ResumeAsync(written.Of(joined), written.Of(leased), sessionId, trace, attach: false, created: false, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The one commit that binds a box to an instance and volume: instance, volume, box.</summary>
-    private IReadOnlyList<StoreWrite> Bind(string userId, string boxName, string sessionId, ConnectTrace trace, InstanceRecord instance, VolumeRecord volume, bool newBox, BoxRecord? existing = null)
+    /// <summary>The one commit that binds a box to an instance and volume: instance, volume, box (inserted when new).</summary>
+    private ClaimAttempt<ClaimedBox> Bind(string userId, string boxName, string sessionId, ConnectTrace trace, InstanceRecord instance, VolumeRecord volume, IReadOnlyList<StoreRecord> contended, BoxRecord? existing = null)
     {
         var now = engine.Time.GetUtcNow();
         var expires = now + engine.Settings.LeaseDuration;
         var boxId = BoxRecord.IdFor(userId, boxName);
         var session = new BoxSession(sessionId, expires, trace.CorrelationId);
-        var box = newBox
-            ? new BoxRecord { Id = boxId, UserId = userId, BoxName = boxName, VolumeId = volume.Id, Created = now }
-            : existing!;
-        box = box with { InstanceId = instance.Id, Sessions = [session], LastConnected = now, LingerUntil = null, Suspending = false };
-        return
-        [
-            StoreWrite.Replace(instance with { Status = ResourceStatuses.Connected, VolumeId = volume.Id, Lease = new Lease(boxId, expires, trace.CorrelationId), LastUsed = now }),
-            StoreWrite.Replace(volume with { Status = ResourceStatuses.Attached, UserId = userId, BoxName = boxName, InstanceId = instance.Id, Lease = null, LastUsed = now }),
-            newBox ? StoreWrite.Insert(box) : StoreWrite.Replace(box),
-        ];
+        var box = (existing ?? new BoxRecord { Id = boxId, UserId = userId, BoxName = boxName, VolumeId = volume.Id, Created = now })
+            with { InstanceId = instance.Id, Sessions = [session], LastConnected = now, LingerUntil = null, Suspending = false };
+        var connected = instance with { Status = ResourceStatuses.Connected, VolumeId = volume.Id, Lease = new Lease(boxId, expires, trace.CorrelationId), LastUsed = now };
+        var attached = volume with { Status = ResourceStatuses.Attached, UserId = userId, BoxName = boxName, InstanceId = instance.Id, Lease = null, LastUsed = now };
+        return new ClaimAttempt<ClaimedBox>(
+            contended,
+            [StoreWrite.Replace(connected), StoreWrite.Replace(attached), existing is null ? StoreWrite.Insert(box) : StoreWrite.Replace(box)],
+            rows => new ClaimedBox(rows.Of(connected), rows.Of(attached), rows.Of(box)));
     }
 
     /// <summary>Attach if needed, resume (a running box answers at once), mark it running; on failure put everything back.</summary>

@@ -25,11 +25,9 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
 
         // Claim both first (lease + attachment recorded), so a crash mid-way is visible and reclaimable.
         var lease = new Lease("pair", engine.Time.GetUtcNow() + ClaimDuration, correlation);
-        var claimed = await store.CommitAsync(
-        [
-            StoreWrite.Replace(instance with { VolumeId = volumeId, Lease = lease }),
-            StoreWrite.Replace(volume with { InstanceId = instanceId, Lease = lease }),
-        ], cancellationToken).ConfigureAwait(false);
+        var pairing = instance with { VolumeId = volumeId, Lease = lease };
+        var joining = volume with { InstanceId = instanceId, Lease = lease };
+        var claimed = new CommittedRows(await store.CommitAsync([StoreWrite.Replace(pairing), StoreWrite.Replace(joining)], cancellationToken).ConfigureAwait(false));
 
         try
         {
@@ -37,8 +35,8 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
             await engine.Runtime.ResumeAsync(instanceId, volumeId, cancellationToken).ConfigureAwait(false);
             await store.CommitAsync(
             [
-                StoreWrite.Replace((InstanceRecord)claimed[0] with { BoxRunning = true, Lease = null, LastUsed = engine.Time.GetUtcNow() }),
-                StoreWrite.Replace((VolumeRecord)claimed[1] with { Lease = null }),
+                StoreWrite.Replace(claimed.Of(pairing) with { BoxRunning = true, Lease = null, LastUsed = engine.Time.GetUtcNow() }),
+                StoreWrite.Replace(claimed.Of(joining) with { Lease = null }),
             ], cancellationToken).ConfigureAwait(false);
             return (instanceId, $"paired volume {volumeId} with instance {instanceId}; its box is running");
         }
@@ -58,23 +56,30 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
         var lease = new Lease("unpair", engine.Time.GetUtcNow() + ClaimDuration, correlation);
         var claimed = await PoolClaims.ClaimFirstAsync(
             engine.Store,
-            s => s.ReadyPairs(),
-            (p, _) => [StoreWrite.Replace(p.Instance with { Lease = lease }), StoreWrite.Replace(p.Volume with { Lease = lease })],
+            ct => PoolCandidates.ReadyPairsAsync(engine.Store, ct),
+            p =>
+            {
+                var leased = new ReadyPair(p.Instance with { Lease = lease }, p.Volume with { Lease = lease });
+                return new ClaimAttempt<ReadyPair>(
+                    [p.Instance, p.Volume],
+                    [StoreWrite.Replace(leased.Instance), StoreWrite.Replace(leased.Volume)],
+                    rows => new ReadyPair(rows.Of(leased.Instance), rows.Of(leased.Volume)));
+            },
             cancellationToken).ConfigureAwait(false);
         if (claimed is null)
         {
             return false;
         }
 
-        var instance = (InstanceRecord)claimed[0];
-        await engine.Runtime.SuspendAsync(instance.Id, instance.VolumeId!, cancellationToken).ConfigureAwait(false);
-        await engine.Infrastructure.DetachAsync(instance.Id, instance.VolumeId!, cancellationToken).ConfigureAwait(false);
+        var (instance, volume) = (claimed.Instance, claimed.Volume);
+        await engine.Runtime.SuspendAsync(instance.Id, volume.Id, cancellationToken).ConfigureAwait(false);
+        await engine.Infrastructure.DetachAsync(instance.Id, volume.Id, cancellationToken).ConfigureAwait(false);
         await engine.Store.CommitAsync(
         [
             StoreWrite.Replace(instance with { VolumeId = null, BoxRunning = false, Lease = null }),
-            StoreWrite.Replace((VolumeRecord)claimed[1] with { InstanceId = null, Lease = null }),
+            StoreWrite.Replace(volume with { InstanceId = null, Lease = null }),
         ], cancellationToken).ConfigureAwait(false);
-        await engine.Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), correlation, "unpair", ResourceRoles.Instance, instance.Id, true, $"broke up the ready pair {instance.Id}+{instance.VolumeId} for a returning box"), cancellationToken).ConfigureAwait(false);
+        await engine.Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), correlation, "unpair", ResourceRoles.Instance, instance.Id, true, $"broke up the ready pair {instance.Id}+{volume.Id} for a returning box"), cancellationToken).ConfigureAwait(false);
         return true;
     }
 

@@ -1,6 +1,6 @@
 namespace Shellbox.Core.Model;
 
-/// <summary>One consistent read of the pool store.</summary>
+/// <summary>One consistent read of the pool store (reconcile and pool counts; connects never read one).</summary>
 public sealed record PoolSnapshot(
     IReadOnlyList<InstanceRecord> Instances,
     IReadOnlyList<VolumeRecord> Volumes,
@@ -8,13 +8,10 @@ public sealed record PoolSnapshot(
 {
     public static PoolSnapshot Empty { get; } = new([], [], []);
 
-    /// <summary>
-    /// The ready pairs, oldest-used first: a free instance whose box runs with a free volume attached that
-    /// points back at it. The one definition the pool counts, connects and spinups share.
-    /// </summary>
-    public IEnumerable<(InstanceRecord Instance, VolumeRecord Volume)> ReadyPairs() =>
+    /// <summary>The ready pairs (<see cref="ReadyPair.IsPair"/>), oldest-used first.</summary>
+    public IEnumerable<ReadyPair> ReadyPairs() =>
         Instances.Where(i => i.IsReadyPairHalf).OrderBy(i => i.LastUsed)
-            .Select(i => (Instance: i, Volume: Volumes.FirstOrDefault(v => v.Id == i.VolumeId && v.IsFree && v.InstanceId == i.Id)))
-            .Where(p => p.Volume is not null)
-            .Select(p => (p.Instance, p.Volume!));
+            .Select(i => (Instance: i, Volume: Volumes.FirstOrDefault(v => v.Id == i.VolumeId)))
+            .Where(p => ReadyPair.IsPair(p.Instance, p.Volume))
+            .Select(p => new ReadyPair(p.Instance, p.Volume!));
 }

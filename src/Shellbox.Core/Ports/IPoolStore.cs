@@ -1,4 +1,5 @@
 using Shellbox.Core.Model;
+using Shellbox.Core.Store;
 
 namespace Shellbox.Core.Ports;
 
@@ -10,7 +11,7 @@ namespace Shellbox.Core.Ports;
 /// </summary>
 public interface IPoolStore
 {
-    /// <summary>Every instance, volume and box as of one moment.</summary>
+    /// <summary>Every instance, volume and box as of one moment. Reconcile only: its cost grows with every box.</summary>
     Task<PoolSnapshot> ReadSnapshotAsync(CancellationToken cancellationToken = default);
 
     /// <summary>One row by kind and id, or null.</summary>
@@ -18,8 +19,17 @@ public interface IPoolStore
         where T : StoreRecord;
 
     /// <summary>
+    /// At most <paramref name="max"/> rows of one candidate class (<see cref="StoreIndex.CandidateOf"/>), found
+    /// through the store's index whatever the number of rows, and returned oldest <c>LastUsed</c> first. A store
+    /// that cannot order by the index (Table Storage) sorts the rows it read. <typeparamref name="T"/> must be the
+    /// record type of the class.
+    /// </summary>
+    Task<IReadOnlyList<T>> FindCandidatesAsync<T>(Candidates which, int max = ShellboxLimits.MaxQueryResults, CancellationToken cancellationToken = default)
+        where T : StoreRecord;
+
+    /// <summary>
     /// Applies the writes atomically. Throws <see cref="Errors.StoreConflictException"/> if any row's
-    /// ETag no longer matches (or an inserted row exists); then nothing was written. Returns the written
+    /// ETag no longer matches (or an inserted row exists), naming that row in its key; then nothing was written. Returns the written
     /// records with their new ETags, in order (deletes return the deleted record).
     /// </summary>
     Task<IReadOnlyList<StoreRecord>> CommitAsync(IReadOnlyList<StoreWrite> writes, CancellationToken cancellationToken = default);

@@ -1,52 +1,71 @@
 using Shellbox.Core.Errors;
-using Shellbox.Core.Model;
 using Shellbox.Core.Ports;
 
 namespace Shellbox.Core.Store;
 
 /// <summary>
-/// Claims on top of conditional writes: read the candidates, try to take one with an ETag-guarded
-/// write, and on a lost race move to the next. Two callers can never both win one row, because only
-/// one conditional write against a given ETag can succeed.
+/// Claims on top of conditional writes: read a few candidates (an index query and point reads, never the
+/// whole pool), try to take one with an ETag-guarded write, and on a lost race move to the next. Two
+/// callers can never both win one row, because only one conditional write against a given ETag succeeds.
 /// </summary>
 public static class PoolClaims
 {
     /// <summary>
     /// Tries candidates in order (<paramref name="candidates"/> reads them fresh each round) and commits
-    /// <paramref name="take"/>'s writes for the first one not lost to another caller. Returns the
-    /// committed records, or null when no candidate is left.
+    /// <paramref name="take"/>'s writes for the first one not lost to another caller. Returns the named
+    /// result of the commit, or null when no candidate is left. A conflict on a row that is not the
+    /// candidate's (<see cref="ClaimAttempt{TClaim}.Contended"/>) is thrown: the caller decides again.
     /// </summary>
-    public static async Task<IReadOnlyList<StoreRecord>?> ClaimFirstAsync<T>(
+    public static async Task<TClaim?> ClaimFirstAsync<TCandidate, TClaim>(
         IPoolStore store,
-        Func<PoolSnapshot, IEnumerable<T>> candidates,
-        Func<T, PoolSnapshot, IReadOnlyList<StoreWrite>> take,
+        Func<CancellationToken, IAsyncEnumerable<TCandidate>> candidates,
+        Func<TCandidate, ClaimAttempt<TClaim>> take,
         CancellationToken cancellationToken = default)
+        where TClaim : class
     {
-        // Each lost race removes at least one candidate for good (its ETag moved on), so the loop ends.
-        var lost = new HashSet<string>();
+        // Each lost race removes one row version for good (its ETag moved on), so the loop ends.
+        var lost = new HashSet<string>(StringComparer.Ordinal);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var snapshot = await store.ReadSnapshotAsync(cancellationToken).ConfigureAwait(false);
-            var writes = candidates(snapshot)
-                .Select(c => take(c, snapshot))
-                .FirstOrDefault(w => !lost.Contains(Signature(w)));
-            if (writes is null)
+            var attempt = await FirstNotLostAsync(candidates(cancellationToken), take, lost).ConfigureAwait(false);
+            if (attempt is null)
             {
                 return null;
             }
 
             try
             {
-                return await store.CommitAsync(writes, cancellationToken).ConfigureAwait(false);
+                var written = await store.CommitAsync(attempt.Writes, cancellationToken).ConfigureAwait(false);
+                return attempt.Result(new CommittedRows(written));
             }
-            catch (StoreConflictException)
+            catch (StoreConflictException e)
             {
-                lost.Add(Signature(writes));
+                var row = attempt.Contended.FirstOrDefault(r => r.Key == e.Key);
+                if (row is null)
+                {
+                    throw;
+                }
+
+                lost.Add(Version(row));
             }
         }
     }
 
-    private static string Signature(IReadOnlyList<StoreWrite> writes) =>
-        string.Join("|", writes.Select(w => $"{w.Record.Key}@{w.Record.ETag}"));
+    private static async Task<ClaimAttempt<TClaim>?> FirstNotLostAsync<TCandidate, TClaim>(
+        IAsyncEnumerable<TCandidate> candidates, Func<TCandidate, ClaimAttempt<TClaim>> take, HashSet<string> lost)
+    {
+        await foreach (var candidate in candidates.ConfigureAwait(false))
+        {
+            var attempt = take(candidate);
+            if (!attempt.Contended.Any(r => lost.Contains(Version(r))))
+            {
+                return attempt;
+            }
+        }
+
+        return null;
+    }
+
+    private static string Version(Model.StoreRecord row) => $"{row.Key}@{row.ETag}";
 }

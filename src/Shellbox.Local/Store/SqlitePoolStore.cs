@@ -10,21 +10,26 @@ namespace Shellbox.Local.Store;
 /// The pool store in one SQLite file. Rows carry an integer version (the ETag); every commit runs in
 /// one IMMEDIATE transaction, so writes from several processes (each ssh session runs its own pwsh)
 /// serialize, and a writer that dies mid-commit leaves nothing behind (SQLite rolls back its journal).
+/// Each row also keeps its candidate class and last use (<see cref="StoreIndex"/>) in indexed columns, so
+/// a claim's candidate query reads a few rows whatever the number of boxes.
 /// </summary>
 public sealed class SqlitePoolStore : IPoolStore
 {
     private const string Schema = """
-        PRAGMA journal_mode = WAL;
         CREATE TABLE IF NOT EXISTS rows (
             kind TEXT NOT NULL,
             id TEXT NOT NULL,
             version INTEGER NOT NULL,
             json TEXT NOT NULL,
+            candidate TEXT,
+            lastused INTEGER,
             PRIMARY KEY (kind, id));
         CREATE TABLE IF NOT EXISTS events (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
             json TEXT NOT NULL);
         """;
+
+    private const string CandidateIndex = "CREATE INDEX IF NOT EXISTS rows_by_candidate ON rows (kind, candidate, lastused, id)";
 
     private readonly string connectionString;
 
@@ -52,7 +57,8 @@ public sealed class SqlitePoolStore : IPoolStore
         try
         {
             using var connection = store.OpenConnection();
-            Execute(connection, null, Schema);
+            Execute(connection, null, "PRAGMA journal_mode = WAL");
+            SqliteStoreMigration.Run(connection, Schema, CandidateIndex);
         }
         catch (SqliteException e)
         {
@@ -91,6 +97,26 @@ public sealed class SqlitePoolStore : IPoolStore
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
             ? (T)StoreRecordJson.Deserialize(kind, reader.GetString(1), reader.GetInt64(0).ToString())
             : null;
+    }
+
+    public async Task<IReadOnlyList<T>> FindCandidatesAsync<T>(Candidates which, int max = ShellboxLimits.MaxQueryResults, CancellationToken cancellationToken = default)
+        where T : StoreRecord
+    {
+        var kind = StoreIndex.KindOf<T>(which);
+        await using var connection = OpenConnection();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT version, json FROM rows WHERE kind = $kind AND candidate = $candidate ORDER BY lastused, id LIMIT $max";
+        command.Parameters.AddWithValue("$kind", kind);
+        command.Parameters.AddWithValue("$candidate", which.ToString());
+        command.Parameters.AddWithValue("$max", Math.Max(max, 0));
+        var rows = new List<T>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add((T)StoreRecordJson.Deserialize(kind, reader.GetString(1), reader.GetInt64(0).ToString()));
+        }
+
+        return rows;
     }
 
     public Task<IReadOnlyList<StoreRecord>> CommitAsync(IReadOnlyList<StoreWrite> writes, CancellationToken cancellationToken = default)
@@ -147,12 +173,12 @@ public sealed class SqlitePoolStore : IPoolStore
                     throw new StoreConflictException(record.Key, "already exists");
                 }
 
-                Execute(connection, transaction, "INSERT INTO rows (kind, id, version, json) VALUES ($kind, $id, 1, $json)", record);
+                Execute(connection, transaction, "INSERT INTO rows (kind, id, version, json, candidate, lastused) VALUES ($kind, $id, 1, $json, $candidate, $lastused)", record);
                 return record with { ETag = "1" };
 
             case StoreWriteKind.Replace:
                 var version = ExpectedVersion(record);
-                if (Execute(connection, transaction, "UPDATE rows SET version = version + 1, json = $json WHERE kind = $kind AND id = $id AND version = $version", record, version) != 1)
+                if (Execute(connection, transaction, "UPDATE rows SET version = version + 1, json = $json, candidate = $candidate, lastused = $lastused WHERE kind = $kind AND id = $id AND version = $version", record, version) != 1)
                 {
                     throw new StoreConflictException(record.Key, "is stale or gone");
                 }
@@ -186,6 +212,7 @@ public sealed class SqlitePoolStore : IPoolStore
             command.Parameters.AddWithValue("$id", record.Id);
             command.Parameters.AddWithValue("$json", StoreRecordJson.Serialize(record));
             command.Parameters.AddWithValue("$version", version);
+            SqliteStoreMigration.BindIndex(command, record);
         }
 
         return sql.StartsWith("SELECT", StringComparison.Ordinal)

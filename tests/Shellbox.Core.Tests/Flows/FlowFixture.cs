@@ -29,7 +29,8 @@ public sealed class FlowFixture : IAsyncDisposable
     {
         folder = Directory.CreateTempSubdirectory("shellbox-flows-").FullName;
         Sqlite = SqlitePoolStore.Open(Path.Combine(folder, "pool.db"));
-        Store = new HookedStore(Sqlite);
+        Counting = new CountingStore(Sqlite);
+        Store = new HookedStore(Counting);
         Infra = new FakeInfrastructure { Golden = Golden };
         Runtime = new FakeBoxRuntime(Infra);
         Infra.BoxRunsOn = Runtime.RunsOn;
@@ -42,6 +43,9 @@ public sealed class FlowFixture : IAsyncDisposable
     public SequentialIds Ids { get; } = new();
 
     public SqlitePoolStore Sqlite { get; }
+
+    /// <summary>Counts the rows the engine reads (below the hook, so seeding through <see cref="Store"/> counts too: reset first).</summary>
+    public CountingStore Counting { get; }
 
     /// <summary>The real store, with a hook before each commit to interleave a concurrent caller.</summary>
     public HookedStore Store { get; }

@@ -1,5 +1,6 @@
 using Shellbox.Core.Model;
 using Shellbox.Core.Ports;
+using Shellbox.Core.Store;
 
 namespace Shellbox.Core.Tests.Flows;
 
@@ -12,6 +13,9 @@ public sealed class HookedStore(IPoolStore inner) : IPoolStore
 
     public Task<T?> GetAsync<T>(string id, CancellationToken cancellationToken = default)
         where T : StoreRecord => inner.GetAsync<T>(id, cancellationToken);
+
+    public Task<IReadOnlyList<T>> FindCandidatesAsync<T>(Candidates which, int max = ShellboxLimits.MaxQueryResults, CancellationToken cancellationToken = default)
+        where T : StoreRecord => inner.FindCandidatesAsync<T>(which, max, cancellationToken);
 
     public async Task<IReadOnlyList<StoreRecord>> CommitAsync(IReadOnlyList<StoreWrite> writes, CancellationToken cancellationToken = default)
     {

@@ -56,4 +56,36 @@ public sealed class SqlitePoolStoreTests : PoolStoreContract, IDisposable
         await b.ReplaceAsync(fromB! with { Status = ResourceStatuses.Connected });
         await Assert.ThrowsAsync<Shellbox.Core.Errors.StoreConflictException>(() => a.ReplaceAsync(fromA with { Status = ResourceStatuses.Deleting }));
     }
+
+    [Fact]
+    public async Task A_state_file_from_before_the_candidate_index_is_migrated_on_open_and_keeps_its_etags()
+    {
+        // GIVEN a state.db written by the previous schema (no candidate columns), with a free instance at version 3
+        var path = folder.Combine("old.db");
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                CREATE TABLE rows (kind TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (kind, id));
+                CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, json TEXT NOT NULL);
+                INSERT INTO rows VALUES ('instance', 'i-free', 3, $free), ('instance', 'i-busy', 1, $busy), ('volume', 'v-free', 1, $volume);
+                """;
+            command.Parameters.AddWithValue("$free", StoreRecordJson.Serialize(Instance("i-free")));
+            command.Parameters.AddWithValue("$busy", StoreRecordJson.Serialize(Instance("i-busy", ResourceStatuses.Connected)));
+            command.Parameters.AddWithValue("$volume", StoreRecordJson.Serialize(Volume("v-free")));
+            command.ExecuteNonQuery();
+        }
+
+        // WHEN the engine opens it (twice, as two processes would)
+        var store = SqlitePoolStore.Open(path);
+        SqlitePoolStore.Open(path);
+
+        // THEN connects find its free rows, and a row read before the upgrade can still be written with its ETag
+        var free = Assert.Single(await store.FindCandidatesAsync<InstanceRecord>(Candidates.BareFreeInstances));
+        Assert.Equal(("i-free", "3"), (free.Id, free.ETag));
+        Assert.Equal("v-free", Assert.Single(await store.FindCandidatesAsync<VolumeRecord>(Candidates.LooseFreeVolumes)).Id);
+        await store.ReplaceAsync(free with { Status = ResourceStatuses.Connected });
+        Assert.Empty(await store.FindCandidatesAsync<InstanceRecord>(Candidates.BareFreeInstances));
+    }
 }
