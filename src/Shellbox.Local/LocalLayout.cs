@@ -16,8 +16,13 @@ namespace Shellbox.Local;
 internal sealed class LocalLayout
 {
     public LocalLayout(ShellboxSettings settings, LocalProviderOptions options)
+        : this(settings.StateDirectory, options)
     {
-        StateDirectory = Path.GetFullPath(settings.StateDirectory);
+    }
+
+    public LocalLayout(string stateDirectory, LocalProviderOptions options)
+    {
+        StateDirectory = Path.GetFullPath(stateDirectory);
         GoldenRoot = Path.GetFullPath(options.GoldenDirectory ?? Path.Combine(StateDirectory, "golden"));
         KeyDirectory = Path.GetFullPath(options.KeyDirectory ?? Path.Combine(StateDirectory, "keys"));
         VolumesRoot = Path.Combine(StateDirectory, "volumes");

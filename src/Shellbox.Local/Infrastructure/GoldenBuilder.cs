@@ -7,6 +7,7 @@ using Shellbox.Core.Ports;
 using Shellbox.Local.Files;
 using Shellbox.Local.Qemu;
 using Shellbox.Local.Ssh;
+using Shellbox.Ssh;
 
 namespace Shellbox.Local.Infrastructure;
 
@@ -29,12 +30,19 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
         return current is null ? null : TryRead(current.Version);
     }
 
+    /// <summary>Finds or builds the golden that authorizes this machine's control key (made first if missing).</summary>
     public async Task<GoldenSnapshotInfo> EnsureAsync(IProgress<ShellboxProgress>? progress, CancellationToken cancellationToken)
     {
-        progress?.Report(new ShellboxProgress(Activity, "Hashing the guest's build inputs", 0));
         var controlKey = await ControlKey.EnsureAsync(Layout.ControlKey, cancellationToken).ConfigureAwait(false);
+        return await EnsureAsync(new GoldenAccess(controlKey + ".pub", controlKey), progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Finds or builds the golden that authorizes <paramref name="access"/>'s public key.</summary>
+    public async Task<GoldenSnapshotInfo> EnsureAsync(GoldenAccess access, IProgress<ShellboxProgress>? progress, CancellationToken cancellationToken)
+    {
+        progress?.Report(new ShellboxProgress(Activity, "Hashing the guest's build inputs", 0));
         var script = GoldenScript.Locate(options.GoldenScriptPath);
-        var buildHash = await script.PrintHashAsync(controlKey + ".pub", cancellationToken).ConfigureAwait(false);
+        var buildHash = await script.PrintHashAsync(access.AuthorizedKeyFile, cancellationToken).ConfigureAwait(false);
         var version = VersionOf(buildHash, machine);
 
         if (TryRead(version) is { } existing)
@@ -50,7 +58,7 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
             // Another process may have built it while we waited for the lock.
             if (TryRead(version) is not { } built)
             {
-                built = await BuildAsync(script, controlKey, buildHash, version, progress, cancellationToken).ConfigureAwait(false);
+                built = await BuildAsync(script, access, buildHash, version, progress, cancellationToken).ConfigureAwait(false);
             }
 
             SetCurrent(version);
@@ -81,7 +89,7 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
         }
     }
 
-    private async Task<GoldenSnapshotInfo> BuildAsync(GoldenScript script, string controlKey, string buildHash, string version, IProgress<ShellboxProgress>? progress, CancellationToken cancellationToken)
+    private async Task<GoldenSnapshotInfo> BuildAsync(GoldenScript script, GoldenAccess access, string buildHash, string version, IProgress<ShellboxProgress>? progress, CancellationToken cancellationToken)
     {
         var work = Path.Combine(Layout.GoldenRoot, $".build-{Guid.NewGuid().ToString("N")[..8]}"); // short: QMP socket paths are limited to 107 bytes
         var build = Path.Combine(work, "build");
@@ -90,7 +98,7 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
         {
             Directory.CreateDirectory(work);
             progress?.Report(new ShellboxProgress(Activity, $"Building the guest with {Path.GetFileName(script.Path)}", 10));
-            await script.BuildAsync(controlKey + ".pub", build, cancellationToken).ConfigureAwait(false);
+            await script.BuildAsync(access.AuthorizedKeyFile, build, cancellationToken).ConfigureAwait(false);
             var append = ReadAppend(Path.Combine(build, LocalFiles.Manifest));
 
             // The first boot writes to the disk (host key, ext4 state): boot an overlay, flatten it after.
@@ -103,6 +111,7 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
                 Name: $"shellbox-{version}",
                 RamFile: Path.Combine(work, LocalFiles.Ram),
                 DiskFile: bootDisk,
+                Address: QemuMachine.LoopbackAddress,
                 Port: port,
                 ConsoleLog: Path.Combine(work, LocalFiles.Console),
                 QmpSocket: LocalFiles.Socket(work, LocalFiles.Qmp),
@@ -112,19 +121,14 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
                 Incoming: false);
             run = await QemuRun.StartAsync(options.QemuBinary, machine, launch, work, cancellationToken).ConfigureAwait(false);
             var process = run.Process;
-            if (!await SshBanner.WaitAsync("127.0.0.1", port, options.BootTimeout, () => process.IsAlive, cancellationToken).ConfigureAwait(false))
+            if (!await SshBanner.WaitAsync(launch.Address, port, options.BootTimeout, () => process.IsAlive, cancellationToken).ConfigureAwait(false))
             {
                 throw process.Failed("GoldenBootFailed", $"The golden guest did not answer SSH within {options.BootTimeout.TotalSeconds:0} s of its first boot");
             }
 
             // The guest prints its host key on the console (a channel only we read); SSH must present that one.
             var consoleKey = HostKeyFromConsole(launch.ConsoleLog);
-            string? presented = null;
-            var check = await BoxSsh.RunAsync("127.0.0.1", port, controlKey, consoleKey is null ? null : [consoleKey], k => presented = k, "true", options.ResumeTimeout, cancellationToken).ConfigureAwait(false);
-            if (check.ExitCode != 0)
-            {
-                throw ShellboxException.Service("GoldenBootFailed", $"The golden guest answered SSH but could not run a command: {check.StdErr.Trim()}");
-            }
+            var presented = await CheckGuestAsync(launch.Address, port, access, consoleKey, cancellationToken).ConfigureAwait(false);
 
             progress?.Report(new ShellboxProgress(Activity, "Suspending the guest (RAM and device state)", 80));
             await run.SuspendAsync(Path.Combine(work, LocalFiles.DeviceState), launch.RamFile, options.SuspendTimeout, cancellationToken).ConfigureAwait(false);
@@ -156,7 +160,7 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
                 MachineFingerprint = machine.Fingerprint,
                 MachineDescription = machine.Description,
                 KernelAppend = append,
-                HostKey = presented!,
+                HostKey = presented,
             };
             AtomicFile.WriteJson(Path.Combine(work, LocalFiles.GoldenMeta), meta);
             var target = Layout.Golden(version);
@@ -180,6 +184,27 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
             TryDelete(work);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Checks the booted guest: with the control key, that it runs a command; with only its public half
+    /// (an instance agent), that it presents the console's host key. Returns the host key it presented.
+    /// </summary>
+    private async Task<string> CheckGuestAsync(string address, int port, GoldenAccess access, string? consoleKey, CancellationToken cancellationToken)
+    {
+        if (access.ControlKeyPath is null)
+        {
+            var key = await BoxSsh.ReadHostKeyAsync(address, port, options.ResumeTimeout, cancellationToken).ConfigureAwait(false);
+            return consoleKey is null || key == consoleKey
+                ? key
+                : throw ShellboxException.Service("GoldenBootFailed", "The golden guest presented a host key other than the one it printed on its console.");
+        }
+
+        string? presented = null;
+        var check = await BoxSsh.RunAsync(address, port, access.ControlKeyPath, consoleKey is null ? null : [consoleKey], k => presented = k, "true", options.ResumeTimeout, cancellationToken).ConfigureAwait(false);
+        return check.ExitCode == 0
+            ? presented!
+            : throw ShellboxException.Service("GoldenBootFailed", $"The golden guest answered SSH but could not run a command: {check.StdErr.Trim()}");
     }
 
     private static string ReadAppend(string manifest)
@@ -229,3 +254,9 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
         }
     }
 }
+
+/// <summary>
+/// The key a golden authorizes: the public key file the guest is built with and, where this machine holds
+/// it, the private control key (null on an instance agent, which is only given the public half).
+/// </summary>
+internal sealed record GoldenAccess(string AuthorizedKeyFile, string? ControlKeyPath);

@@ -27,7 +27,7 @@ internal sealed record QemuMachine(int MemoryMiB, string Accelerator)
             : throw ShellboxException.User("AcceleratorUnknown", $"QEMU accelerator '{accelerator}' is not supported; use tcg or kvm.");
     }
 
-    /// <summary>The arguments that define the guest's hardware; {ram} {disk} {port} stand for the per-run parts.</summary>
+    /// <summary>The arguments that define the guest's hardware; {ram} {disk} {address} {port} stand for the per-run parts.</summary>
     public IReadOnlyList<string> Template =>
     [
         "-machine", $"{MachineType},memory-backend=mem",
@@ -38,13 +38,18 @@ internal sealed record QemuMachine(int MemoryMiB, string Accelerator)
         "-nodefaults",
         "-object", $"memory-backend-file,id=mem,size={MemoryMiB}M,share=on,mem-path={{ram}}",
         "-drive", "file={disk},if=virtio,format=qcow2",
-        "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:22",
+        "-netdev", "user,id=n0,hostfwd=tcp:{address}:{port}-:22",
         // romfile=: no PXE ROM (useless with -kernel), which also keeps it out of device.state.
         "-device", "virtio-net-pci,netdev=n0,romfile=",
         "-serial", "chardev:console",
     ];
 
-    public string Fingerprint => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', Template)))).ToLowerInvariant();
+    // The forward's address is a per-run part like its port (loopback locally, the private address on an
+    // instance); it is hashed as 127.0.0.1, the address it always had, so states saved before still resume.
+    public string Fingerprint => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
+        string.Join('\n', Template).Replace("{address}", LoopbackAddress, StringComparison.Ordinal)))).ToLowerInvariant();
+
+    public const string LoopbackAddress = "127.0.0.1";
 
     public string Description => $"{MachineType}, {Accelerator}, cpu {Cpu}, {MemoryMiB} MiB, 1 vCPU, virtio disk and net";
 
@@ -56,6 +61,7 @@ internal sealed record QemuMachine(int MemoryMiB, string Accelerator)
         var args = Template.Select(a => a
             .Replace("{ram}", OptionValue(launch.RamFile), StringComparison.Ordinal)
             .Replace("{disk}", OptionValue(launch.DiskFile), StringComparison.Ordinal)
+            .Replace("{address}", launch.Address, StringComparison.Ordinal)
             .Replace("{port}", launch.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal))
             .ToList();
         args.AddRange(
@@ -81,11 +87,12 @@ internal sealed record QemuMachine(int MemoryMiB, string Accelerator)
     private static string OptionValue(string path) => path.Replace(",", ",,", StringComparison.Ordinal);
 }
 
-/// <summary>The per-run parts of a QEMU command line.</summary>
+/// <summary>The per-run parts of a QEMU command line; the box's SSH server is forwarded to <see cref="Address"/>:<see cref="Port"/>.</summary>
 internal sealed record QemuLaunch(
     string Name,
     string RamFile,
     string DiskFile,
+    string Address,
     int Port,
     string ConsoleLog,
     string QmpSocket,

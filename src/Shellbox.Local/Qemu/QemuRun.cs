@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using Shellbox.Core.Errors;
@@ -30,9 +31,9 @@ internal sealed class QemuRun : IAsyncDisposable
     public static async Task<QemuRun> StartAsync(string qemuBinary, QemuMachine machine, QemuLaunch launch, string runFolder, CancellationToken cancellationToken)
     {
         // A QEMU that just ended may hold the port for a moment; anything else holding it is a clear error.
-        if (!await LoopbackPorts.WaitUntilFreeAsync(launch.Port, TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false))
+        if (!await LoopbackPorts.WaitUntilFreeAsync(IPAddress.Parse(launch.Address), launch.Port, TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false))
         {
-            throw ShellboxException.Service("PortInUse", $"Port {launch.Port} on 127.0.0.1, where the box's SSH is forwarded, is in use by another program; choose another local.basePort.");
+            throw ShellboxException.Service("PortInUse", $"Port {launch.Port} on {launch.Address}, where the box's SSH is forwarded, is in use by another program{(launch.Address == QemuMachine.LoopbackAddress ? "; choose another local.basePort" : "")}.");
         }
 
         var process = QemuProcess.Start(qemuBinary, machine.Arguments(launch), runFolder);

@@ -25,11 +25,13 @@ internal static class LoopbackPorts
         throw new InvalidOperationException($"No {count} consecutive free loopback ports found below the ephemeral range.");
     }
 
-    public static bool IsFree(int port)
+    public static bool IsFree(int port) => IsFree(IPAddress.Loopback, port);
+
+    public static bool IsFree(IPAddress address, int port)
     {
         try
         {
-            var listener = new TcpListener(IPAddress.Loopback, port);
+            var listener = new TcpListener(address, port);
             listener.Start();
             listener.Stop();
             return true;
@@ -40,11 +42,11 @@ internal static class LoopbackPorts
         }
     }
 
-    /// <summary>Waits (briefly) until the port can be bound; false when it stays taken.</summary>
-    public static async Task<bool> WaitUntilFreeAsync(int port, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Waits (briefly) until the address and port can be bound; false when they stay taken.</summary>
+    public static async Task<bool> WaitUntilFreeAsync(IPAddress address, int port, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (!IsFree(port))
+        while (!IsFree(address, port))
         {
             if (DateTime.UtcNow >= deadline)
             {

@@ -120,8 +120,8 @@ public sealed class QemuBoxRuntimeTests(GoldenFixture golden) : IAsyncLifetime
         await QemuProcess.Find(folder.Combine("instances", "instance-a"))!.KillAsync();
 
         // WHEN it is resumed THEN that is refused: there is no state, and nothing was started
-        var error = await Assert.ThrowsAsync<ShellboxException>(() => runtime.ResumeAsync("instance-a", "volume-a"));
-        Assert.Equal("SavedStateMissing", error.ErrorId);
+        var error = await Assert.ThrowsAsync<SavedStateMissingException>(() => runtime.ResumeAsync("instance-a", "volume-a"));
+        Assert.Equal("SavedStateMissing", error.ErrorId); // what Core's connect matches to cold-boot
         Assert.False(await runtime.IsRunningAsync("instance-a", "volume-a"));
 
         // WHEN it is cold-booted THEN its disk and host key are kept, its RAM is new, and it suspends and resumes again

@@ -4,8 +4,8 @@ namespace Shellbox.Local.Tests.Runtime;
 
 public sealed class QemuMachineTests
 {
-    private static QemuLaunch Launch(string folder, int port) => new(
-        "box", $"{folder}/ram.img", $"{folder}/box.qcow2", port, $"{folder}/console.log", $"{folder}/qmp.sock", "/g/vmlinuz", "/g/initrd.img", "console=ttyS0", Incoming: true);
+    private static QemuLaunch Launch(string folder, int port, string address = "127.0.0.1") => new(
+        "box", $"{folder}/ram.img", $"{folder}/box.qcow2", address, port, $"{folder}/console.log", $"{folder}/qmp.sock", "/g/vmlinuz", "/g/initrd.img", "console=ttyS0", Incoming: true);
 
     [Fact]
     public void The_fingerprint_covers_the_machine_and_not_where_or_on_which_port_it_runs()
@@ -22,6 +22,19 @@ public sealed class QemuMachineTests
         Assert.Contains("memory-backend-file,id=mem,size=256M,share=on,mem-path=/a/ram.img", a);
         Assert.Contains("user,id=n0,hostfwd=tcp:127.0.0.1:22001-:22", a);
         Assert.Equal(["-S", "-incoming", "defer"], a.TakeLast(3));
+    }
+
+    [Fact]
+    public void The_ssh_forward_address_is_per_run_and_the_fingerprint_is_the_one_saved_states_carry()
+    {
+        var machine = QemuMachine.Create(256, "tcg");
+
+        // An instance forwards the box's SSH on its private address, Local on loopback: same machine.
+        Assert.Contains("user,id=n0,hostfwd=tcp:127.0.1.7:2222-:22", machine.Arguments(Launch("/a", 2222, "127.0.1.7")));
+
+        // The fingerprint volumes suspended before the address became a per-run part carry in meta.json;
+        // another value here would refuse to resume every one of them.
+        Assert.Equal("fc23b8424895a25c71d10305d6dddd69e88caef7df4ad218c81c4f2335c3f08a", machine.Fingerprint);
     }
 
     [Fact]

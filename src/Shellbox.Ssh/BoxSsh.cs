@@ -3,13 +3,13 @@ using Renci.SshNet.Common;
 using Shellbox.Core.Errors;
 using Shellbox.Core.Ports;
 
-namespace Shellbox.Local.Ssh;
+namespace Shellbox.Ssh;
 
 /// <summary>
 /// Runs one command in a box as root with the control key. The box must present one of the expected
 /// host keys, else nothing is sent: a box answering with another key is not the box we resumed.
 /// </summary>
-internal static class BoxSsh
+public static class BoxSsh
 {
     /// <param name="expectedHostKeys">The keys ("ssh-ed25519 AAAA...") the box may present; null accepts any (golden build only).</param>
     /// <param name="presentedHostKey">Told the key the box presented.</param>
@@ -58,6 +58,38 @@ internal static class BoxSsh
         {
             throw ShellboxException.Service("BoxUnreachable", $"SSH to the box on {host}:{port} failed: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// The host key a box presents, read from the key exchange alone: no login, nothing sent. For a host
+    /// that holds no private control key (the instance agent's golden build) to check who answers.
+    /// </summary>
+    public static async Task<string> ReadHostKeyAsync(string host, int port, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        string? presented = null;
+        var connection = new ConnectionInfo(host, port, "root", new NoneAuthenticationMethod("root")) { Timeout = timeout };
+        using var client = new SshClient(connection);
+        client.HostKeyReceived += (_, e) =>
+        {
+            presented = $"{e.HostKeyName} {Convert.ToBase64String(e.HostKey)}";
+            e.CanTrust = false; // stop right after the key exchange
+        };
+
+        try
+        {
+            await client.ConnectAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SshException or System.Net.Sockets.SocketException or ProxyException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            if (presented is null)
+            {
+                throw ShellboxException.Service("BoxUnreachable", $"SSH to the box on {host}:{port} failed before it presented a host key: {e.Message}", e);
+            }
+        }
+
+        return presented ?? throw ShellboxException.Service("BoxUnreachable", $"The box on {host}:{port} presented no host key.");
     }
 
     private static PrivateKeyFile LoadKey(string path)

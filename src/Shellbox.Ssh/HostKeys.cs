@@ -1,9 +1,9 @@
 using Shellbox.Core.Errors;
 
-namespace Shellbox.Local.Ssh;
+namespace Shellbox.Ssh;
 
 /// <summary>Host keys as OpenSSH writes them: "ssh-ed25519 AAAA..." and the known_hosts line "[host]:port ssh-ed25519 AAAA...".</summary>
-internal static class HostKeys
+public static class HostKeys
 {
     public static string KnownHostsLine(string host, int port, string hostKey) => $"[{host}]:{port} {hostKey}";
 

@@ -1,13 +1,13 @@
 using System.Net.Sockets;
 using System.Text;
 
-namespace Shellbox.Local.Ssh;
+namespace Shellbox.Ssh;
 
 /// <summary>
 /// Waits until a box's SSH server answers. A TCP connect is not enough: QEMU's user-mode network accepts
 /// on the host side while nothing listens in the guest, so the box is up when "SSH-2.0-" arrives.
 /// </summary>
-internal static class SshBanner
+public static class SshBanner
 {
     /// <summary>True once the banner arrived; false when <paramref name="timeout"/> passed or <paramref name="keepWaiting"/> said stop.</summary>
     public static async Task<bool> WaitAsync(string host, int port, TimeSpan timeout, Func<bool> keepWaiting, CancellationToken cancellationToken)

@@ -1,0 +1,19 @@
+namespace Shellbox.Agent;
+
+// What the agent prints on stdout (one JSON object, camelCase), per command. The control plane's
+// AgentBoxRuntime (src/Shellbox.Azure/Runtime) reads these shapes.
+
+/// <summary>resume, cold-boot: the box answers SSH at Host:Port. HostKey is the pinned one, null before a clone's first rekey.</summary>
+internal sealed record BoxStartOutput(string VolumeId, string Host, int Port, string? HostKey, string GoldenHostKey, bool WasRunning);
+
+/// <summary>suspend: Suspended is false when the box already was.</summary>
+internal sealed record SuspendOutput(string VolumeId, bool Suspended);
+
+/// <summary>status: Attached when the data disk holds the volume (or an unclaimed golden copy); Running when its QEMU runs.</summary>
+internal sealed record StatusOutput(string VolumeId, bool Attached, bool Running, string? HostKey);
+
+/// <summary>pin-host-key: the host key now pinned for the volume's box.</summary>
+internal sealed record PinOutput(string VolumeId, string HostKey);
+
+/// <summary>build-golden: the golden version now on the data disk and the host key its box presents.</summary>
+internal sealed record GoldenOutput(string Version, string HostKey, string Machine, DateTimeOffset Created);

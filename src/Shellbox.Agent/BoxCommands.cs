@@ -1,0 +1,60 @@
+using Shellbox.Core.Errors;
+using Shellbox.Local.Infrastructure;
+using Shellbox.Local.Qemu;
+using Shellbox.Local.Runtime;
+using Shellbox.Ssh;
+
+namespace Shellbox.Agent;
+
+/// <summary>
+/// resume, suspend, cold-boot, status and pin-host-key of the data disk's box, through the Local provider's
+/// <see cref="QemuBox"/>. The SSH steps after a start (clock, first rekey) are the control plane's: it holds
+/// the control key, the instance never does; it pins the rekeyed host key back here.
+/// </summary>
+internal sealed class BoxCommands(AgentEnvironment environment, TimeProvider time)
+{
+    private readonly DataDisk disk = new(environment);
+    private readonly QemuBox box = new(QemuMachine.Create(environment.MemoryMiB, environment.Accelerator), environment.Options, time);
+
+    public async Task<BoxStartOutput> ResumeAsync(string volumeId, CancellationToken cancellationToken)
+    {
+        using var _ = await box.RunLockAsync(environment.RunFolder, cancellationToken).ConfigureAwait(false);
+        var meta = await disk.OpenAsync(volumeId, cancellationToken).ConfigureAwait(false);
+        return Output(await box.ResumeAsync(disk.Site(volumeId), meta, cancellationToken).ConfigureAwait(false));
+    }
+
+    public async Task<BoxStartOutput> ColdBootAsync(string volumeId, CancellationToken cancellationToken)
+    {
+        using var _ = await box.RunLockAsync(environment.RunFolder, cancellationToken).ConfigureAwait(false);
+        var meta = await disk.OpenAsync(volumeId, cancellationToken).ConfigureAwait(false);
+        return Output(await box.ColdBootAsync(disk.Site(volumeId), meta, cancellationToken).ConfigureAwait(false));
+    }
+
+    public async Task<SuspendOutput> SuspendAsync(string volumeId, CancellationToken cancellationToken)
+    {
+        using var _ = await box.RunLockAsync(environment.RunFolder, cancellationToken).ConfigureAwait(false);
+        await disk.OpenAsync(volumeId, cancellationToken).ConfigureAwait(false);
+        return new SuspendOutput(volumeId, await box.SuspendAsync(disk.Site(volumeId), cancellationToken).ConfigureAwait(false));
+    }
+
+    public StatusOutput Status(string volumeId)
+    {
+        var meta = disk.Read();
+        var attached = DataDisk.Holds(meta, volumeId);
+        return new StatusOutput(volumeId, attached, attached && box.IsRunning(disk.Site(volumeId)), attached ? meta!.HostKey : null);
+    }
+
+    /// <summary>Pins the host key a clone made at its first resume; a box pinned to another key keeps it.</summary>
+    public async Task<PinOutput> PinHostKeyAsync(string volumeId, string hostKey, CancellationToken cancellationToken)
+    {
+        var key = HostKeys.FindEd25519(hostKey) ?? throw ShellboxException.User("HostKeyInvalid", "The host key to pin is not an OpenSSH ed25519 public key (\"ssh-ed25519 AAAA...\").");
+        await disk.OpenAsync(volumeId, cancellationToken).ConfigureAwait(false);
+        var meta = await disk.UpdateAsync(m => m.HostKey is null ? m with { HostKey = key } : m, cancellationToken).ConfigureAwait(false);
+        return meta.HostKey == key
+            ? new PinOutput(volumeId, key)
+            : throw new ShellboxException(ShellboxErrorKind.Conflict, "HostKeyPinned", $"The box of volume '{volumeId}' already has another host key pinned; it is kept.");
+    }
+
+    private BoxStartOutput Output(BoxStarted started) =>
+        new(started.Meta.VolumeId, environment.BoxAddress, environment.BoxPort, started.Meta.HostKey, started.Meta.GoldenHostKey, started.WasRunning);
+}

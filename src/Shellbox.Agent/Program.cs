@@ -1,0 +1,73 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Shellbox.Agent;
+using Shellbox.Core.Errors;
+
+// shellbox-agent: the box on this instance, for the control plane (over SSH). One JSON object on stdout;
+// on failure one line "ErrorId: message" on stderr and an exit code per error kind (AgentExitCodes).
+const string Usage = "usage: shellbox-agent resume|suspend|cold-boot|status <volumeId> | pin-host-key <volumeId> <hostKey> | build-golden --control-key <public key>";
+
+var json = new JsonSerializerOptions(JsonSerializerDefaults.Web)
+{
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // keys stay readable: "+" not \u002B
+};
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    stop.Cancel();
+};
+
+// The control plane's deadline closes the SSH channel: sshd then sends SIGHUP (no pty) or SIGTERM.
+using var hangup = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGHUP, c =>
+{
+    c.Cancel = true;
+    stop.Cancel();
+});
+using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
+{
+    c.Cancel = true;
+    stop.Cancel();
+});
+
+try
+{
+    var environment = AgentEnvironment.Read();
+    var time = TimeProvider.System;
+    object? output = args switch
+    {
+        ["resume", var volume] => await new BoxCommands(environment, time).ResumeAsync(volume, stop.Token),
+        ["suspend", var volume] => await new BoxCommands(environment, time).SuspendAsync(volume, stop.Token),
+        ["cold-boot", var volume] => await new BoxCommands(environment, time).ColdBootAsync(volume, stop.Token),
+        ["status", var volume] => new BoxCommands(environment, time).Status(volume),
+        ["pin-host-key", var volume, var hostKey] => await new BoxCommands(environment, time).PinHostKeyAsync(volume, hostKey, stop.Token),
+        ["build-golden", "--control-key", var key] => await new GoldenCommand(environment, time).RunAsync(key, stop.Token),
+        _ => null,
+    };
+    if (output is null)
+    {
+        Console.Error.WriteLine(Usage);
+        return AgentExitCodes.Usage;
+    }
+
+    Console.Out.WriteLine(JsonSerializer.Serialize(output, output.GetType(), json));
+    return AgentExitCodes.Ok;
+}
+catch (ShellboxException e)
+{
+    Console.Error.WriteLine($"{e.ErrorId}: {OneLine(e.Message)}");
+    return AgentExitCodes.For(e.Kind);
+}
+catch (OperationCanceledException) when (stop.IsCancellationRequested)
+{
+    Console.Error.WriteLine("AgentCancelled: the agent was stopped before it finished.");
+    return AgentExitCodes.Service;
+}
+catch (Exception e)
+{
+    Console.Error.WriteLine($"AgentFailed: {OneLine($"{e.GetType().Name}: {e.Message}")}");
+    return AgentExitCodes.Internal;
+}
+
+static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

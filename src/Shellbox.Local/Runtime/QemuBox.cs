@@ -1,0 +1,281 @@
+using Shellbox.Core.Errors;
+using Shellbox.Local.Files;
+using Shellbox.Local.Infrastructure;
+using Shellbox.Local.Qemu;
+using Shellbox.Ssh;
+
+namespace Shellbox.Local.Runtime;
+
+/// <summary>
+/// The QEMU side of one volume's box, the one implementation both hosts of a box run: the Local runtime
+/// in-process, and shellbox-agent on an Azure instance. A box resumes from its volume (RAM file mapped
+/// shared, device state loaded with x-ignore-shared) and never cold-boots unless asked to. The saved
+/// device state is consumed by a resume: while the box runs its RAM file moves on, and only a suspend
+/// writes a state that matches it again. Callers hold the run folder's lock (<see cref="RunLockAsync"/>);
+/// what the box needs over SSH afterwards (clock, own host key) is <see cref="BoxGuest"/>'s, done where
+/// the control key is.
+/// </summary>
+internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options, TimeProvider time)
+{
+    // Loading ~400 KB of device state takes tens of milliseconds; this only bounds a QEMU that hangs.
+    private static readonly TimeSpan StateLoadTimeout = TimeSpan.FromSeconds(30);
+
+    public QemuMachine Machine => machine;
+
+    /// <summary>Serializes starts and stops of the box in one run folder, across processes.</summary>
+    public Task<FolderLock> RunLockAsync(string runFolder, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(runFolder);
+        return FolderLock.AcquireAsync(Path.Combine(runFolder, ".run.lock"), options.BootTimeout + options.SuspendTimeout, cancellationToken);
+    }
+
+    public bool IsRunning(BoxSite site) => QemuProcess.Find(site.RunFolder) is not null;
+
+    /// <summary>
+    /// Resumes the box, or finds it already running (or finishes a start a dead process left half-way),
+    /// and waits until its SSH server answers.
+    /// </summary>
+    public async Task<BoxStarted> ResumeAsync(BoxSite site, VolumeMeta meta, CancellationToken cancellationToken)
+    {
+        if (await QemuRun.FindAsync(site.RunFolder, cancellationToken).ConfigureAwait(false) is { } running)
+        {
+            var found = await FinishInterruptedStartAsync(running, site, cancellationToken).ConfigureAwait(false);
+            if (found != Found.Gone)
+            {
+                await WaitForSshAsync(running.Process, site, options.ResumeTimeout, killOnTimeout: false, cancellationToken).ConfigureAwait(false);
+                return new BoxStarted(meta, WasRunning: found == Found.Running);
+            }
+        }
+
+        var deviceState = CheckResumable(meta, site.VolumeFolder);
+        var run = await QemuRun.StartAsync(options.QemuBinary, machine, Launch(site, meta, incoming: true), site.RunFolder, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await run.LoadStateAsync(deviceState, StateLoadTimeout, cancellationToken).ConfigureAwait(false);
+
+            // From `cont` on the RAM file moves on: the old device state no longer describes it.
+            File.Delete(deviceState);
+            AtomicFile.SyncDirectory(site.VolumeFolder);
+            await run.ContinueAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Never leave a half-resumed QEMU behind (a failed load has already been killed).
+            await run.KillAsync().ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            await run.DisposeAsync().ConfigureAwait(false);
+        }
+
+        meta = await site.UpdateMetaAsync(m => m with { LastResumed = time.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
+        await WaitForSshAsync(run.Process, site, options.ResumeTimeout, killOnTimeout: true, cancellationToken).ConfigureAwait(false);
+        return new BoxStarted(meta, WasRunning: false);
+    }
+
+    /// <summary>Stops the box, saves its device state and flushes its RAM file; false when it was already suspended.</summary>
+    public async Task<bool> SuspendAsync(BoxSite site, CancellationToken cancellationToken)
+    {
+        var run = await QemuRun.FindAsync(site.RunFolder, cancellationToken).ConfigureAwait(false);
+        if (run is null)
+        {
+            if (File.Exists(Path.Combine(site.VolumeFolder, LocalFiles.DeviceState)))
+            {
+                return false;
+            }
+
+            throw ShellboxException.Service("BoxNotRunning", $"The box of volume '{site.VolumeId}' is not running on instance '{site.InstanceId}' and has no saved state to keep.");
+        }
+
+        await using (run.ConfigureAwait(false))
+        {
+            await run.SuspendAsync(Path.Combine(site.VolumeFolder, LocalFiles.DeviceState), Path.Combine(site.VolumeFolder, LocalFiles.Ram), options.SuspendTimeout, cancellationToken).ConfigureAwait(false);
+        }
+
+        await site.UpdateMetaAsync(
+            m => m with { LastSuspended = time.GetUtcNow(), MachineFingerprint = machine.Fingerprint, MachineDescription = machine.Description },
+            cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// Boots the box from its disk because its saved state is known to be lost: the stale RAM file and
+    /// device state are deleted first (old RAM over a changed disk would corrupt its filesystem). Running
+    /// programs are gone; files on the disk stay. Never called on the resume path.
+    /// </summary>
+    public async Task<BoxStarted> ColdBootAsync(BoxSite site, VolumeMeta meta, CancellationToken cancellationToken)
+    {
+        if (QemuProcess.Find(site.RunFolder) is not null)
+        {
+            throw new ShellboxException(ShellboxErrorKind.Conflict, "BoxRunning", $"The box of volume '{site.VolumeId}' is running on instance '{site.InstanceId}'; it needs no cold boot.");
+        }
+
+        File.Delete(Path.Combine(site.VolumeFolder, LocalFiles.DeviceState));
+        File.Delete(Path.Combine(site.VolumeFolder, LocalFiles.Ram));
+        AtomicFile.SyncDirectory(site.VolumeFolder);
+
+        var consoleLog = Path.Combine(site.RunFolder, LocalFiles.Console);
+        var consoleStart = FileLength(consoleLog);
+        var run = await QemuRun.StartAsync(options.QemuBinary, machine, Launch(site, meta, incoming: false), site.RunFolder, cancellationToken).ConfigureAwait(false);
+        await run.DisposeAsync().ConfigureAwait(false);
+        await WaitForSshAsync(run.Process, site, options.BootTimeout, killOnTimeout: true, cancellationToken).ConfigureAwait(false);
+
+        // A boot prints the host key on the console; it is the box's unless it never had its own yet.
+        var bootKey = HostKeyPrintedSince(consoleLog, consoleStart)
+            ?? throw run.Process.Failed("HostKeyUnknown", "The cold-booted box printed no host key on its console");
+        meta = await site.UpdateMetaAsync(
+            m => m with
+            {
+                MachineFingerprint = machine.Fingerprint,
+                MachineDescription = machine.Description,
+                GoldenHostKey = m.HostKey is null ? bootKey : m.GoldenHostKey,
+                HostKey = m.HostKey is null ? null : bootKey,
+                LastResumed = time.GetUtcNow(),
+            },
+            cancellationToken).ConfigureAwait(false);
+        return new BoxStarted(meta, WasRunning: false);
+    }
+
+    /// <summary>The QEMU command line parts for the box (internal for crash-recovery tests).</summary>
+    public QemuLaunch Launch(BoxSite site, VolumeMeta meta, bool incoming)
+    {
+        // Relative to the volume: an instance's data disk carries its golden's boot files itself (".").
+        var golden = Path.GetFullPath(Path.Combine(site.VolumeFolder, meta.GoldenLocation));
+        var goldenMeta = AtomicFile.ReadJson<GoldenMeta>(Path.Combine(golden, LocalFiles.GoldenMeta))
+            ?? throw ShellboxException.Service("GoldenNotFound", $"The golden snapshot '{meta.Golden}' that volume '{meta.VolumeId}' was cloned from is gone from {golden}.");
+        return new QemuLaunch(
+            Name: $"shellbox-{site.InstanceId}",
+            RamFile: Path.Combine(site.VolumeFolder, LocalFiles.Ram),
+            DiskFile: Path.Combine(site.VolumeFolder, LocalFiles.Disk),
+            Address: site.Address,
+            Port: site.Port,
+            ConsoleLog: Path.Combine(site.RunFolder, LocalFiles.Console),
+            QmpSocket: LocalFiles.Socket(site.RunFolder, LocalFiles.Qmp),
+            Kernel: Path.Combine(golden, LocalFiles.Kernel),
+            Initrd: Path.Combine(golden, LocalFiles.Initrd),
+            KernelAppend: goldenMeta.KernelAppend,
+            Incoming: incoming);
+    }
+
+    /// <summary>Refuses, before QEMU starts, a state that cannot be resumed here; returns the device state file.</summary>
+    private string CheckResumable(VolumeMeta meta, string volume)
+    {
+        if (meta.MachineFingerprint != machine.Fingerprint)
+        {
+            throw ShellboxException.User(
+                "MachineMismatch",
+                $"Volume '{meta.VolumeId}' was suspended by another QEMU machine ({meta.MachineDescription}) than this one ({machine.Description}); resume it with the settings it was made with, or cold boot it (its running programs are lost).");
+        }
+
+        var deviceState = Path.Combine(volume, LocalFiles.DeviceState);
+        if (!File.Exists(deviceState))
+        {
+            throw new SavedStateMissingException(
+                $"Volume '{meta.VolumeId}' has no saved state: its box stopped without a suspend. Its disk is intact; only a cold boot can start it (its running programs are lost).");
+        }
+
+        try
+        {
+            QemuRun.CheckStateFile(deviceState);
+        }
+        catch (IOException)
+        {
+            throw ShellboxException.Service("DeviceStateInvalid", $"Volume '{meta.VolumeId}' has a corrupt saved state ({deviceState}); the box was not started and its disk is untouched.");
+        }
+
+        var ram = Path.Combine(volume, LocalFiles.Ram);
+        var ramSize = File.Exists(ram) ? new FileInfo(ram).Length : -1;
+        if (ramSize != machine.RamBytes)
+        {
+            // QEMU would silently create a missing RAM file, and the guest would die on zeroed memory.
+            throw ShellboxException.Service("RamFileInvalid", $"Volume '{meta.VolumeId}' has {(ramSize < 0 ? "no RAM file" : $"a RAM file of {ramSize} bytes, not {machine.RamBytes}")}; the box was not started.");
+        }
+
+        return deviceState;
+    }
+
+    /// <summary>
+    /// Brings a QEMU found running for the box to "running" when that is safe, and says whether it
+    /// is; a QEMU that never finished loading its state is killed, so the caller resumes afresh.
+    /// </summary>
+    private enum Found
+    {
+        Running,
+        ContinuedNow,
+        Gone,
+    }
+
+    private static async Task<Found> FinishInterruptedStartAsync(QemuRun run, BoxSite site, CancellationToken cancellationToken)
+    {
+        await using (run.ConfigureAwait(false))
+        {
+            switch (await run.StatusAsync(cancellationToken).ConfigureAwait(false))
+            {
+                case "running":
+                    return Found.Running;
+                case "paused" or "postmigrate":
+                    // State loaded but never continued, or a suspend that never quit: RAM and devices are consistent.
+                    // Any saved state file is stale from here on, as after every resume.
+                    File.Delete(Path.Combine(site.VolumeFolder, LocalFiles.DeviceState));
+                    AtomicFile.SyncDirectory(site.VolumeFolder);
+                    await run.ContinueAsync(cancellationToken).ConfigureAwait(false);
+                    return Found.ContinuedNow;
+                case "inmigrate" or "prelaunch":
+                    // Still waiting for its state: the state file is untouched, start over.
+                    await run.KillAsync().ConfigureAwait(false);
+                    return Found.Gone;
+                case var status:
+                    await run.KillAsync().ConfigureAwait(false);
+                    throw ShellboxException.Service("BoxFailed", $"The box of volume '{site.VolumeId}' had stopped ({status}); its running state is lost and only a cold boot can start it.");
+            }
+        }
+    }
+
+    private static async Task WaitForSshAsync(QemuProcess process, BoxSite site, TimeSpan timeout, bool killOnTimeout, CancellationToken cancellationToken)
+    {
+        if (await SshBanner.WaitAsync(site.Address, site.Port, timeout, () => process.IsAlive, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        var error = process.IsAlive
+            ? process.Failed("BoxNotAnswering", $"The box did not answer SSH on {site.Address}:{site.Port} within {timeout.TotalSeconds:0} s; see its console log {process.ConsoleLog}")
+            : process.Failed("BoxExited", $"QEMU exited before the box answered SSH on {site.Address}:{site.Port}; see its console log {process.ConsoleLog}");
+        if (killOnTimeout)
+        {
+            await process.KillAsync().ConfigureAwait(false);
+        }
+
+        throw error;
+    }
+
+    private static long FileLength(string path) => File.Exists(path) ? new FileInfo(path).Length : 0;
+
+    private static string? HostKeyPrintedSince(string consoleLog, long offset)
+    {
+        const string marker = "shellbox-hostkey: ";
+        using var stream = new FileStream(consoleLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        stream.Seek(Math.Min(offset, stream.Length), SeekOrigin.Begin);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd().Split('\n')
+            .Select(l => l.IndexOf(marker, StringComparison.Ordinal) is var i and >= 0 ? HostKeys.FindEd25519(l[(i + marker.Length)..]) : null)
+            .LastOrDefault(k => k is not null);
+    }
+}
+
+/// <summary>
+/// Where one box runs: its volume folder (box.qcow2 ram.img device.state meta.json), its run folder (qemu.pid
+/// qmp.sock console.log), the address and port its SSH server is forwarded to, and how its meta.json changes.
+/// </summary>
+internal sealed record BoxSite(
+    string InstanceId,
+    string VolumeId,
+    string VolumeFolder,
+    string RunFolder,
+    string Address,
+    int Port,
+    Func<Func<VolumeMeta, VolumeMeta>, CancellationToken, Task<VolumeMeta>> UpdateMetaAsync);
+
+/// <summary>A box whose SSH server answers; <see cref="WasRunning"/> when it was running before the call (its clock kept time).</summary>
+internal sealed record BoxStarted(VolumeMeta Meta, bool WasRunning);
