@@ -17,11 +17,17 @@ internal sealed class LongRunningOperation(string id, string kind, DateTimeOffse
     public ArmException? Error { get; private set; }
     public JsonNode? Result { get; private set; }
 
+    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the operation has succeeded or failed.</summary>
+    public Task Finished => _finished.Task;
+
     public void Succeed(JsonNode? result, DateTimeOffset at)
     {
         Result = result;
         End = at;
         Status = "Succeeded";
+        _finished.TrySetResult();
     }
 
     public void Fail(ArmException error, DateTimeOffset at)
@@ -29,6 +35,7 @@ internal sealed class LongRunningOperation(string id, string kind, DateTimeOffse
         Error = error;
         End = at;
         Status = "Failed";
+        _finished.TrySetResult();
     }
 
     /// <summary>The Azure-AsyncOperation status body.</summary>

@@ -17,7 +17,8 @@ internal sealed class ArmDispatcher(
     RequestLog log,
     TimeProvider clock)
 {
-    private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
+    // ARM answers carry tag keys like 'shellbox:role' verbatim, not \u0027-escaped.
+    private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public async Task HandleArmAsync(HttpContext http)
     {

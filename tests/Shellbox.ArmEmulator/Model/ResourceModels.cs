@@ -13,6 +13,8 @@ internal abstract class ResourceModel(string id, string name, string type, strin
     public string ProvisioningState { get; set; } = "Succeeded";
     public DateTimeOffset TimeCreated { get; } = DateTimeOffset.UtcNow;
 
+    public string TimeCreatedText => TimeCreated.UtcDateTime.ToString("o", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>The operation in flight on this resource (its latency kind), if any: a second write is a 409.</summary>
     public string? ActiveOperation { get; set; }
 
@@ -107,7 +109,7 @@ internal sealed class VirtualMachineModel(string id, string name, string locatio
             ["osProfile"] = osProfile,
             ["networkProfile"] = network,
             ["provisioningState"] = ProvisioningState,
-            ["timeCreated"] = TimeCreated.ToString("o"),
+            ["timeCreated"] = TimeCreatedText,
         };
     }
 
@@ -157,7 +159,7 @@ internal sealed class DiskModel(string id, string name, string location, string 
         ["diskSizeBytes"] = (long)DiskSizeGB * 1024 * 1024 * 1024,
         ["uniqueId"] = UniqueId,
         ["provisioningState"] = ProvisioningState,
-        ["timeCreated"] = TimeCreated.ToString("o"),
+        ["timeCreated"] = TimeCreatedText,
         ["diskState"] = DiskState,
         ["networkAccessPolicy"] = "AllowAll",
         ["publicNetworkAccess"] = "Enabled",
@@ -189,7 +191,7 @@ internal sealed class SnapshotModel(string id, string name, string location, str
         ["incremental"] = Incremental,
         ["uniqueId"] = UniqueId,
         ["provisioningState"] = ProvisioningState,
-        ["timeCreated"] = TimeCreated.ToString("o"),
+        ["timeCreated"] = TimeCreatedText,
         ["diskState"] = "Unattached",
     };
 }
