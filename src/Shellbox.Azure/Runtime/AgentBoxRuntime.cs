@@ -1,0 +1,137 @@
+using System.Globalization;
+using Shellbox.Core.Errors;
+using Shellbox.Core.Model;
+using Shellbox.Core.Ports;
+using Shellbox.Ssh;
+
+namespace Shellbox.Azure.Runtime;
+
+/// <summary>
+/// Boxes on Azure instances. The QEMU side runs on the instance: shellbox-agent, the Local provider's own
+/// QEMU/QMP code, reached over SSH with the instance's pinned host key (one call per resume or suspend).
+/// What the box then needs over SSH (its clock; at a clone's first resume its own host key, pinned back on
+/// the volume through the agent) is done from here with the control key, which never leaves the control
+/// plane; commands in the box go from here too, as on Local (<see cref="BoxGuest"/>, <see cref="BoxSsh"/>).
+/// </summary>
+public sealed class AgentBoxRuntime : IBoxRuntime
+{
+    private readonly IPoolStore store;
+    private readonly IInstanceAgent agent;
+    private readonly string controlKeyPath;
+    private readonly AgentBoxRuntimeOptions options;
+    private readonly TimeProvider time;
+
+    /// <param name="store">Where instances' addresses and pinned host keys are (point reads only).</param>
+    /// <param name="agent">Runs shellbox-agent on an instance.</param>
+    /// <param name="controlKeyPath">The private control key boxes authorize (the golden was built with its public half).</param>
+    public AgentBoxRuntime(IPoolStore store, IInstanceAgent agent, string controlKeyPath, AgentBoxRuntimeOptions? options = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(agent);
+        ArgumentException.ThrowIfNullOrEmpty(controlKeyPath);
+        this.store = store;
+        this.agent = agent;
+        this.controlKeyPath = controlKeyPath;
+        this.options = options ?? new AgentBoxRuntimeOptions();
+        this.time = time ?? TimeProvider.System;
+    }
+
+    public async Task<BoxEndpoint> ResumeAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
+    {
+        var instance = await AddressAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        var started = await RunAsync<AgentBoxStart>(instance, ["resume", volumeId], options.ResumeTimeout, cancellationToken).ConfigureAwait(false);
+
+        // A box that was already running had its clock set when it resumed and has kept time since.
+        return started.WasRunning && started.HostKey is { } pinned
+            ? Endpoint(started, pinned)
+            : await AfterStartAsync(instance, started, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task SuspendAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
+    {
+        var instance = await AddressAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        await RunAsync<AgentSuspend>(instance, ["suspend", volumeId], options.SuspendTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<BoxEndpoint> ColdBootAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
+    {
+        var instance = await AddressAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        var started = await RunAsync<AgentBoxStart>(instance, ["cold-boot", volumeId], options.BootTimeout, cancellationToken).ConfigureAwait(false);
+        return await AfterStartAsync(instance, started, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> IsRunningAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
+    {
+        var record = await store.GetAsync<InstanceRecord>(instanceId, cancellationToken).ConfigureAwait(false);
+        if (record is null)
+        {
+            return false;
+        }
+
+        var status = await RunAsync<AgentStatus>(Address(record), ["status", volumeId], options.StatusTimeout, cancellationToken).ConfigureAwait(false);
+        return status.Attached && status.Running;
+    }
+
+    public Task<BoxCommandResult> RunAsync(BoxEndpoint endpoint, string command, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        return BoxSsh.RunAsync(endpoint.Host, endpoint.Port, endpoint.ControlKeyPath, [HostKeys.FromKnownHostsLine(endpoint.HostKey)], null, command, timeout, cancellationToken);
+    }
+
+    /// <summary>The clock, and at a clone's first resume its own host key, pinned on its volume by the agent.</summary>
+    private async Task<BoxEndpoint> AfterStartAsync(InstanceAddress instance, AgentBoxStart started, CancellationToken cancellationToken)
+    {
+        var hostKey = await BoxGuest.AfterStartAsync(
+            new BoxLogin(started.VolumeId, started.Host, started.Port, controlKeyPath),
+            new BoxHostKeys(started.HostKey, started.GoldenHostKey),
+            (key, ct) => RunAsync<AgentPin>(instance, ["pin-host-key", started.VolumeId, key], options.StatusTimeout, ct),
+            time.GetUtcNow(),
+            cancellationToken).ConfigureAwait(false);
+        return Endpoint(started, hostKey);
+    }
+
+    private BoxEndpoint Endpoint(AgentBoxStart started, string hostKey) =>
+        new(started.Host, started.Port, HostKeys.KnownHostsLine(started.Host, started.Port, hostKey), controlKeyPath);
+
+    private async Task<T> RunAsync<T>(InstanceAddress instance, IReadOnlyList<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var result = await agent.RunAsync(instance, arguments, timeout, cancellationToken).ConfigureAwait(false);
+        return AgentReply.Read<T>(result, arguments[0]);
+    }
+
+    private async Task<InstanceAddress> AddressAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var record = await store.GetAsync<InstanceRecord>(instanceId, cancellationToken).ConfigureAwait(false)
+            ?? throw ShellboxException.NotFound("InstanceNotFound", $"There is no instance '{instanceId}' in the pool store.");
+        return Address(record);
+    }
+
+    /// <summary>The instance's sshd from its record: Endpoint "ip:port" and the host key pinned at creation.</summary>
+    private static InstanceAddress Address(InstanceRecord record)
+    {
+        var endpoint = record.Endpoint ?? "";
+        var colon = endpoint.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(endpoint[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+        {
+            throw ShellboxException.Service("InstanceAddressUnknown", $"Instance '{record.Id}' has no address (\"ip:port\") in the pool store.");
+        }
+
+        var hostKey = record.HostKey is { Length: > 0 } key
+            ? key
+            : throw ShellboxException.Service("InstanceHostKeyUnknown", $"Instance '{record.Id}' has no pinned host key in the pool store; refusing to talk to it.");
+        return new InstanceAddress(endpoint[..colon].Trim('[', ']'), port, hostKey);
+    }
+}
+
+/// <summary>How long each agent call may take on an instance (QEMU time plus the SSH round trip).</summary>
+public sealed record AgentBoxRuntimeOptions
+{
+    public TimeSpan ResumeTimeout { get; init; } = TimeSpan.FromSeconds(90);
+
+    public TimeSpan SuspendTimeout { get; init; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>A cold boot waits for the guest to boot from its disk.</summary>
+    public TimeSpan BootTimeout { get; init; } = TimeSpan.FromMinutes(4);
+
+    public TimeSpan StatusTimeout { get; init; } = TimeSpan.FromSeconds(30);
+}
