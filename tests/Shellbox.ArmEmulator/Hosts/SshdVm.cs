@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Shellbox.ArmEmulator.Hosts;
@@ -89,7 +90,10 @@ internal sealed class SshdVm
             var temp = UserData + ".new";
             File.Delete(temp);
             File.CreateSymbolicLink(temp, Path.GetFullPath(disk));
-            File.Move(temp, UserData, overwrite: true);
+            if (rename(temp, UserData) != 0)
+            {
+                throw new IOException($"Cannot point {UserData} at {disk}: errno {Marshal.GetLastPInvokeError()}.");
+            }
         }
         else
         {
@@ -188,6 +192,12 @@ internal sealed class SshdVm
         var log = Path.Combine(Folder, "sshd.log");
         return File.Exists(log) ? File.ReadAllText(log).Trim() : "no log";
     }
+
+    // rename(2) replaces the link itself; File.Move follows a link to a folder and refuses it.
+#pragma warning disable SYSLIB1054 // a plain DllImport is enough for test support
+    [DllImport("libc", SetLastError = true)]
+    private static extern int rename([MarshalAs(UnmanagedType.LPUTF8Str)] string oldPath, [MarshalAs(UnmanagedType.LPUTF8Str)] string newPath);
+#pragma warning restore SYSLIB1054
 
     private static bool UserExists(string user) =>
         File.ReadLines("/etc/passwd").Any(l => l.StartsWith(user + ":", StringComparison.Ordinal));
