@@ -26,6 +26,9 @@ public sealed record AzureProviderOptions
     /// <summary>How often a write refused with a transient 409 is tried again.</summary>
     public int ConflictRetries { get; init; } = 6;
 
+    /// <summary>Rows per Resource Graph page ($top); further pages follow $skipToken.</summary>
+    public int ResourceGraphPageSize { get; init; } = 1000;
+
     /// <summary>The golden build script; null searches assets/golden/build-golden.sh beside the assembly, then upwards.</summary>
     public string? GoldenScriptPath { get; init; }
 

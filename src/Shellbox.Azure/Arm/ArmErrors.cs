@@ -38,7 +38,9 @@ internal static partial class ArmErrors
         ShellboxException or OperationCanceledException => null,
         AuthenticationFailedException or CredentialUnavailableException =>
             ShellboxException.Service("AzureAuthenticationFailed", $"{credentialName} could not get a token to {what}: {Reason(e.Message, credentialName)}", null),
-        RequestFailedException { Status: 401 or 403 } r =>
+        RequestFailedException { Status: 401 } r =>
+            ShellboxException.Service("AzureAuthenticationFailed", $"Azure did not accept the token of {credentialName} to {what} ({r.ErrorCode}): {Reason(r.Message)}", null),
+        RequestFailedException { Status: 403 } r =>
             ShellboxException.Service("AzureAccessDenied", $"Azure refused to {what} ({r.Status} {r.ErrorCode}): the identity of {credentialName} lacks the role for it; {Reason(r.Message)}", null),
         RequestFailedException { Status: 404 } r =>
             ShellboxException.NotFound("AzureResourceNotFound", $"Could not {what}: Azure says it does not exist ({r.ErrorCode}: {Reason(r.Message)})."),

@@ -39,7 +39,7 @@ public sealed class AzureInfrastructure : IInfrastructure
         arm = new ArmContext(settings, credential, options, time ?? TimeProvider.System);
         this.controlPublicKey = controlPublicKey.Trim();
         nics = new NetworkInterfaces(arm.Rest);
-        Queries = new ResourceGraphQueries(new ResourceGraph(arm.Rest, settings.SubscriptionId), settings.ResourceGroup);
+        Queries = new ResourceGraphQueries(new ResourceGraph(arm.Rest, settings.SubscriptionId, options.ResourceGraphPageSize), settings.ResourceGroup);
         golden = new AzureGoldenSnapshots(arm, nics, agent, this.controlPublicKey, options);
     }
 

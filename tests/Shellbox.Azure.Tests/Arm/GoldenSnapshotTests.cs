@@ -1,0 +1,132 @@
+using Azure;
+using Azure.Core;
+using Azure.Identity;
+using Azure.ResourceManager;
+using Azure.ResourceManager.Compute;
+using Azure.ResourceManager.Compute.Models;
+using Azure.ResourceManager.Resources;
+using Shellbox.Core.Errors;
+using Shellbox.Core.Ports;
+
+namespace Shellbox.Azure.Tests.Arm;
+
+/// <summary>The golden snapshot on Azure: built once on a temporary VM, snapshotted incrementally, and nothing temporary left behind.</summary>
+public sealed class GoldenSnapshotTests : IAsyncLifetime
+{
+    private AzureOnEmulator azure = null!;
+
+    public async Task InitializeAsync() => azure = await AzureOnEmulator.StartAsync();
+
+    public async Task DisposeAsync() => await azure.DisposeAsync();
+
+    [Fact]
+    public async Task The_golden_is_built_by_the_agent_on_a_pinned_build_VM_snapshotted_incrementally_and_the_build_resources_are_gone()
+    {
+        var infrastructure = azure.Infrastructure();
+        var progress = new List<ShellboxProgress>();
+
+        var golden = await infrastructure.EnsureGoldenSnapshotAsync(new SynchronousProgress(progress));
+
+        var state = azure.Emulator.State;
+        var snapshot = Assert.Single(state.Snapshots);
+        Assert.Equal(golden.Version, snapshot.Name);
+        Assert.Equal(snapshot.Id, golden.Location, ignoreCase: true);
+        Assert.True(snapshot.Incremental);
+        Assert.All(GoldenFilesAgent.BoxFiles, file => Assert.True(File.Exists(Path.Combine(snapshot.Folder, file)), $"{file} is not in the snapshot"));
+        Assert.Empty(state.VirtualMachines);
+        Assert.Empty(state.Disks);
+        Assert.Empty(state.NetworkInterfaces);
+
+        var call = Assert.Single(azure.Agent.Calls);
+        Assert.Equal(["build-golden", "--control-key", azure.ControlPublicKey], call.Arguments);
+        Assert.Contains(progress, p => p.Status.Contains("build-golden", StringComparison.Ordinal));
+        Assert.Equal(golden, await infrastructure.GetGoldenSnapshotAsync());
+    }
+
+    [Fact]
+    public async Task Another_build_script_names_another_golden()
+    {
+        var first = await azure.Infrastructure().EnsureGoldenSnapshotAsync();
+        var script = Path.Combine(Directory.CreateTempSubdirectory("shellbox-script-").FullName, "build-golden.sh");
+        File.WriteAllText(script, "#!/bin/sh\necho changed\n");
+
+        var changed = azure.Infrastructure(options: azure.Options with { GoldenScriptPath = script });
+        Assert.Null(await changed.GetGoldenSnapshotAsync());
+        var second = await changed.EnsureGoldenSnapshotAsync();
+
+        Assert.NotEqual(first.Version, second.Version);
+        Assert.Equal(2, azure.Emulator.State.Snapshots.Count);
+    }
+
+    [Fact]
+    public async Task A_failed_golden_build_reports_the_agents_reason_and_leaves_no_temporary_resource()
+    {
+        azure.Agent.FailWith = "build-golden: qemu-system-x86_64 exited with 1";
+        var infrastructure = azure.Infrastructure();
+
+        var error = await Assert.ThrowsAsync<ShellboxException>(() => infrastructure.EnsureGoldenSnapshotAsync());
+
+        Assert.Equal("GoldenBuildFailed", error.ErrorId);
+        Assert.Contains("qemu-system-x86_64 exited with 1", error.Message);
+        var state = azure.Emulator.State;
+        Assert.Empty(state.VirtualMachines);
+        Assert.Empty(state.Disks);
+        Assert.Empty(state.NetworkInterfaces);
+        Assert.Empty(state.Snapshots);
+        Assert.Null(await infrastructure.GetGoldenSnapshotAsync());
+    }
+
+    [Fact]
+    public async Task A_build_VM_that_never_answers_SSH_fails_in_time_and_leaves_no_temporary_resource()
+    {
+        var infrastructure = azure.Infrastructure(
+            settings: azure.Settings with { InstanceSshPort = azure.Host.SshPort + 1 }, // nothing listens there
+            options: azure.Options with { InstanceBootTimeout = TimeSpan.FromSeconds(1) });
+
+        var error = await Assert.ThrowsAsync<ShellboxException>(() => infrastructure.EnsureGoldenSnapshotAsync());
+
+        Assert.Equal("GoldenBootFailed", error.ErrorId);
+        Assert.Empty(azure.Agent.Calls);
+        Assert.Empty(azure.Emulator.State.VirtualMachines);
+        Assert.Empty(azure.Emulator.State.Disks);
+    }
+
+    [Fact]
+    public async Task Leftovers_of_a_build_that_died_long_ago_are_swept_and_a_running_build_is_left_alone()
+    {
+        // GIVEN build disks tagged by a build two days ago (its process died) and by one that started a minute ago
+        var arm = new ArmClient(new ManagedIdentityCredential(ManagedIdentityId.SystemAssigned), azure.Settings.SubscriptionId, new ArmClientOptions
+        {
+            Environment = new ArmEnvironment(azure.Emulator.BaseUri, "https://management.azure.com/"),
+            Transport = azure.Options.Transport!,
+        });
+        var group = arm.GetResourceGroupResource(ResourceGroupResource.CreateResourceIdentifier(azure.Settings.SubscriptionId, azure.Settings.ResourceGroup));
+        async Task LeaveDiskAsync(string name, DateTimeOffset started)
+        {
+            var data = new ManagedDiskData(new AzureLocation(azure.Settings.Location)) { CreationData = new DiskCreationData(DiskCreateOption.Empty), DiskSizeGB = 4 };
+            data.Tags["shellbox:golden-build"] = started.ToString("O");
+            await group.GetManagedDisks().CreateOrUpdateAsync(WaitUntil.Completed, name, data);
+        }
+
+        await LeaveDiskAsync("golden-build-dead-data", DateTimeOffset.UtcNow.AddDays(-2));
+        await LeaveDiskAsync("golden-build-busy-data", DateTimeOffset.UtcNow.AddMinutes(-1));
+
+        // WHEN a golden build starts
+        await azure.Infrastructure().EnsureGoldenSnapshotAsync();
+
+        // THEN the dead build's disk is gone and the running one's is not
+        Assert.Equal(["golden-build-busy-data"], azure.Emulator.State.Disks.Select(d => d.Name));
+    }
+
+    /// <summary>Progress&lt;T&gt; posts to the thread pool; a test wants every report before the call returns.</summary>
+    private sealed class SynchronousProgress(List<ShellboxProgress> reports) : IProgress<ShellboxProgress>
+    {
+        public void Report(ShellboxProgress value)
+        {
+            lock (reports)
+            {
+                reports.Add(value);
+            }
+        }
+    }
+}
