@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using Shellbox.Core.Model;
+using Shellbox.Core.Ports;
+using Shellbox.Core.Store;
+
+namespace Shellbox.StoreBench;
+
+/// <summary>The store under test, adding up the time spent in each kind of call: where a claim's time goes.</summary>
+internal sealed class TimedStore(IPoolStore inner) : IPoolStore
+{
+    private readonly Dictionary<string, List<double>> calls = [];
+
+    /// <summary>Per call kind, every duration in ms since the last <see cref="Reset"/>.</summary>
+    public IReadOnlyDictionary<string, List<double>> Calls => calls;
+
+    public void Reset() => calls.Clear();
+
+    public Task<PoolSnapshot> ReadSnapshotAsync(CancellationToken cancellationToken = default) => TimeAsync("snapshot", () => inner.ReadSnapshotAsync(cancellationToken));
+
+    public Task<T?> GetAsync<T>(string id, CancellationToken cancellationToken = default)
+        where T : StoreRecord => TimeAsync($"get {StoreRecordJson.KindOf<T>()}", () => inner.GetAsync<T>(id, cancellationToken));
+
+    public Task<IReadOnlyList<T>> FindCandidatesAsync<T>(Candidates which, int max = ShellboxLimits.MaxQueryResults, CancellationToken cancellationToken = default)
+        where T : StoreRecord => TimeAsync("candidates", () => inner.FindCandidatesAsync<T>(which, max, cancellationToken));
+
+    public Task<IReadOnlyList<StoreRecord>> CommitAsync(IReadOnlyList<StoreWrite> writes, CancellationToken cancellationToken = default) =>
+        TimeAsync("commit", () => inner.CommitAsync(writes, cancellationToken));
+
+    public Task AppendEventAsync(PoolEvent poolEvent, CancellationToken cancellationToken = default) => inner.AppendEventAsync(poolEvent, cancellationToken);
+
+    public Task<IReadOnlyList<PoolEvent>> ReadEventsAsync(int max, CancellationToken cancellationToken = default) => inner.ReadEventsAsync(max, cancellationToken);
+
+    private async Task<T> TimeAsync<T>(string name, Func<Task<T>> call)
+    {
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            return await call();
+        }
+        finally
+        {
+            (calls.TryGetValue(name, out var list) ? list : calls[name] = []).Add(clock.Elapsed.TotalMilliseconds);
+        }
+    }
+}
