@@ -78,6 +78,19 @@ public sealed class IdentityTests
         Assert.Contains("InvalidAuthenticationToken", message.Response.Content.ToString());
     }
 
+    [Fact]
+    public async Task A_token_from_one_emulators_endpoint_is_accepted_by_another_in_the_same_process()
+    {
+        await using var issuer = await EmulatorSession.StartAsync();
+        await using var other = await EmulatorSession.StartAsync();
+        var client = new ArmClient(issuer.Credential, other.Server.SubscriptionId, EmulatorSession.ClientOptions(other.Server));
+
+        var subscription = (await client.GetDefaultSubscriptionAsync()).Data;
+
+        Assert.Equal(other.Server.SubscriptionId, subscription.SubscriptionId);
+        Assert.DoesNotContain(other.Server.Requests.Snapshot(), r => r.Path == "/msi/token");
+    }
+
     private sealed class ForgedCredential : TokenCredential
     {
         public override AccessToken GetToken(TokenRequestContext requestContext, CancellationToken cancellationToken) =>

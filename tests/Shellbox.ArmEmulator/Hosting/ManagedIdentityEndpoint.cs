@@ -9,17 +9,19 @@ namespace Shellbox.ArmEmulator.Hosting;
 /// <summary>The App Service / Automation managed-identity endpoint (IDENTITY_ENDPOINT + IDENTITY_HEADER):
 /// GET /msi/token?resource=...&amp;api-version=2019-08-01 with header X-IDENTITY-HEADER, answering
 /// {access_token, expires_on (unix seconds), resource, token_type} as MSAL's AppServiceManagedIdentitySource
-/// (used by Azure.Identity 1.17's ManagedIdentityCredential) reads it. ARM routes accept only tokens issued here.</summary>
+/// (used by Azure.Identity 1.17's ManagedIdentityCredential) reads it. ARM routes accept only tokens an emulator
+/// endpoint issued. The register is process-wide: IDENTITY_ENDPOINT is a process-wide setting and MSAL caches
+/// managed-identity tokens process-wide, so a credential pointed at one emulator serves every emulator in the process.</summary>
 internal sealed class ManagedIdentityEndpoint(TimeProvider clock)
 {
     public const string Path = "/msi/token";
     private static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _issued = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, DateTimeOffset> IssuedTokens = new(StringComparer.Ordinal);
 
     /// <summary>The secret a caller must present in X-IDENTITY-HEADER.</summary>
     public string Secret { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
 
-    public bool IsValid(string token) => _issued.TryGetValue(token, out var expires) && expires > clock.GetUtcNow();
+    public bool IsValid(string token) => IssuedTokens.TryGetValue(token, out var expires) && expires > clock.GetUtcNow();
 
     public (int Status, JsonObject Body) Handle(HttpRequest request)
     {
@@ -36,7 +38,7 @@ internal sealed class ManagedIdentityEndpoint(TimeProvider clock)
 
         var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         var expires = clock.GetUtcNow() + Lifetime;
-        _issued[token] = expires;
+        IssuedTokens[token] = expires;
         return (200, new JsonObject
         {
             ["access_token"] = token,
