@@ -62,6 +62,23 @@ public sealed class IdentityTests
     }
 
     [Fact]
+    public async Task A_user_assigned_identity_is_refused_because_only_the_system_assigned_one_exists()
+    {
+        await using var session = await EmulatorSession.StartAsync();
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false });
+        using var request = new HttpRequestMessage(HttpMethod.Get,
+            $"{session.Server.ManagedIdentityEndpoint}?resource=https://management.azure.com/&api-version=2019-08-01&client_id=00000000-0000-0000-0000-00000000dead")
+        {
+            Headers = { { "X-IDENTITY-HEADER", session.Server.ManagedIdentityHeader } },
+        };
+
+        var response = await http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("No User Assigned or Delegated Managed Identity found", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Arm_routes_refuse_requests_without_a_token_the_endpoint_issued()
     {
         await using var session = await EmulatorSession.StartAsync();

@@ -150,6 +150,22 @@ public sealed class VirtualMachineTests
     }
 
     [Fact]
+    public async Task A_create_past_the_vm_quota_is_refused_until_a_vm_is_deleted()
+    {
+        await using var session = await EmulatorSession.StartAsync(data => new ArmEmulatorOptions { DataDirectory = data, MaxVirtualMachines = 1 });
+        var vms = session.ResourceGroup.GetVirtualMachines();
+        var first = (await vms.CreateOrUpdateAsync(WaitUntil.Completed, "vm1", ArmModels.Vm(session, "vm1"))).Value;
+
+        var refused = await Assert.ThrowsAsync<RequestFailedException>(() => vms.CreateOrUpdateAsync(WaitUntil.Completed, "vm2", ArmModels.Vm(session, "vm2")));
+        await first.DeleteAsync(WaitUntil.Completed);
+        await vms.CreateOrUpdateAsync(WaitUntil.Completed, "vm2", ArmModels.Vm(session, "vm2"));
+
+        Assert.Equal((409, "OperationNotAllowed"), (refused.Status, refused.ErrorCode));
+        Assert.Contains("quota", refused.Message);
+        Assert.Equal(["vm2"], session.Server.State.VirtualMachines.Select(v => v.Name));
+    }
+
+    [Fact]
     public async Task A_throttled_get_is_retried_by_the_sdk_after_retry_after()
     {
         await using var session = await EmulatorSession.StartAsync();

@@ -26,6 +26,10 @@ public sealed class ArmEmulatorOptions
     /// <summary>Runs something real per VM (an sshd); null models ARM only.</summary>
     public IVmHost? VmHost { get; init; }
 
+    /// <summary>The subscription's VM quota in this region: creating a VM beyond it is refused with 409
+    /// OperationNotAllowed, as Azure refuses a create past the regional cores quota. Null = no quota.</summary>
+    public int? MaxVirtualMachines { get; init; }
+
     /// <summary>Items per page of a list call (disks, snapshots) before a nextLink is given.</summary>
     public int ListPageSize { get; init; } = 100;
 }

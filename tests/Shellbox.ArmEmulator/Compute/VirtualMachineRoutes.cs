@@ -51,6 +51,10 @@ internal sealed class VirtualMachineRoutes(EmulatorContext context)
         lock (State.Gate)
         {
             if (State.VmModels.TryGetValue(name, out var existing)) return Update(request, existing, body);
+            if (context.Options.MaxVirtualMachines is { } quota && State.VmModels.Count >= quota)
+                throw ArmException.Conflict(
+                    $"Operation could not be completed as it results in exceeding approved quota. Current limit: {quota} virtual machines in {context.Options.Location}, current usage: {State.VmModels.Count}, additional required: 1.",
+                    "OperationNotAllowed");
             var vm = Create(name, body);
             var operation = context.Operations.Start(EmulatorLatency.VmCreate, context.Latency.Next(EmulatorLatency.VmCreate),
                 ct => CompleteCreateAsync(vm, ct));

@@ -35,6 +35,9 @@ internal sealed class ManagedIdentityEndpoint(TimeProvider clock)
             return (400, Error("invalid_request", "api-version must be 2019-08-01."));
         var resource = request.Query["resource"].ToString();
         if (resource.Length == 0) return (400, Error("invalid_request", "The resource parameter is required."));
+        // Only the system-assigned identity exists here; App Service answers a user-assigned id it does not know so.
+        if (new[] { "client_id", "mi_res_id", "object_id", "principal_id" }.Any(p => request.Query.ContainsKey(p)))
+            return (400, Error("invalid_request", "No User Assigned or Delegated Managed Identity found for specified ClientId/ResourceId/PrincipalId."));
 
         var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         var expires = clock.GetUtcNow() + Lifetime;
@@ -49,8 +52,13 @@ internal sealed class ManagedIdentityEndpoint(TimeProvider clock)
         });
     }
 
+    /// <summary>App Service's error shape: {statusCode, message, correlationId}, plus the OAuth error code.</summary>
     private static JsonObject Error(string code, string message) => new()
     {
-        ["error"] = new JsonObject { ["code"] = code, ["message"] = message },
+        ["statusCode"] = code == "unauthorized_client" ? 401 : code == "not_found" ? 404 : 400,
+        ["message"] = message,
+        ["correlationId"] = Guid.NewGuid().ToString(),
+        ["error"] = code,
+        ["error_description"] = message,
     };
 }
