@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Shellbox.Azure;
 using Shellbox.Core.Engine;
 using Shellbox.Core.Errors;
 using Shellbox.Core.Settings;
@@ -26,8 +27,9 @@ internal static class EngineCache
     private static ShellboxEngine Create(ShellboxSettings settings) => settings.Provider switch
     {
         ShellboxSettings.LocalProvider => LocalProvider.CreateEngine(settings, TimeProvider.System),
-        _ => throw ShellboxException.User(
-            "ProviderNotAvailable",
-            $"The {settings.Provider} provider is not part of this build; set SHELLBOX_PROVIDER=Local or provider \"Local\" in {settings.ConfigFile}."),
+
+        // Opening the pool table is one network call; cmdlets build engines synchronously, once per session and settings.
+        ShellboxSettings.AzureProvider => AzureProvider.CreateEngineAsync(settings, TimeProvider.System).GetAwaiter().GetResult(),
+        _ => throw ShellboxException.User("ProviderUnknown", $"There is no provider named '{settings.Provider}'; use Local or Azure."),
     };
 }
