@@ -80,6 +80,24 @@ public sealed class AzureInfrastructure : IInfrastructure
 
     public async Task DeleteInstanceAsync(string instanceId, CancellationToken cancellationToken = default)
     {
+        var vm = await arm.FindVmAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        if (vm is null)
+        {
+            return;
+        }
+
+        // The Core never asks this; refusing keeps a bug elsewhere from killing someone's running box. An
+        // unowned volume (a ready pair's) holds nothing anyone needs and is simply detached by the delete.
+        foreach (var attached in vm.Data.StorageProfile.DataDisks)
+        {
+            if (attached.ManagedDisk?.Id is { } diskId
+                && await arm.FindDiskAsync(diskId.Name, cancellationToken).ConfigureAwait(false) is { } disk
+                && disk.Data.Tags.TryGetValue(TagKeys.UserId, out var owner))
+            {
+                throw new ShellboxException(ShellboxErrorKind.Conflict, "InstanceBoxAttached", $"Instance '{instanceId}' has the box of user '{owner}' (volume '{diskId.Name}') attached; release the box before deleting the instance.");
+            }
+        }
+
         // The NIC and OS disk go with the VM (deleteOption Delete); a data disk is detached (Detach): a volume outlives its instance.
         await arm.DeleteAsync(
             $"delete VM '{instanceId}'",
@@ -192,58 +210,58 @@ public sealed class AzureInfrastructure : IInfrastructure
 
     public async Task AttachAsync(string instanceId, string volumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
     {
-        var vmRead = arm.FindVmAsync(instanceId, cancellationToken);
-        var diskRead = arm.FindDiskAsync(volumeId, cancellationToken);
-        await Task.WhenAll(vmRead, diskRead).ConfigureAwait(false);
-        var vm = vmRead.Result ?? throw InstanceNotFound(instanceId);
-        var disk = diskRead.Result ?? throw VolumeNotFound(volumeId);
-
-        var attached = vm.Data.StorageProfile.DataDisks.ToList();
-        var already = attached.Any(d => IsDisk(d, volumeId));
-        if (!already && attached.FirstOrDefault() is { } other)
+        var disk = await arm.FindDiskAsync(volumeId, cancellationToken).ConfigureAwait(false) ?? throw VolumeNotFound(volumeId);
+        await arm.WriteAsync($"attach disk '{volumeId}' to VM '{instanceId}'", async ct =>
         {
-            throw new ShellboxException(ShellboxErrorKind.Conflict, "InstanceOccupied", $"Instance '{instanceId}' already has volume '{other.Name ?? other.ManagedDisk?.Id?.Name}' attached; detach it first.");
-        }
+            // Read inside the retry: after a 409 the VM may have changed, and the PATCH replaces its whole disk list.
+            var vm = await arm.FindVmAsync(instanceId, ct).ConfigureAwait(false) ?? throw InstanceNotFound(instanceId);
+            var attached = vm.Data.StorageProfile.DataDisks.ToList();
+            var already = attached.Any(d => IsDisk(d, volumeId));
+            if (!already && attached.FirstOrDefault() is { } other)
+            {
+                throw new ShellboxException(ShellboxErrorKind.Conflict, "InstanceOccupied", $"Instance '{instanceId}' already has volume '{other.ManagedDisk?.Id?.Name ?? other.Name}' attached; detach it first.");
+            }
 
-        if (disk.Data.ManagedBy is { } holder && !holder.Name.Equals(instanceId, StringComparison.OrdinalIgnoreCase))
-        {
-            throw new ShellboxException(ShellboxErrorKind.Conflict, "VolumeAttachedElsewhere", $"Volume '{volumeId}' is attached to instance '{holder.Name}'; detach it there first.");
-        }
+            if (disk.Data.ManagedBy is { } holder && !holder.Name.Equals(instanceId, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new ShellboxException(ShellboxErrorKind.Conflict, "VolumeAttachedElsewhere", $"Volume '{volumeId}' is attached to instance '{holder.Name}'; detach it there first.");
+            }
 
-        var merged = new Dictionary<string, string>(vm.Data.Tags, StringComparer.Ordinal);
-        foreach (var (key, value) in tags)
-        {
-            merged[key] = value;
-        }
+            var merged = new Dictionary<string, string>(vm.Data.Tags, StringComparer.Ordinal);
+            foreach (var (key, value) in tags)
+            {
+                merged[key] = value;
+            }
 
-        if (!already || !SameTags(vm.Data.Tags, merged))
-        {
-            var disks = already ? attached : [.. attached, VirtualMachineDefinition.DataDisk(disk.Id)];
-            await PatchVmAsync(vm, disks, merged, $"attach disk '{volumeId}' to VM '{instanceId}'", cancellationToken).ConfigureAwait(false);
-        }
+            if (!already || !SameTags(vm.Data.Tags, merged))
+            {
+                await PatchVmAsync(vm, already ? attached : [.. attached, VirtualMachineDefinition.DataDisk(disk.Id)], merged, ct).ConfigureAwait(false);
+            }
+        }, cancellationToken).ConfigureAwait(false);
 
         await MirrorOwnerAsync(disk, tags, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task DetachAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
-    {
-        var vm = await arm.FindVmAsync(instanceId, cancellationToken).ConfigureAwait(false);
-        var attached = vm?.Data.StorageProfile.DataDisks.ToList() ?? [];
-        if (vm is null || !attached.Any(d => IsDisk(d, volumeId)))
+    public Task DetachAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default) =>
+        arm.WriteAsync($"detach disk '{volumeId}' from VM '{instanceId}'", async ct =>
         {
-            return; // not attached there: nothing to undo
-        }
+            var vm = await arm.FindVmAsync(instanceId, ct).ConfigureAwait(false);
+            var attached = vm?.Data.StorageProfile.DataDisks.ToList() ?? [];
+            if (vm is null || !attached.Any(d => IsDisk(d, volumeId)))
+            {
+                return; // not attached there: nothing to undo
+            }
 
-        // The instance's tags describe the box it serves: that box is gone from it.
-        var tags = new Dictionary<string, string>(vm.Data.Tags, StringComparer.Ordinal);
-        tags.Remove(TagKeys.UserId);
-        tags.Remove(TagKeys.BoxName);
-        tags[TagKeys.Status] = ResourceStatuses.Free;
-        await PatchVmAsync(vm, attached.Where(d => !IsDisk(d, volumeId)).ToList(), tags, $"detach disk '{volumeId}' from VM '{instanceId}'", cancellationToken).ConfigureAwait(false);
-    }
+            // The instance's tags describe the box it serves: that box is gone from it.
+            var tags = new Dictionary<string, string>(vm.Data.Tags, StringComparer.Ordinal);
+            tags.Remove(TagKeys.UserId);
+            tags.Remove(TagKeys.BoxName);
+            tags[TagKeys.Status] = ResourceStatuses.Free;
+            await PatchVmAsync(vm, attached.Where(d => !IsDisk(d, volumeId)).ToList(), tags, ct).ConfigureAwait(false);
+        }, cancellationToken);
 
     /// <summary>One PATCH: the whole data-disk list and the whole tag map replace the VM's (seed 003: one combined update).</summary>
-    private Task PatchVmAsync(VirtualMachineResource vm, IReadOnlyList<VirtualMachineDataDisk> disks, IReadOnlyDictionary<string, string> tags, string what, CancellationToken cancellationToken)
+    private static Task PatchVmAsync(VirtualMachineResource vm, IReadOnlyList<VirtualMachineDataDisk> disks, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken)
     {
         var patch = new VirtualMachinePatch { StorageProfile = new VirtualMachineStorageProfile() };
 
@@ -264,7 +282,7 @@ public sealed class AzureInfrastructure : IInfrastructure
             patch.Tags[key] = value;
         }
 
-        return arm.WriteAsync(what, ct => vm.UpdateAsync(WaitUntil.Completed, patch, cancellationToken: ct), cancellationToken);
+        return vm.UpdateAsync(WaitUntil.Completed, patch, cancellationToken: cancellationToken);
     }
 
     /// <summary>

@@ -113,6 +113,11 @@ internal sealed class AzureGoldenSnapshots(ArmContext arm, NetworkInterfaces nic
                 throw ShellboxException.Service("GoldenBuildFailed", $"shellbox-agent build-golden failed on '{vmName}' (exit {result.ExitCode}): {ArmErrors.Scrub(reason)}");
             }
 
+            if (await FindAsync(version, cancellationToken).ConfigureAwait(false) is { } raced)
+            {
+                return raced; // another build finished first: its snapshot stands
+            }
+
             progress?.Report(new ShellboxProgress(Activity, $"Taking the incremental snapshot {version}", 85));
             var snapshotData = new SnapshotData(new AzureLocation(settings.Location))
             {

@@ -124,6 +124,25 @@ public sealed class AttachAndTagTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_instance_with_a_users_box_attached_is_not_deleted()
+    {
+        var infrastructure = azure.Infrastructure();
+        var golden = await infrastructure.EnsureGoldenSnapshotAsync();
+        await infrastructure.CreateInstanceAsync("instance-a", Tags());
+        await infrastructure.CreateVolumeAsync("volume-1", golden, Tags());
+        await infrastructure.AttachAsync("instance-a", "volume-1", Tags((TagKeys.UserId, "u1"), (TagKeys.BoxName, "dev33")));
+
+        var error = await Assert.ThrowsAsync<ShellboxException>(() => infrastructure.DeleteInstanceAsync("instance-a"));
+
+        Assert.Equal(ShellboxErrorKind.Conflict, error.Kind);
+        Assert.Contains("u1", error.Message);
+        Assert.NotNull(azure.Emulator.State.FindVirtualMachine("instance-a"));
+        await infrastructure.DetachAsync("instance-a", "volume-1");
+        await infrastructure.DeleteInstanceAsync("instance-a");
+        Assert.Empty(azure.Emulator.State.VirtualMachines);
+    }
+
+    [Fact]
     public async Task Deleting_an_attached_free_volume_detaches_it_first()
     {
         var infrastructure = azure.Infrastructure();

@@ -70,13 +70,8 @@ internal sealed class AzureOnEmulator : IAsyncDisposable
             DataDirectory = folder,
             VmHost = host,
             ResourceGraphLag = resourceGraphLag,
+            MaxVirtualMachines = maxVirtualMachines,
         });
-        if (Environment.GetEnvironmentVariable("SHELLBOX_DEV_PER_EMULATOR_IDENTITY") == "1")
-        {
-            Environment.SetEnvironmentVariable("IDENTITY_ENDPOINT", emulator.ManagedIdentityEndpoint.ToString());
-            Environment.SetEnvironmentVariable("IDENTITY_HEADER", emulator.ManagedIdentityHeader);
-        }
-
         return new AzureOnEmulator(emulator, host, folder);
     }
 

@@ -38,6 +38,16 @@ public sealed class CredentialTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_default_credential_chain_finds_the_automation_identity_without_probing_the_metadata_service()
+    {
+        // A probe of 169.254.169.254 would hang or fail here: nothing answers it on this machine.
+        var infrastructure = azure.Infrastructure(azure.Settings with { Credential = AzureCredentials.Default });
+        var started = DateTimeOffset.UtcNow;
+        Assert.Empty(await infrastructure.ListAsync(ResourceRoles.Volume));
+        Assert.True(DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
     public void An_unknown_credential_kind_is_a_user_error_naming_the_choices()
     {
         var error = Assert.Throws<ShellboxException>(() => AzureCredentials.Create(azure.Settings with { Credential = "Password" }));
