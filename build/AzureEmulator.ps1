@@ -48,7 +48,7 @@ function Start-ShellboxAzureEmulator {
 
     $tablePort = Get-FreeLoopbackPort
     $azurite = Start-LoggedProcess 'node' @($azuriteMain, '--tableHost', '127.0.0.1', '--tablePort', "$tablePort", '--inMemoryPersistence', '--disableTelemetry',
-        '--skipApiVersionCheck', '--location', (Join-Path $logs 'azurite')) (Join-Path $logs 'azurite.log')
+        '--skipApiVersionCheck') (Join-Path $logs 'azurite.log')
     $emulatorArgs = @((Get-ArmEmulatorDll), '--port', '0', '--latency', $Latency, '--data', (Join-Path $logs 'arm'))
     if ($VmHosts) { $emulatorArgs += @('--vm-host', 'sshd') }
     if ($RequestLog) { $emulatorArgs += '--log' }
@@ -97,7 +97,7 @@ function Start-ShellboxAzureEmulator {
 # The emulator prints `key: value` lines once it listens; read them until the settings are complete.
 function Read-EmulatorSettings([Diagnostics.Process] $Emulator, [string] $Log) {
     $keys = @{
-        baseurl = 'BaseUri'; certificate = 'CertificatePem'; certificatepem = 'CertificatePem'; subscriptionid = 'SubscriptionId'; subscription = 'SubscriptionId'
+        baseurl = 'BaseUri'; certpem = 'CertificatePem'; certificate = 'CertificatePem'; certificatepem = 'CertificatePem'; subscriptionid = 'SubscriptionId'; subscription = 'SubscriptionId'
         resourcegroup = 'ResourceGroup'; location = 'Location'; identityendpoint = 'IdentityEndpoint'; managedidentityendpoint = 'IdentityEndpoint'
         identityheader = 'IdentityHeader'; managedidentityheader = 'IdentityHeader'
     }

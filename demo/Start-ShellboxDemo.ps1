@@ -29,7 +29,7 @@ function Step([string] $Text) { Write-Host "`n== $Text" -ForegroundColor Cyan }
 # ARM writes (PUT, PATCH, POST, DELETE on a resource; Resource Graph queries are reads) logged so far.
 function Get-ArmWriteCount {
     if (-not $ArmRequestLog) { return 0 }
-    @(Get-Content $ArmRequestLog | Where-Object { $_ -match '\b(PUT|PATCH|POST|DELETE)\b\s+\S*/subscriptions/' -and $_ -notmatch 'Microsoft\.ResourceGraph' }).Count
+    @(Get-Content $ArmRequestLog | Where-Object { $_ -match '\b(PUT|PATCH|POST|DELETE)\b.*\s/subscriptions/' -and $_ -notmatch 'Microsoft\.ResourceGraph' }).Count
 }
 
 function Invoke-InBox([string] $Command) {

@@ -21,7 +21,7 @@ BeforeAll {
     }
 
     # ARM writes the emulator answered so far (PUT/PATCH/POST/DELETE on a resource; Resource Graph queries are reads).
-    $script:CountWrites = "@(Get-Content '$($Emulator.RequestLog)' | Where-Object { `$_ -match '\b(PUT|PATCH|POST|DELETE)\b\s+\S*/subscriptions/' -and `$_ -notmatch 'Microsoft\.ResourceGraph' }).Count"
+    $script:CountWrites = "@(Get-Content '$($Emulator.RequestLog)' | Where-Object { `$_ -match '\b(PUT|PATCH|POST|DELETE)\b.*\s/subscriptions/' -and `$_ -notmatch 'Microsoft\.ResourceGraph' }).Count"
 }
 
 AfterAll {
