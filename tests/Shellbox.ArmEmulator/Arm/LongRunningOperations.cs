@@ -82,11 +82,15 @@ internal sealed class LongRunningOperations(Uri baseUri, string subscriptionId, 
     public string ResultUrl(LongRunningOperation operation, string providerNamespace, string? apiVersion) =>
         new Uri(baseUri, $"subscriptions/{subscriptionId}/providers/{providerNamespace}/locations/{location}/operations/{operation.Id}?monitor=true&api-version={apiVersion ?? "2023-07-01"}").AbsoluteUri;
 
-    /// <summary>Whole seconds until the operation is due, at least 1 (what the client should wait before polling).</summary>
-    public string RetryAfter(LongRunningOperation operation)
+    /// <summary>Tells the client when to poll: Retry-After in whole seconds (at least 1, as ARM sends it) and
+    /// retry-after-ms with the exact time left, which Azure.Core prefers; with seed-scaled latencies (a few hundred
+    /// ms) whole seconds alone would make every operation look like a second or more to a client polling faster.</summary>
+    public ArmResponse WithRetryAfter(ArmResponse response, LongRunningOperation operation)
     {
         var remaining = operation.Due - clock.GetUtcNow();
-        return Math.Max(1, (int)Math.Ceiling(remaining.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        if (remaining < TimeSpan.Zero) remaining = TimeSpan.Zero;
+        response.WithHeader("Retry-After", Math.Max(1, (int)Math.Ceiling(remaining.TotalSeconds)).ToString(CultureInfo.InvariantCulture));
+        return response.WithHeader("retry-after-ms", ((int)Math.Ceiling(remaining.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture));
     }
 
     /// <summary>Adds Azure-AsyncOperation, Location and Retry-After to an accepted write.</summary>
@@ -94,7 +98,7 @@ internal sealed class LongRunningOperations(Uri baseUri, string subscriptionId, 
     {
         response.WithHeader("Azure-AsyncOperation", StatusUrl(operation, providerNamespace, apiVersion));
         if (withLocation) response.WithHeader("Location", ResultUrl(operation, providerNamespace, apiVersion));
-        return response.WithHeader("Retry-After", RetryAfter(operation));
+        return WithRetryAfter(response, operation);
     }
 
     public async Task StopAsync()

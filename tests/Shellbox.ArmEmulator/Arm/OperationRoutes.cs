@@ -26,13 +26,12 @@ internal sealed class OperationRoutes(EmulatorContext context)
         if (!monitor)
         {
             var status = ArmResponse.Ok(operation.StatusJson());
-            return operation.Status == "InProgress" ? status.WithHeader("Retry-After", context.Operations.RetryAfter(operation)) : status;
+            return operation.Status == "InProgress" ? context.Operations.WithRetryAfter(status, operation) : status;
         }
         return operation.Status switch
         {
-            "InProgress" => new ArmResponse(202)
-                .WithHeader("Location", context.Operations.ResultUrl(operation, request["ns"], request.ApiVersion))
-                .WithHeader("Retry-After", context.Operations.RetryAfter(operation)),
+            "InProgress" => context.Operations.WithRetryAfter(
+                new ArmResponse(202).WithHeader("Location", context.Operations.ResultUrl(operation, request["ns"], request.ApiVersion)), operation),
             "Succeeded" => operation.Result is null ? new ArmResponse(200) : ArmResponse.Ok(operation.Result.DeepClone()),
             _ => new ArmResponse(operation.Error!.Status, operation.Error.ToBody()),
         };

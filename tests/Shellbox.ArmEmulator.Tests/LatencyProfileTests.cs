@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using Azure;
+using Azure.ResourceManager.Compute;
+using Xunit.Abstractions;
+
+namespace Shellbox.ArmEmulator.Tests;
+
+public sealed class LatencyProfileTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Seed_scaled_writes_take_a_few_hundred_ms_and_resource_graph_trails_by_1_2_s()
+    {
+        await using var session = await EmulatorSession.StartAsync(data => new ArmEmulatorOptions { DataDirectory = data, Latency = LatencyProfile.SeedScaled });
+        var disks = session.ResourceGroup.GetManagedDisks();
+        await session.ResourceGroup.GetAsync(); // token, TLS and JIT out of the way
+
+        var sdk = Stopwatch.StartNew();
+        await disks.CreateOrUpdateAsync(WaitUntil.Completed, "vol-sdk", ArmModels.EmptyDisk(session));
+        sdk.Stop();
+
+        // The operation's own latency, seen by a client that polls the resource every 25 ms.
+        var own = Stopwatch.StartNew();
+        await disks.CreateOrUpdateAsync(WaitUntil.Started, "vol-1", ArmModels.EmptyDisk(session));
+        while ((await disks.GetAsync("vol-1")).Value.Data.ProvisioningState != "Succeeded") await Task.Delay(25);
+        own.Stop();
+        var graphLag = await TimeUntilGraphShowsAsync(session, "vol-1") + own.Elapsed;
+
+        var get = Stopwatch.StartNew();
+        await disks.GetAsync("vol-1");
+        get.Stop();
+
+        output.WriteLine($"disk create through the SDK (WaitUntil.Completed): {sdk.Elapsed.TotalMilliseconds:0} ms; " +
+            $"operation latency seen by 25 ms polling: {own.Elapsed.TotalMilliseconds:0} ms; GET {get.Elapsed.TotalMilliseconds:0} ms; " +
+            $"Resource Graph showed the new disk {graphLag.TotalMilliseconds:0} ms after the PUT");
+        Assert.InRange(own.Elapsed, TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(900));
+        // Azure.Core polls ARM operations at most once a second after the first immediate poll.
+        Assert.InRange(sdk.Elapsed, TimeSpan.FromMilliseconds(900), TimeSpan.FromMilliseconds(2000));
+        Assert.InRange(graphLag, TimeSpan.FromMilliseconds(1200), TimeSpan.FromMilliseconds(2000));
+        Assert.InRange(get.Elapsed, TimeSpan.FromMilliseconds(8), TimeSpan.FromMilliseconds(500));
+    }
+
+    private static async Task<TimeSpan> TimeUntilGraphShowsAsync(EmulatorSession session, string name)
+    {
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            var (_, body, _) = await session.QueryGraphAsync($"Resources | where type =~ 'microsoft.compute/disks' | where name =~ '{name}' | project name");
+            if (body!["count"]!.GetValue<int>() == 1) return waited.Elapsed;
+            await Task.Delay(25);
+        }
+        throw new TimeoutException($"{name} never showed in Resource Graph");
+    }
+}
