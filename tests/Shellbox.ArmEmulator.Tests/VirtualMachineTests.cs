@@ -70,6 +70,25 @@ public sealed class VirtualMachineTests
     }
 
     [Fact]
+    public async Task Sending_back_the_data_disks_a_get_shows_keeps_them_and_adds_an_empty_one()
+    {
+        await using var session = await EmulatorSession.StartAsync();
+        var data = ArmModels.Vm(session, "vm1");
+        data.StorageProfile.DataDisks.Add(new VirtualMachineDataDisk(0, DiskCreateOptionType.Empty) { Name = "vm1-scratch", DiskSizeGB = 8 });
+        var vm = (await session.ResourceGroup.GetVirtualMachines().CreateOrUpdateAsync(WaitUntil.Completed, "vm1", data)).Value;
+        var scratchFolder = session.Server.State.FindDisk("vm1-scratch")!.Folder;
+
+        var patch = new VirtualMachinePatch { StorageProfile = new VirtualMachineStorageProfile() };
+        foreach (var disk in vm.Data.StorageProfile.DataDisks) patch.StorageProfile.DataDisks.Add(disk);
+        patch.StorageProfile.DataDisks.Add(new VirtualMachineDataDisk(1, DiskCreateOptionType.Empty) { Name = "vm1-more", DiskSizeGB = 16 });
+        var updated = (await vm.UpdateAsync(WaitUntil.Completed, patch)).Value;
+
+        Assert.Equal(["vm1-scratch", "vm1-more"], updated.Data.StorageProfile.DataDisks.Select(d => d.Name));
+        Assert.Equal(scratchFolder, session.Server.State.FindDisk("vm1-scratch")!.Folder);
+        Assert.Equal(("Attached", vm.Id.ToString()), (session.Server.State.FindDisk("vm1-more")!.DiskState, session.Server.State.FindDisk("vm1-more")!.ManagedBy));
+    }
+
+    [Fact]
     public async Task Attach_detach_data_disks_swaps_disks_and_answers_the_storage_profile()
     {
         await using var session = await EmulatorSession.StartAsync();

@@ -47,6 +47,15 @@ internal sealed record DataDiskChange(IReadOnlyList<DiskModel> Attaching, IReadO
         {
             if (want.Lun is < 0 or > 63) throw ArmException.BadRequest($"Lun {want.Lun} is out of range 0-63.", "InvalidParameter");
             if (!luns.Add(want.Lun)) throw ArmException.BadRequest($"Two data disks use lun {want.Lun}.", "InvalidParameter");
+            // A disk the VM already has, sent back as a GET shows it (any createOption): it stays.
+            var current = vm.DataDisks.FirstOrDefault(d => d.Lun == want.Lun
+                && (want.DiskId is null || string.Equals(d.DiskId, want.DiskId, StringComparison.OrdinalIgnoreCase))
+                && (want.Name is null || string.Equals(d.DiskName, want.Name, StringComparison.OrdinalIgnoreCase)));
+            if (current is not null && state.DiskModels.TryGetValue(current.DiskName, out var keptDisk))
+            {
+                resolved.Add((want with { CreateOption = current.CreateOption }, keptDisk));
+                continue;
+            }
             if (string.Equals(want.CreateOption, "Empty", StringComparison.OrdinalIgnoreCase))
             {
                 var name = want.Name ?? $"{vm.Name}_lun_{want.Lun}_{Guid.NewGuid():N}";
