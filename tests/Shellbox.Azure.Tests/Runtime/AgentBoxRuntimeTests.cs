@@ -1,0 +1,115 @@
+using System.Globalization;
+using Shellbox.Azure.Runtime;
+using Shellbox.Core.Errors;
+using Shellbox.Core.Model;
+using Shellbox.Core.Ports;
+using Shellbox.Local.Store;
+
+namespace Shellbox.Azure.Tests.Runtime;
+
+/// <summary>What the Azure runtime adds to the contract: errors Core acts on, and the pinned instance key.</summary>
+[Collection(AgentHostCollection.Name)]
+public sealed class AgentBoxRuntimeTests(AgentHostFixture fixture) : IAsyncLifetime
+{
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(30);
+    private readonly string folder = Directory.CreateTempSubdirectory("shellbox-agentbox-").FullName;
+    private SqlitePoolStore store = null!;
+    private EmulatedInstances instances = null!;
+    private AgentBoxRuntime runtime = null!;
+
+    public Task InitializeAsync()
+    {
+        store = SqlitePoolStore.Open(Path.Combine(folder, "state.db"));
+        instances = new EmulatedInstances(fixture, store, folder);
+        runtime = new AgentBoxRuntime(store, fixture.Agent(), fixture.ControlKeyPath);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await instances.DisposeAsync();
+        Directory.Delete(folder, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_box_whose_instance_stopped_without_a_suspend_is_refused_with_the_typed_error_and_a_cold_boot_keeps_its_disk_and_host_key()
+    {
+        // GIVEN a box that wrote a file and then lost its QEMU without a suspend
+        await NewBoxAsync("lost");
+        var endpoint = await runtime.ResumeAsync("instance-lost", "volume-lost");
+        await RunAsync(endpoint, "echo survives > /root/file; echo lost > /tmp/file; sync");
+        await KillQemuAsync("instance-lost");
+
+        // WHEN it is resumed THEN the agent's refusal arrives as the typed error Core's connect cold-boots on
+        var error = await Assert.ThrowsAsync<SavedStateMissingException>(() => runtime.ResumeAsync("instance-lost", "volume-lost"));
+        Assert.Equal("SavedStateMissing", error.ErrorId);
+        Assert.False(await runtime.IsRunningAsync("instance-lost", "volume-lost"));
+
+        // WHEN it is cold-booted THEN its disk and its pinned host key are kept, its RAM is new
+        var booted = await runtime.ColdBootAsync("instance-lost", "volume-lost");
+        Assert.Equal(endpoint.HostKey, booted.HostKey);
+        Assert.Equal("survives", await RunAsync(booted, "cat /root/file"));
+        Assert.Equal("gone", await RunAsync(booted, "cat /tmp/file 2>/dev/null || echo gone"));
+        var clock = long.Parse(await RunAsync(booted, "date +%s"), CultureInfo.InvariantCulture);
+        Assert.InRange(clock, DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 5, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 5);
+        await runtime.SuspendAsync("instance-lost", "volume-lost");
+    }
+
+    [Fact]
+    public async Task An_instance_whose_host_key_is_not_the_pinned_one_is_refused_and_its_box_is_not_started()
+    {
+        // GIVEN an instance whose record pins another host key than the one it presents
+        await NewBoxAsync("spoofed");
+        var record = (await store.GetAsync<InstanceRecord>("instance-spoofed"))!;
+        await store.CommitAsync([StoreWrite.Replace(record with { HostKey = await fixture.OtherPublicKeyAsync() })]);
+
+        // WHEN the box is resumed THEN that is refused with a clear error
+        var error = await Assert.ThrowsAsync<ShellboxException>(() => runtime.ResumeAsync("instance-spoofed", "volume-spoofed"));
+        Assert.Equal("InstanceHostKeyMismatch", error.ErrorId);
+        Assert.Contains("pinned", error.Message);
+
+        // AND nothing ran there: with the right key pinned again, the box is found not running and resumes from its state
+        var current = (await store.GetAsync<InstanceRecord>("instance-spoofed"))!;
+        await store.CommitAsync([StoreWrite.Replace(current with { HostKey = record.HostKey })]);
+        Assert.False(await runtime.IsRunningAsync("instance-spoofed", "volume-spoofed"));
+        var endpoint = await runtime.ResumeAsync("instance-spoofed", "volume-spoofed");
+        Assert.Equal("ok", await RunAsync(endpoint, "echo ok"));
+        await runtime.SuspendAsync("instance-spoofed", "volume-spoofed");
+    }
+
+    [Fact]
+    public async Task A_data_disk_holding_another_volume_is_refused()
+    {
+        await NewBoxAsync("mine");
+        await runtime.SuspendAsync("instance-mine", "volume-mine"); // claims the golden copy as volume-mine
+
+        var error = await Assert.ThrowsAnyAsync<ShellboxException>(() => runtime.ResumeAsync("instance-mine", "volume-theirs"));
+
+        Assert.Equal("VolumeNotAttached", error.ErrorId);
+        Assert.Equal(ShellboxErrorKind.Conflict, error.Kind);
+        Assert.False(await runtime.IsRunningAsync("instance-mine", "volume-theirs"));
+    }
+
+    private async Task NewBoxAsync(string name)
+    {
+        await instances.CreateInstanceAsync($"instance-{name}", new Dictionary<string, string>());
+        await instances.CreateVolumeAsync($"volume-{name}", new GoldenSnapshotInfo(fixture.GoldenBuilt.Version, fixture.GoldenDisk, fixture.GoldenBuilt.Created), new Dictionary<string, string>());
+        await instances.AttachAsync($"instance-{name}", $"volume-{name}", new Dictionary<string, string>());
+    }
+
+    private async Task<string> RunAsync(BoxEndpoint endpoint, string command)
+    {
+        var result = await runtime.RunAsync(endpoint, command, CommandTimeout);
+        Assert.True(result.ExitCode == 0, $"'{command}' exited {result.ExitCode}: {result.StdErr}");
+        return result.StdOut.Trim();
+    }
+
+    /// <summary>The instance's QEMU dies as in a host crash: SIGKILL, nothing saved.</summary>
+    private async Task KillQemuAsync(string instanceId)
+    {
+        var pid = int.Parse((await File.ReadAllTextAsync(Path.Combine(fixture.Host.AgentHome(instances.VmName(instanceId)), "run", "qemu.pid"))).Trim(), CultureInfo.InvariantCulture);
+        using var qemu = System.Diagnostics.Process.GetProcessById(pid);
+        qemu.Kill();
+        await qemu.WaitForExitAsync();
+    }
+}
