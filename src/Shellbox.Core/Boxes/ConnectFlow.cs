@@ -123,7 +123,7 @@ public sealed class ConnectFlow(ShellboxEngine engine)
         {
             // Either no free instance, or the box moved (someone else attached it): let the caller decide again.
             var now = await Store.GetAsync<BoxRecord>(box.Id, cancellationToken).ConfigureAwait(false);
-            if (now?.ETag != box.ETag || volume is not { InstanceId: null })
+            if (now?.ETag != box.ETag)
             {
                 throw new StoreConflictException(box.Key, "changed while connecting");
             }
