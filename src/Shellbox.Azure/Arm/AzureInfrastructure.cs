@@ -210,11 +210,13 @@ public sealed class AzureInfrastructure : IInfrastructure
 
     public async Task AttachAsync(string instanceId, string volumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
     {
-        var disk = await arm.FindDiskAsync(volumeId, cancellationToken).ConfigureAwait(false) ?? throw VolumeNotFound(volumeId);
+        var diskRead = arm.FindDiskAsync(volumeId, cancellationToken); // in parallel with the first VM read
+        ManagedDiskResource? disk = null;
         await arm.WriteAsync($"attach disk '{volumeId}' to VM '{instanceId}'", async ct =>
         {
             // Read inside the retry: after a 409 the VM may have changed, and the PATCH replaces its whole disk list.
             var vm = await arm.FindVmAsync(instanceId, ct).ConfigureAwait(false) ?? throw InstanceNotFound(instanceId);
+            disk = await diskRead.ConfigureAwait(false) ?? throw VolumeNotFound(volumeId);
             var attached = vm.Data.StorageProfile.DataDisks.ToList();
             var already = attached.Any(d => IsDisk(d, volumeId));
             if (!already && attached.FirstOrDefault() is { } other)
@@ -239,7 +241,7 @@ public sealed class AzureInfrastructure : IInfrastructure
             }
         }, cancellationToken).ConfigureAwait(false);
 
-        await MirrorOwnerAsync(disk, tags, cancellationToken).ConfigureAwait(false);
+        await MirrorOwnerAsync(disk!, tags, cancellationToken).ConfigureAwait(false);
     }
 
     public Task DetachAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default) =>

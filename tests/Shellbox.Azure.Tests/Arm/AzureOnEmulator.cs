@@ -60,7 +60,7 @@ internal sealed class AzureOnEmulator : IAsyncDisposable
 
     public AzureProviderOptions Options { get; }
 
-    public static async Task<AzureOnEmulator> StartAsync(TimeSpan resourceGraphLag = default, int? maxVirtualMachines = null)
+    public static async Task<AzureOnEmulator> StartAsync(TimeSpan resourceGraphLag = default, int? maxVirtualMachines = null, LatencyProfile latency = LatencyProfile.None)
     {
         await IdentityEnvironment.EnsureAsync();
         var folder = Directory.CreateTempSubdirectory("shellbox-arm-").FullName;
@@ -71,6 +71,7 @@ internal sealed class AzureOnEmulator : IAsyncDisposable
             VmHost = host,
             ResourceGraphLag = resourceGraphLag,
             MaxVirtualMachines = maxVirtualMachines,
+            Latency = latency,
         });
         return new AzureOnEmulator(emulator, host, folder);
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Shellbox.Core.Errors;
 using Shellbox.Core.Model;
 
@@ -54,6 +55,42 @@ public sealed class RetryTests : IAsyncLifetime
 
         Assert.Equal(3, conflict.Fired);
         Assert.Equal("volume-1", azure.Emulator.State.FindVirtualMachine("instance-a")!.DataDiskNamesByLun[0]);
+    }
+
+    [Fact]
+    public async Task The_back_off_after_a_conflict_runs_on_the_injected_clock()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var infrastructure = azure.Infrastructure(options: azure.Options with { ConflictRetryDelay = TimeSpan.FromSeconds(30) }, time: clock);
+        await infrastructure.CreateInstanceAsync("instance-a", new Dictionary<string, string>());
+        await infrastructure.CreateVolumeAsync("volume-1", await infrastructure.EnsureGoldenSnapshotAsync(), new Dictionary<string, string>());
+        var conflict = azure.Emulator.Faults.Add("PATCH", "/virtualMachines/instance-a$", 409, times: 1, code: "AnotherOperationInProgress");
+
+        var attach = infrastructure.AttachAsync("instance-a", "volume-1", new Dictionary<string, string>());
+
+        // GIVEN the first PATCH was refused, WHEN no time passes on the injected clock, THEN the retry waits
+        await WaitUntilAsync(() => conflict.Fired == 1 || attach.IsCompleted);
+        await Task.Delay(300);
+        Assert.False(attach.IsCompleted, "the retry did not wait for the back-off");
+
+        // WHEN the clock moves past the back-off, THEN the retry goes through
+        for (var step = 0; step < 100 && !attach.IsCompleted; step++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(30));
+            await Task.WhenAny(attach, Task.Delay(50));
+        }
+
+        Assert.True(attach.IsCompleted, "the retry did not follow the injected clock");
+        await attach;
+        Assert.Equal("volume-1", azure.Emulator.State.FindVirtualMachine("instance-a")!.DataDiskNamesByLun[0]);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 200 && !condition(); i++)
+        {
+            await Task.Delay(25);
+        }
     }
 
     [Fact]
