@@ -1,8 +1,9 @@
 #Requires -Version 7.4
 <#
 .SYNOPSIS
-    Benchmarks (figures, not pass/fail): box runtime cycles, the connect breakdown per path, and
-    end-to-end `ssh HOST connect NAME true` through a real sshd.
+    Benchmarks (figures, not pass/fail): box runtime cycles, the connect breakdown per path,
+    end-to-end `ssh HOST connect NAME true` through a real sshd, the pool stores' claim latency with
+    few and many boxes (SQLite, Azurite), and seed 003's Azure connect flow against ours.
 .DESCRIPTION
     Everything runs in a temp folder and is removed afterwards. -Cycles sets the samples per figure
     (at least 10 for the published numbers).
@@ -11,7 +12,9 @@
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [ValidateRange(1, 100)] [int] $Cycles = 10,
-    [switch] $SkipRuntime
+    [switch] $SkipRuntime,
+    # Only the store and Azure figures (no QEMU).
+    [switch] $AzureOnly
 )
 
 $ErrorActionPreference = 'Stop'
@@ -28,6 +31,12 @@ function Get-Percentile([double[]] $Values, [double] $P) {
 function Write-Figure([string] $Name, [double[]] $Ms) {
     '{0,-46} n={1,-3} p50 {2,7:0} ms   p95 {3,7:0} ms' -f $Name, $Ms.Count, (Get-Percentile $Ms 50), (Get-Percentile $Ms 95)
 }
+
+Write-Host '== pool store: connect-claim latency with few and many boxes (SQLite, Table Storage on Azurite)'
+& dotnet run --project (Join-Path $PSScriptRoot 'StoreBench') -c Release
+Write-Host "== Azure: seed 003's connect flow against Shellbox's on the ARM emulator (seed latencies / 100)"
+& dotnet run --project (Join-Path $PSScriptRoot 'AzureBench') -c Release -- --cycles $Cycles
+if ($AzureOnly) { return }
 
 if (-not $SkipRuntime -and (Test-Path (Join-Path $PSScriptRoot 'LocalBench'))) {
     Write-Host '== box runtime (volume create, resume to SSH, suspend, RSS per box)'
