@@ -57,6 +57,10 @@ public sealed class VirtualMachineTests
         var updated = (await vm.UpdateAsync(WaitUntil.Completed, patch)).Value;
 
         Assert.Equal(1, session.Server.Requests.CountWritesSince(mark));
+        // vm.UpdateAsync(WaitUntil.Completed): a PATCH answered 200 makes Azure.Core ignore Azure-AsyncOperation
+        // and poll the VM itself until its provisioningState is final (here at once).
+        Assert.Equal(["PATCH virtualMachines", "GET virtualMachines"],
+            session.Server.Requests.Since(mark).Select(r => $"{r.Method} {r.Path.Split('/')[^2]}"));
         Assert.Equal(new Dictionary<string, string> { ["shellbox:role"] = "instance", ["shellbox:status"] = "connected" }, updated.Data.Tags);
         var dataDisk = Assert.Single(updated.Data.StorageProfile.DataDisks);
         Assert.Equal(1, dataDisk.Lun);
