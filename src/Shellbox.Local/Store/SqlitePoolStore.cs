@@ -29,7 +29,10 @@ public sealed class SqlitePoolStore : IPoolStore
             json TEXT NOT NULL);
         """;
 
-    private const string CandidateIndex = "CREATE INDEX IF NOT EXISTS rows_by_candidate ON rows (kind, candidate, lastused, id)";
+    private const string CandidateIndex = $"CREATE INDEX IF NOT EXISTS {SqliteStoreMigration.CandidateIndexName} ON rows (kind, candidate, lastused, id)";
+
+    /// <summary>The claim's candidate query: it walks <see cref="CandidateIndex"/>, never the whole table.</summary>
+    internal const string CandidateQuery = "SELECT version, json FROM rows WHERE kind = $kind AND candidate = $candidate ORDER BY lastused, id LIMIT $max";
 
     private readonly string connectionString;
 
@@ -105,7 +108,7 @@ public sealed class SqlitePoolStore : IPoolStore
         var kind = StoreIndex.KindOf<T>(which);
         await using var connection = OpenConnection();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT version, json FROM rows WHERE kind = $kind AND candidate = $candidate ORDER BY lastused, id LIMIT $max";
+        command.CommandText = CandidateQuery;
         command.Parameters.AddWithValue("$kind", kind);
         command.Parameters.AddWithValue("$candidate", which.ToString());
         command.Parameters.AddWithValue("$max", Math.Max(max, 0));

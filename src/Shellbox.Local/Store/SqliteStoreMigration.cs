@@ -11,8 +11,16 @@ namespace Shellbox.Local.Store;
 /// </summary>
 internal static class SqliteStoreMigration
 {
+    public const string CandidateIndexName = "rows_by_candidate";
+
     public static void Run(SqliteConnection connection, string schema, string candidateIndex)
     {
+        // Every process opens the store; only a file that needs work takes the write lock.
+        if (HasColumn(connection, null, "rows", "candidate") && HasIndex(connection, CandidateIndexName))
+        {
+            return;
+        }
+
         using var transaction = connection.BeginTransaction(System.Data.IsolationLevel.Serializable);
         Execute(connection, transaction, schema);
         if (!HasColumn(connection, transaction, "rows", "candidate"))
@@ -60,7 +68,15 @@ internal static class SqliteStoreMigration
         }
     }
 
-    private static bool HasColumn(SqliteConnection connection, SqliteTransaction transaction, string table, string column)
+    private static bool HasIndex(SqliteConnection connection, string index)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = $index";
+        command.Parameters.AddWithValue("$index", index);
+        return Convert.ToInt64(command.ExecuteScalar()) > 0;
+    }
+
+    private static bool HasColumn(SqliteConnection connection, SqliteTransaction? transaction, string table, string column)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;

@@ -88,4 +88,33 @@ public sealed class SqlitePoolStoreTests : PoolStoreContract, IDisposable
         await store.ReplaceAsync(free with { Status = ResourceStatuses.Connected });
         Assert.Empty(await store.FindCandidatesAsync<InstanceRecord>(Candidates.BareFreeInstances));
     }
+
+    [Fact]
+    public async Task The_candidate_query_walks_the_index_instead_of_scanning_every_row()
+    {
+        var path = folder.Combine("plan.db");
+        var store = SqlitePoolStore.Open(path);
+        await store.InsertAsync(Instance("i-1"));
+
+        // The statement FindCandidatesAsync runs, explained: a scan would grow with every box ever created.
+        using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"EXPLAIN QUERY PLAN {SqlitePoolStore.CandidateQuery}";
+        command.Parameters.AddWithValue("$kind", "instance");
+        command.Parameters.AddWithValue("$candidate", nameof(Candidates.BareFreeInstances));
+        command.Parameters.AddWithValue("$max", 10);
+        var plan = new List<string>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                plan.Add(reader.GetString(3));
+            }
+        }
+
+        Assert.Contains(plan, step => step.Contains("USING INDEX rows_by_candidate", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan, step => step.Contains("TEMP B-TREE", StringComparison.Ordinal));
+        Assert.Single(await store.FindCandidatesAsync<InstanceRecord>(Candidates.BareFreeInstances));
+    }
 }
