@@ -189,6 +189,32 @@ public sealed class VirtualMachineTests
     }
 
     [Fact]
+    public async Task The_instance_view_says_the_vm_runs()
+    {
+        await using var session = await EmulatorSession.StartAsync();
+        var vm = (await session.ResourceGroup.GetVirtualMachines().CreateOrUpdateAsync(WaitUntil.Completed, "vm1", ArmModels.Vm(session, "vm1"))).Value;
+
+        var view = (await vm.InstanceViewAsync()).Value;
+        var expanded = (await vm.GetAsync(InstanceViewType.InstanceView)).Value.Data.InstanceView;
+
+        Assert.Contains(view.Statuses, s => s.Code == "PowerState/running");
+        Assert.Contains(expanded.Statuses, s => s.Code == "ProvisioningState/succeeded");
+    }
+
+    [Fact]
+    public async Task A_body_property_of_the_wrong_type_is_a_400_not_a_crash()
+    {
+        await using var session = await EmulatorSession.StartAsync();
+        var disk = (await session.ResourceGroup.GetManagedDisks().CreateOrUpdateAsync(WaitUntil.Completed, "vol-a", ArmModels.EmptyDisk(session))).Value;
+
+        var (status, body, _) = await session.SendAsync(Azure.Core.RequestMethod.Patch, $"{disk.Id}?api-version=2023-04-02",
+            new System.Text.Json.Nodes.JsonObject { ["properties"] = new System.Text.Json.Nodes.JsonObject { ["diskSizeGB"] = "big" } });
+
+        Assert.Equal(400, status);
+        Assert.Equal("InvalidRequestContent", body!["error"]!["code"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task A_throttled_get_is_retried_by_the_sdk_after_retry_after()
     {
         await using var session = await EmulatorSession.StartAsync();

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Shellbox.ArmEmulator.Arm;
 using Shellbox.ArmEmulator.Model;
 using Shellbox.ArmEmulator.Storage;
@@ -43,14 +45,14 @@ internal sealed class EmulatorContext(
         "AnotherOperationInProgress");
 
     /// <summary>Tags from a request body's "tags" (null when absent); ARM tag values are strings.</summary>
-    public static Dictionary<string, string>? ParseTags(System.Text.Json.Nodes.JsonNode? tags)
+    public static Dictionary<string, string>? ParseTags(JsonNode? tags)
     {
         if (tags is null) return null;
-        if (tags is not System.Text.Json.Nodes.JsonObject map) throw ArmException.BadRequest("'tags' must be an object of string values.", "InvalidTag");
+        if (tags is not JsonObject map) throw ArmException.BadRequest("'tags' must be an object of string values.", "InvalidTag");
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in map)
         {
-            if (value is null || value.GetValueKind() != System.Text.Json.JsonValueKind.String)
+            if (value is null || value.GetValueKind() != JsonValueKind.String)
                 throw ArmException.BadRequest($"The value of tag '{key}' must be a string.", "InvalidTag");
             result[key] = value.GetValue<string>();
         }

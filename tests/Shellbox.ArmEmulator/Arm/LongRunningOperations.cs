@@ -12,7 +12,10 @@ internal sealed class LongRunningOperation(string id, string kind, DateTimeOffse
     public string Kind { get; } = kind;
     public DateTimeOffset Start { get; } = start;
     public DateTimeOffset Due { get; } = due;
-    public string Status { get; private set; } = "InProgress";
+    private volatile string _status = "InProgress";
+
+    /// <summary>InProgress, Succeeded or Failed; read by polls while the operation's task writes it.</summary>
+    public string Status => _status;
     public DateTimeOffset? End { get; private set; }
     public ArmException? Error { get; private set; }
     public JsonNode? Result { get; private set; }
@@ -26,7 +29,7 @@ internal sealed class LongRunningOperation(string id, string kind, DateTimeOffse
     {
         Result = result;
         End = at;
-        Status = "Succeeded";
+        _status = "Succeeded";
         _finished.TrySetResult();
     }
 
@@ -34,7 +37,7 @@ internal sealed class LongRunningOperation(string id, string kind, DateTimeOffse
     {
         Error = error;
         End = at;
-        Status = "Failed";
+        _status = "Failed";
         _finished.TrySetResult();
     }
 

@@ -19,6 +19,7 @@ internal sealed class VirtualMachineRoutes(EmulatorContext context)
         yield return ArmRoute.Create("GET", ComputeProvider + "/virtualMachines", EmulatorLatency.Get, List);
         yield return ArmRoute.Create("PUT", vm, null, Put);
         yield return ArmRoute.Create("GET", vm, EmulatorLatency.Get, Get);
+        yield return ArmRoute.Create("GET", vm + "/instanceView", EmulatorLatency.Get, GetInstanceView);
         yield return ArmRoute.Create("PATCH", vm, null, Patch);
         yield return ArmRoute.Create("DELETE", vm, null, Delete);
         yield return ArmRoute.Create("POST", vm + "/attachDetachDataDisks", null, AttachDetachDataDisks);
@@ -37,7 +38,34 @@ internal sealed class VirtualMachineRoutes(EmulatorContext context)
     private ArmResponse Get(ArmRequest request)
     {
         context.RequireScope(request);
-        lock (State.Gate) return ArmResponse.Ok(Find(request["name"]).ToJson());
+        lock (State.Gate)
+        {
+            var vm = Find(request["name"]);
+            var json = vm.ToJson();
+            if (request.Query.TryGetValue("$expand", out var expand) && expand.Contains("instanceView", StringComparison.OrdinalIgnoreCase))
+                json["properties"]!["instanceView"] = InstanceView(vm);
+            return ArmResponse.Ok(json);
+        }
+    }
+
+    private ArmResponse GetInstanceView(ArmRequest request)
+    {
+        context.RequireScope(request);
+        lock (State.Gate) return ArmResponse.Ok(InstanceView(Find(request["name"])));
+    }
+
+    /// <summary>VirtualMachineInstanceView: the provisioning state and, once created, PowerState/running.</summary>
+    private static JsonObject InstanceView(VirtualMachineModel vm)
+    {
+        var statuses = new JsonArray(new JsonObject
+        {
+            ["code"] = $"ProvisioningState/{vm.ProvisioningState.ToLowerInvariant()}",
+            ["level"] = vm.ProvisioningState == "Failed" ? "Error" : "Info",
+            ["displayStatus"] = $"Provisioning {vm.ProvisioningState.ToLowerInvariant()}",
+        });
+        if (vm.ProvisioningState is "Succeeded" or "Updating")
+            statuses.Add(new JsonObject { ["code"] = "PowerState/running", ["level"] = "Info", ["displayStatus"] = "VM running" });
+        return new JsonObject { ["computerName"] = vm.Name, ["osName"] = "debian", ["statuses"] = statuses };
     }
 
     /// <summary>Create (201) or, for an existing VM, an update of tags and data disks (200). Either way the
@@ -313,7 +341,15 @@ internal sealed class VirtualMachineRoutes(EmulatorContext context)
 
     private async Task<JsonNode?> CompleteDeleteAsync(VirtualMachineModel vm, CancellationToken ct)
     {
-        await context.VmHost.StopAsync(vm.Name, ct).ConfigureAwait(false);
+        try
+        {
+            await context.VmHost.StopAsync(vm.Name, ct).ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            Finish(vm, "Failed", change: null);
+            throw new ArmException(500, "VMDeleteFailed", $"The VM host could not stop VM '{vm.Name}': {error.Message}");
+        }
         lock (State.Gate)
         {
             foreach (var nic in vm.NetworkInterfaces)

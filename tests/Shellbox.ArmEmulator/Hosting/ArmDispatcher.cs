@@ -37,6 +37,11 @@ internal sealed class ArmDispatcher(
         {
             response = new ArmResponse(error.Status, error.ToBody());
         }
+        catch (Exception error) when (error is InvalidOperationException or FormatException && error.StackTrace?.Contains("System.Text.Json") == true)
+        {
+            // A body property of the wrong JSON type (a lun as a string, tags as an array): ARM calls that invalid content.
+            response = new ArmResponse(400, ArmException.Envelope("InvalidRequestContent", $"The request content was invalid and could not be deserialized: {error.Message}"));
+        }
         catch (Exception error) when (error is not OperationCanceledException)
         {
             response = new ArmResponse(500, ArmException.Envelope("InternalServerError", $"The emulator failed: {error.GetType().Name}: {error.Message}"));
