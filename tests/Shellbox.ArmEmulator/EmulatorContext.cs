@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Shellbox.ArmEmulator.Arm;
+using Shellbox.ArmEmulator.Graph;
 using Shellbox.ArmEmulator.Model;
 using Shellbox.ArmEmulator.Storage;
 

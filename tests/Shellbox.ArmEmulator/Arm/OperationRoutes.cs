@@ -1,4 +1,3 @@
-using Shellbox.ArmEmulator.Arm;
 
 namespace Shellbox.ArmEmulator.Arm;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace Shellbox.ArmEmulator.Model;
+namespace Shellbox.ArmEmulator.Graph;
 
 /// <summary>Timestamped shapes of every resource, so Resource Graph can answer "as of now - lag" the way the
 /// real index trails ARM writes (seed 003: tag changes took up to 2 minutes to show).</summary>

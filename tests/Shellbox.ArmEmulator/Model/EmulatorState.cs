@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
+using Shellbox.ArmEmulator.Graph;
+using Shellbox.ArmEmulator.Model;
 
 namespace Shellbox.ArmEmulator;
-
-using Shellbox.ArmEmulator.Model;
 
 /// <summary>What the emulator holds, with read-only views for test assertions. All mutation happens under
 /// <see cref="Gate"/>; every change is also recorded in the Resource Graph history.</summary>
