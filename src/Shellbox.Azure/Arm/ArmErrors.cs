@@ -44,6 +44,8 @@ internal static partial class ArmErrors
             ShellboxException.Service("AzureAccessDenied", $"Azure refused to {what} ({r.Status} {r.ErrorCode}): the identity of {credentialName} lacks the role for it; {Reason(r.Message)}", null),
         RequestFailedException { Status: 404 } r =>
             ShellboxException.NotFound("AzureResourceNotFound", $"Could not {what}: Azure says it does not exist ({r.ErrorCode}: {Reason(r.Message)})."),
+        RequestFailedException { Status: 409 } r when r.Message.Contains("quota", StringComparison.OrdinalIgnoreCase) =>
+            new ShellboxException(ShellboxErrorKind.Conflict, "AzureQuotaExceeded", $"Azure refused to {what}: the subscription's quota is used up; {Reason(r.Message)}"),
         RequestFailedException { Status: 409 } r =>
             new ShellboxException(ShellboxErrorKind.Conflict, "AzureConflict", $"Azure refused to {what} ({r.ErrorCode}): {Reason(r.Message)}"),
         RequestFailedException r =>

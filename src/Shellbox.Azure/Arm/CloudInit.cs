@@ -12,6 +12,9 @@ internal static class CloudInit
     public const string UserDataMount = "/mnt/userdata";
     public const string DataDiskLun0 = "/dev/disk/azure/scsi1/lun0";
 
+    /// <summary>Written when cloud-init has installed QEMU and the agent and mounted a volume present at boot.</summary>
+    public const string ReadyMark = "/var/lib/shellbox/instance-ready";
+
     // Instances get their volume long after boot (attach at connect or when a ready pair forms): a udev
     // rule starts the mount service whenever Azure's LUN 0 link appears, after its own rule made it.
     private const string MountScript = """
@@ -80,15 +83,20 @@ internal static class CloudInit
             File(yaml, "/usr/local/sbin/shellbox-install-agent", "0755", AgentInstall);
         }
 
+        // A disk attached at create (the golden build's) is there by the final stage: a short wait suffices;
+        // a pool instance gets its volume later, through the udev rule. The ready mark comes last, so the
+        // agent can tell a half-initialised instance (sshd answers long before cloud-init is done).
         yaml.Append("runcmd:\n");
         yaml.Append("  - [systemctl, daemon-reload]\n");
         yaml.Append("  - [udevadm, control, --reload-rules]\n");
-        yaml.Append("  - [/usr/local/sbin/shellbox-userdata-mount, '300']\n");
+        yaml.Append("  - [/usr/local/sbin/shellbox-userdata-mount, '15']\n");
         if (agentPackageUrl is not null)
         {
             yaml.Append("  - [/usr/local/sbin/shellbox-install-agent, ").Append(Quote(agentPackageUrl)).Append("]\n");
         }
 
+        yaml.Append("  - [mkdir, -p, /var/lib/shellbox]\n");
+        yaml.Append("  - [touch, ").Append(ReadyMark).Append("]\n");
         return yaml.ToString();
     }
 

@@ -23,6 +23,9 @@ internal sealed class AzureGoldenSnapshots(ArmContext arm, NetworkInterfaces nic
 {
     private const string Activity = "Shellbox golden snapshot";
 
+    /// <summary>What a POSIX shell exits with for a command it cannot find.</summary>
+    private const int CommandNotFound = 127;
+
     /// <summary>A temporary resource older than this belongs to a build that cannot still be running.</summary>
     private TimeSpan AbandonedAfter => options.InstanceBootTimeout + options.GoldenBuildTimeout + TimeSpan.FromMinutes(30);
 
@@ -106,7 +109,7 @@ internal sealed class AzureGoldenSnapshots(ArmContext arm, NetworkInterfaces nic
             await WaitForSshAsync(vmName, instance, cancellationToken).ConfigureAwait(false);
 
             progress?.Report(new ShellboxProgress(Activity, "Building, booting and suspending the box on the build disk (shellbox-agent build-golden)", 50));
-            var result = await agent.RunAsync(instance, ["build-golden", "--control-key", controlPublicKey], options.GoldenBuildTimeout, cancellationToken).ConfigureAwait(false);
+            var result = await RunBuildAsync(vmName, instance, cancellationToken).ConfigureAwait(false);
             if (result.ExitCode != 0)
             {
                 var reason = result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "no message";
@@ -137,6 +140,30 @@ internal sealed class AzureGoldenSnapshots(ArmContext arm, NetworkInterfaces nic
         {
             progress?.Report(new ShellboxProgress(Activity, $"Deleting the build VM {vmName} and its disks", 97));
             await CleanUpAsync(vmName, diskName, progress).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Runs build-golden once the agent is there: sshd answers while cloud-init is still installing it, and
+    /// a shell answers 127 for a command it does not have yet.
+    /// </summary>
+    private async Task<AgentResult> RunBuildAsync(string vmName, InstanceAddress instance, CancellationToken cancellationToken)
+    {
+        var deadline = arm.Time.GetUtcNow() + options.InstanceBootTimeout;
+        while (true)
+        {
+            var result = await agent.RunAsync(instance, ["build-golden", "--control-key", controlPublicKey], options.GoldenBuildTimeout, cancellationToken).ConfigureAwait(false);
+            if (result.ExitCode != CommandNotFound)
+            {
+                return result;
+            }
+
+            if (arm.Time.GetUtcNow() >= deadline)
+            {
+                throw ShellboxException.Service("GoldenBootFailed", $"shellbox-agent was still not installed on the golden build VM '{vmName}' after {options.InstanceBootTimeout.TotalMinutes:0.#} minutes; check AgentPackageUrl and the VM's cloud-init log.");
+            }
+
+            await Task.Delay(options.SshProbeInterval, arm.Time, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -14,6 +14,9 @@ internal sealed class GoldenFilesAgent(LoopbackVmHost host) : IInstanceAgent
 
     public ConcurrentQueue<(InstanceAddress Instance, IReadOnlyList<string> Arguments)> Calls { get; } = new();
 
+    /// <summary>How many calls find no agent yet (cloud-init still installing it): the shell answers 127.</summary>
+    public int NotInstalledFor { get; set; }
+
     /// <summary>When set, build-golden exits 1 with this on stderr and writes nothing.</summary>
     public string? FailWith { get; set; }
 
@@ -29,6 +32,11 @@ internal sealed class GoldenFilesAgent(LoopbackVmHost host) : IInstanceAgent
         if (!vm.Tags.TryGetValue("shellbox:hostkey", out var pinned) || pinned != instance.HostKey)
         {
             return Task.FromResult(new AgentResult(255, "", "Host key verification failed."));
+        }
+
+        if (Calls.Count <= NotInstalledFor)
+        {
+            return Task.FromResult(new AgentResult(127, "", "bash: line 1: shellbox-agent: command not found"));
         }
 
         if (arguments is not ["build-golden", "--control-key", { Length: > 0 } key])

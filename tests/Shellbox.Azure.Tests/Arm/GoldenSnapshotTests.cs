@@ -77,6 +77,17 @@ public sealed class GoldenSnapshotTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_build_waits_for_cloud_init_to_install_the_agent()
+    {
+        azure.Agent.NotInstalledFor = 2;
+
+        var golden = await azure.Infrastructure().EnsureGoldenSnapshotAsync();
+
+        Assert.Equal(3, azure.Agent.Calls.Count);
+        Assert.Equal(golden.Version, Assert.Single(azure.Emulator.State.Snapshots).Name);
+    }
+
+    [Fact]
     public async Task A_build_VM_that_never_answers_SSH_fails_in_time_and_leaves_no_temporary_resource()
     {
         var infrastructure = azure.Infrastructure(

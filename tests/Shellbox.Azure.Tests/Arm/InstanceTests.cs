@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Shellbox.Azure.Arm;
+using Shellbox.Core.Errors;
 using Shellbox.Core.Model;
 
 namespace Shellbox.Azure.Tests.Arm;
@@ -55,6 +56,21 @@ public sealed class InstanceTests : IAsyncLifetime
         Assert.Empty(azure.Emulator.State.VirtualMachines);
         Assert.Empty(azure.Emulator.State.NetworkInterfaces);
         Assert.Empty(azure.Emulator.State.Disks);
+    }
+
+    [Fact]
+    public async Task An_instance_beyond_the_subscriptions_quota_is_refused_in_one_sentence_that_says_so()
+    {
+        await using var small = await AzureOnEmulator.StartAsync(maxVirtualMachines: 1);
+        var infrastructure = small.Infrastructure();
+        await infrastructure.CreateInstanceAsync("instance-a", new Dictionary<string, string>());
+
+        var error = await Assert.ThrowsAsync<ShellboxException>(() => infrastructure.CreateInstanceAsync("instance-b", new Dictionary<string, string>()));
+
+        Assert.Equal(ShellboxErrorKind.Conflict, error.Kind);
+        Assert.Equal("AzureQuotaExceeded", error.ErrorId);
+        Assert.StartsWith("Azure refused to create VM 'instance-b': the subscription's quota is used up;", error.Message);
+        Assert.DoesNotContain('\n', error.Message);
     }
 
     [Fact]
