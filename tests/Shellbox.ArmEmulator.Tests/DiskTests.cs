@@ -95,6 +95,44 @@ public sealed class DiskTests
     }
 
     [Fact]
+    public async Task An_injected_503_is_retried_by_the_sdk_and_the_disk_is_created_once()
+    {
+        await using var session = await EmulatorSession.StartAsync();
+        var rule = session.Server.Faults.Add("PUT", "/disks/vol-a$", 503, times: 2);
+        var mark = session.Server.Requests.Mark();
+
+        var disk = (await session.ResourceGroup.GetManagedDisks().CreateOrUpdateAsync(WaitUntil.Completed, "vol-a", ArmModels.EmptyDisk(session))).Value;
+
+        Assert.Equal("vol-a", disk.Data.Name);
+        Assert.Equal(2, rule.Fired);
+        Assert.Equal([503, 503, 202], session.Server.Requests.Since(mark).Where(r => r.Method == "PUT").Select(r => r.Status));
+        Assert.Single(session.Server.State.Disks);
+    }
+
+    [Fact]
+    public async Task Snapshots_list_and_delete_with_their_folders()
+    {
+        await using var session = await EmulatorSession.StartAsync(data => new ArmEmulatorOptions { DataDirectory = data, ListPageSize = 1 });
+        var source = (await session.ResourceGroup.GetManagedDisks().CreateOrUpdateAsync(WaitUntil.Completed, "vol-a", ArmModels.EmptyDisk(session))).Value;
+        var snapshots = session.ResourceGroup.GetSnapshots();
+        foreach (var name in new[] { "snap-1", "snap-2" })
+            await snapshots.CreateOrUpdateAsync(WaitUntil.Completed, name, new SnapshotData(new AzureLocation(session.Server.Location))
+            {
+                CreationData = new DiskCreationData(DiskCreateOption.Copy) { SourceResourceId = source.Id },
+                Incremental = false,
+            });
+        var folder = session.Server.State.FindSnapshot("snap-1")!.Folder;
+
+        var listed = new List<string>();
+        await foreach (var snapshot in snapshots.GetAllAsync()) listed.Add(snapshot.Data.Name);
+        await (await snapshots.GetAsync("snap-1")).Value.DeleteAsync(WaitUntil.Completed);
+
+        Assert.Equal(["snap-1", "snap-2"], listed);
+        Assert.False(Directory.Exists(folder));
+        Assert.Equal(["snap-2"], session.Server.State.Snapshots.Select(s => s.Name));
+    }
+
+    [Fact]
     public async Task Patching_a_disk_replaces_its_tags()
     {
         await using var session = await EmulatorSession.StartAsync();
