@@ -32,10 +32,11 @@ public sealed class LatencyProfileTests(ITestOutputHelper output)
         output.WriteLine($"disk create through the SDK (WaitUntil.Completed): {sdk.Elapsed.TotalMilliseconds:0} ms; " +
             $"operation latency seen by 25 ms polling: {own.Elapsed.TotalMilliseconds:0} ms; GET {get.Elapsed.TotalMilliseconds:0} ms; " +
             $"Resource Graph showed the new disk {graphLag.TotalMilliseconds:0} ms after the PUT");
-        Assert.InRange(own.Elapsed, TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(900));
+        // Upper bounds leave room for a loaded machine; the lower bounds are the latency profile.
+        Assert.InRange(own.Elapsed, TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(1500));
         // Azure.Core polls ARM operations at most once a second after the first immediate poll.
-        Assert.InRange(sdk.Elapsed, TimeSpan.FromMilliseconds(900), TimeSpan.FromMilliseconds(2000));
-        Assert.InRange(graphLag, TimeSpan.FromMilliseconds(1200), TimeSpan.FromMilliseconds(2000));
+        Assert.InRange(sdk.Elapsed, TimeSpan.FromMilliseconds(900), TimeSpan.FromMilliseconds(3000));
+        Assert.InRange(graphLag, TimeSpan.FromMilliseconds(1200), TimeSpan.FromMilliseconds(3000));
         Assert.InRange(get.Elapsed, TimeSpan.FromMilliseconds(8), TimeSpan.FromMilliseconds(500));
     }
 
