@@ -1,4 +1,5 @@
 using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Identity;
 using Shellbox.Azure.Settings;
 using Shellbox.Core.Errors;
@@ -17,7 +18,8 @@ public static class AzureCredentials
     /// nobody to click, and an IDE's cached login is not the operator's choice). ManagedIdentity: Azure Automation and App Service set IDENTITY_ENDPOINT and
     /// IDENTITY_HEADER, which the credential uses instead of the instance metadata service.
     /// </summary>
-    public static NamedCredential Create(AzureProviderSettings settings)
+    /// <param name="transport">Where the credential's own HTTP goes (token endpoints); null is the SDK's transport.</param>
+    public static NamedCredential Create(AzureProviderSettings settings, HttpPipelineTransport? transport = null)
     {
         var clientId = string.IsNullOrWhiteSpace(settings.ManagedIdentityClientId) ? null : settings.ManagedIdentityClientId;
         var kind = settings.Credential?.Trim() ?? Default;
@@ -30,13 +32,24 @@ public static class AzureCredentials
                 ExcludeVisualStudioCodeCredential = true,
                 ManagedIdentityClientId = clientId,
             };
+            if (transport is not null)
+            {
+                options.Transport = transport;
+            }
+
             return new NamedCredential(new DefaultAzureCredential(options), nameof(DefaultAzureCredential));
         }
 
         if (kind.Equals(ManagedIdentity, StringComparison.OrdinalIgnoreCase))
         {
             var id = clientId is null ? ManagedIdentityId.SystemAssigned : ManagedIdentityId.FromUserAssignedClientId(clientId);
-            return new NamedCredential(new ManagedIdentityCredential(id), nameof(ManagedIdentityCredential));
+            var options = new ManagedIdentityCredentialOptions(id);
+            if (transport is not null)
+            {
+                options.Transport = transport;
+            }
+
+            return new NamedCredential(new ManagedIdentityCredential(options), nameof(ManagedIdentityCredential));
         }
 
         if (kind.Equals(AzureCli, StringComparison.OrdinalIgnoreCase))

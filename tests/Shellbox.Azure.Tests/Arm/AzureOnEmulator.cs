@@ -37,10 +37,10 @@ internal sealed class AzureOnEmulator : IAsyncDisposable
         var certificate = emulator.Certificate;
         Options = new AzureProviderOptions
         {
-            Transport = new HttpClientTransport(new HttpClientHandler
+            Transport = new LoopbackOnlyTransport(new HttpClientTransport(new HttpClientHandler
             {
                 ServerCertificateCustomValidationCallback = (_, presented, _, _) => presented is not null && presented.Thumbprint == certificate.Thumbprint,
-            }),
+            })),
             TransientRetryDelay = TimeSpan.FromMilliseconds(50),
             ConflictRetryDelay = TimeSpan.FromMilliseconds(50),
             SshProbeInterval = TimeSpan.FromMilliseconds(50),
@@ -79,7 +79,8 @@ internal sealed class AzureOnEmulator : IAsyncDisposable
     public AzureInfrastructure Infrastructure(AzureProviderSettings? settings = null, AzureProviderOptions? options = null, TimeProvider? time = null)
     {
         settings ??= Settings;
-        return new AzureInfrastructure(settings, AzureCredentials.Create(settings), Agent, ControlPublicKey, options ?? Options, time);
+        options ??= Options;
+        return new AzureInfrastructure(settings, AzureCredentials.Create(settings, options.Transport), Agent, ControlPublicKey, options, time);
     }
 
     public async ValueTask DisposeAsync()

@@ -27,6 +27,7 @@ public sealed class CredentialTests : IAsyncLifetime
         Assert.DoesNotContain("eyJ", error.Message);
         Assert.DoesNotContain(azure.Emulator.ManagedIdentityHeader, error.Message);
         Assert.Null(azure.Emulator.State.FindVirtualMachine("instance-a"));
+        Assert.Empty(LoopbackOnlyTransport.Refused);
     }
 
     [Fact]
@@ -45,6 +46,7 @@ public sealed class CredentialTests : IAsyncLifetime
         var started = DateTimeOffset.UtcNow;
         Assert.Empty(await infrastructure.ListAsync(ResourceRoles.Volume));
         Assert.True(DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(20));
+        Assert.Empty(LoopbackOnlyTransport.Refused);
     }
 
     [Fact]

@@ -47,12 +47,14 @@ public sealed class GoldenSnapshotTests : IAsyncLifetime
     public async Task Another_build_script_names_another_golden()
     {
         var first = await azure.Infrastructure().EnsureGoldenSnapshotAsync();
-        var script = Path.Combine(Directory.CreateTempSubdirectory("shellbox-script-").FullName, "build-golden.sh");
+        var folder = Directory.CreateTempSubdirectory("shellbox-script-").FullName;
+        var script = Path.Combine(folder, "build-golden.sh");
         File.WriteAllText(script, "#!/bin/sh\necho changed\n");
 
         var changed = azure.Infrastructure(options: azure.Options with { GoldenScriptPath = script });
         Assert.Null(await changed.GetGoldenSnapshotAsync());
         var second = await changed.EnsureGoldenSnapshotAsync();
+        Directory.Delete(folder, recursive: true);
 
         Assert.NotEqual(first.Version, second.Version);
         Assert.Equal(2, azure.Emulator.State.Snapshots.Count);

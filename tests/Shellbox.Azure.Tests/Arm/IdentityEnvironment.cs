@@ -27,6 +27,18 @@ internal static class IdentityEnvironment
             issuer = await ArmEmulatorServer.StartAsync(new ArmEmulatorOptions { DataDirectory = folder });
             Environment.SetEnvironmentVariable("IDENTITY_ENDPOINT", issuer.ManagedIdentityEndpoint.ToString());
             Environment.SetEnvironmentVariable("IDENTITY_HEADER", issuer.ManagedIdentityHeader);
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                issuer.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
+                try
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+                catch (IOException)
+                {
+                    // the run is ending; a folder left in the temp folder is harmless
+                }
+            };
         }
         finally
         {
