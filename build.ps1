@@ -195,7 +195,8 @@ function Invoke-Demo {
     # per emulated VM) and Azurite, started here and stopped at the end.
     . (Join-Path $Root 'build/AzureEmulator.ps1')
     $state = Join-Path $Out 'demo-azure-state'
-    Remove-Item -Recurse -Force $state -ErrorAction Ignore
+    # A fresh emulator and store each run; the control key stays, so the golden its VMs build is found cached.
+    if (Test-Path $state) { Get-ChildItem $state -Exclude 'keys' | Remove-Item -Recurse -Force }
     $emulator = Start-ShellboxAzureEmulator -StateDirectory $state -VmHosts -RequestLog
     try {
         foreach ($pair in $emulator.Environment.GetEnumerator()) { Set-Item "env:$($pair.Key)" $pair.Value }

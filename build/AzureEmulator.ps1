@@ -27,15 +27,14 @@ function Start-LoggedProcess([string] $File, [string[]] $Arguments, [string] $Lo
     Start-Process -FilePath $File -ArgumentList $Arguments -PassThru -RedirectStandardOutput $Log -RedirectStandardError "$Log.err"
 }
 
-# The emulator's build output; built on first use (Test and Demo build the solution anyway).
-function Get-ArmEmulatorDll {
-    $project = Join-Path $script:RepoRoot 'tests/Shellbox.ArmEmulator/Shellbox.ArmEmulator.csproj'
-    $dll = Join-Path $script:RepoRoot 'tests/Shellbox.ArmEmulator/bin/Release/net10.0/Shellbox.ArmEmulator.dll'
-    if (-not (Test-Path $dll)) {
-        & dotnet build $project -c Release --nologo -v q | Out-Null
-        if ($LASTEXITCODE -ne 0) { throw "building the ARM emulator failed: dotnet build $project" }
+# A project's Release build output, built on first use (Test builds the whole solution anyway).
+function Get-BuiltFile([string] $Project, [string] $File) {
+    $path = Join-Path $script:RepoRoot $File
+    if (-not (Test-Path $path)) {
+        & dotnet build (Join-Path $script:RepoRoot $Project) -c Release --nologo -v q | Out-Null
+        if ($LASTEXITCODE -ne 0) { throw "building $Project failed: dotnet build $Project -c Release" }
     }
-    return $dll
+    return $path
 }
 
 function Start-ShellboxAzureEmulator {
@@ -49,8 +48,16 @@ function Start-ShellboxAzureEmulator {
     $tablePort = Get-FreeLoopbackPort
     $azurite = Start-LoggedProcess 'node' @($azuriteMain, '--tableHost', '127.0.0.1', '--tablePort', "$tablePort", '--inMemoryPersistence', '--disableTelemetry',
         '--skipApiVersionCheck') (Join-Path $logs 'azurite.log')
-    $emulatorArgs = @((Get-ArmEmulatorDll), '--port', '0', '--latency', $Latency, '--data', (Join-Path $logs 'arm'))
-    if ($VmHosts) { $emulatorArgs += @('--vm-host', 'sshd') }
+    $emulatorDll = Get-BuiltFile 'tests/Shellbox.ArmEmulator/Shellbox.ArmEmulator.csproj' 'tests/Shellbox.ArmEmulator/bin/Release/net10.0/Shellbox.ArmEmulator.dll'
+    $emulatorArgs = @($emulatorDll, '--port', '0', '--latency', $Latency, '--data', (Join-Path $logs 'arm'))
+    $instanceSshPort = 22
+    if ($VmHosts) {
+        # Each emulated VM: a real sshd on its own loopback address running the built agent; goldens it builds
+        # are cached by content hash in <repo>/.cache/golden, as the tests cache theirs.
+        $agent = Split-Path (Get-BuiltFile 'src/Shellbox.Agent/Shellbox.Agent.csproj' 'src/Shellbox.Agent/bin/Release/net8.0/shellbox-agent')
+        $instanceSshPort = Get-FreeLoopbackPort
+        $emulatorArgs += @('--vm-host', 'sshd', '--agent', $agent, '--instance-ssh-port', "$instanceSshPort", '--golden-cache', (Join-Path $script:RepoRoot '.cache/golden'))
+    }
     if ($RequestLog) { $emulatorArgs += '--log' }
     $emulator = Start-LoggedProcess 'dotnet' $emulatorArgs (Join-Path $logs 'emulator.log')
     try {
@@ -74,6 +81,10 @@ function Start-ShellboxAzureEmulator {
         azure    = [ordered]@{
             subscriptionId = $printed.SubscriptionId; resourceGroup = $printed.ResourceGroup; location = $printed.Location; subnetId = $subnet
             armEndpoint = $printed.BaseUri.TrimEnd('/'); credential = 'ManagedIdentity'; tableName = 'shellbox'
+            instanceSshPort = $instanceSshPort
+            # The emulated VMs' sshd runs here as root, and sshd needs the admin user to exist: root (Azure itself
+            # refuses root as an admin name; the emulator models Azure for tests and demos only).
+            adminUsername = $(if ($VmHosts) { 'root' } else { 'shellbox' })
         }
     }
     $configFile = Join-Path $StateDirectory 'shellbox.json'

@@ -6,7 +6,16 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     . (Join-Path (Get-RepoRoot) 'build/AzureEmulator.ps1')
     $script:ModulePath = Get-ShellboxModulePath
-    $script:Emulator = Start-ShellboxAzureEmulator -StateDirectory (New-TestStateDirectory 'shellbox-pester-azure') -VmHosts -RequestLog
+    $state = New-TestStateDirectory 'shellbox-pester-azure'
+
+    # The control key of the xunit run's golden cache (<repo>/.cache), so the golden the emulated VMs build is
+    # found there by its content hash instead of being built again.
+    $cachedKey = Join-Path (Get-RepoRoot) '.cache/keys/control_ed25519'
+    if (Test-Path $cachedKey) {
+        New-Item -ItemType Directory (Join-Path $state 'keys') | Out-Null
+        Copy-Item "$cachedKey*" (Join-Path $state 'keys')
+    }
+    $script:Emulator = Start-ShellboxAzureEmulator -StateDirectory $state -VmHosts -RequestLog
 
     # A small pool: one ready pair plus a spare of each.
     $config = Get-Content -Raw $Emulator.ConfigFile | ConvertFrom-Json -AsHashtable
