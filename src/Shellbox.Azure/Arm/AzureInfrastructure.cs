@@ -302,9 +302,20 @@ public sealed class AzureInfrastructure : IInfrastructure
             }
         }
 
-        if (owner.Count > 0)
+        if (owner.Count == 0)
+        {
+            return;
+        }
+
+        try
         {
             await TagVolumeAsync(disk.Id.Name, owner, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ShellboxException e) when (e.Kind is ShellboxErrorKind.Service or ShellboxErrorKind.Conflict)
+        {
+            // The attach itself went through; failing it now would make the connect undo a working attach.
+            // The next reconcile lists the volume without its owner tag and mirrors it (a MirrorOwner action,
+            // recorded as an event), so this failure is repaired where an operator sees it.
         }
     }
 

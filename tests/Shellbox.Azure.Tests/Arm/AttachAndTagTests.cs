@@ -64,6 +64,22 @@ public sealed class AttachAndTagTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_attach_that_went_through_stands_when_the_owner_mirror_fails_leaving_the_tag_for_reconcile_to_mirror()
+    {
+        var infrastructure = azure.Infrastructure();
+        var golden = await infrastructure.EnsureGoldenSnapshotAsync();
+        await infrastructure.CreateInstanceAsync("instance-a", Tags());
+        await infrastructure.CreateVolumeAsync("volume-1", golden, Tags());
+        var outage = azure.Emulator.Faults.Add("PATCH", "/disks/volume-1/providers/Microsoft.Resources/tags/default$", 503, times: 100);
+
+        await infrastructure.AttachAsync("instance-a", "volume-1", Tags((TagKeys.UserId, "u1"), (TagKeys.BoxName, "dev33")));
+
+        Assert.True(outage.Fired > 1);
+        Assert.Equal("volume-1", azure.Emulator.State.FindVirtualMachine("instance-a")!.DataDiskNamesByLun[0]);
+        Assert.False(azure.Emulator.State.FindDisk("volume-1")!.Tags.ContainsKey(TagKeys.UserId));
+    }
+
+    [Fact]
     public async Task Detaching_is_one_write_that_frees_the_instance_and_forgets_the_box()
     {
         var infrastructure = azure.Infrastructure();
