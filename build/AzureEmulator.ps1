@@ -128,10 +128,11 @@ function Read-EmulatorSettings([Diagnostics.Process] $Emulator, [string] $Log) {
 }
 
 function Stop-ShellboxAzureEmulator($Emulator) {
+    # SIGTERM first: the emulator then deletes its VMs, which stops their sshd and any box QEMU they run.
     foreach ($process in @($Emulator.Emulator, $Emulator.Azurite)) {
         if ($process -and -not $process.HasExited) {
-            $process.Kill($true)
-            $null = $process.WaitForExit(10000)
+            & kill -TERM $process.Id 2>$null
+            if (-not $process.WaitForExit(30000)) { $process.Kill($true); $null = $process.WaitForExit(10000) }
         }
     }
 }
