@@ -5,6 +5,7 @@ using Azure.ResourceManager.Compute;
 using Azure.ResourceManager.Resources;
 using Shellbox.Azure.Identity;
 using Shellbox.Azure.Settings;
+using Shellbox.Core.Errors;
 
 namespace Shellbox.Azure.Arm;
 
@@ -15,7 +16,7 @@ namespace Shellbox.Azure.Arm;
 /// </summary>
 internal sealed class ArmContext
 {
-    /// <summary>The ARM audience is the public cloud's whatever the endpoint: the emulator mints tokens for it too.</summary>
+    /// <summary>The public cloud's ARM audience: also what the loopback emulator mints tokens for.</summary>
     private const string ArmAudience = "https://management.azure.com/";
 
     private readonly ConflictRetry conflicts;
@@ -27,7 +28,7 @@ internal sealed class ArmContext
         Time = time;
         var armOptions = new ArmClientOptions
         {
-            Environment = new ArmEnvironment(new Uri(settings.ArmEndpoint), ArmAudience),
+            Environment = EnvironmentFor(Endpoint(settings.ArmEndpoint)),
         };
         armOptions.Retry.MaxRetries = options.TransientRetries;
         armOptions.Retry.Delay = options.TransientRetryDelay;
@@ -36,6 +37,7 @@ internal sealed class ArmContext
             armOptions.Transport = options.Transport;
         }
 
+        RequireSubnet(settings.SubnetId);
         Client = new ArmClient(credential.Credential, settings.SubscriptionId, armOptions);
         Rest = new ArmRest(new ArmPipeline(Client, settings.SubscriptionId));
         ResourceGroup = Client.GetResourceGroupResource(ResourceGroupResource.CreateResourceIdentifier(settings.SubscriptionId, settings.ResourceGroup));
@@ -43,6 +45,36 @@ internal sealed class ArmContext
     }
 
     public AzureProviderSettings Settings { get; }
+
+    private static Uri Endpoint(string text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps
+            ? uri
+            : throw ShellboxException.User("AzureArmEndpointInvalid", $"The ARM endpoint '{text}' is not an https URL such as https://management.azure.com.");
+
+    private static void RequireSubnet(string subnetId)
+    {
+        var valid = ResourceIdentifier.TryParse(subnetId, out var id)
+            && id is not null
+            && string.Equals(id.ResourceType.ToString(), "Microsoft.Network/virtualNetworks/subnets", StringComparison.OrdinalIgnoreCase);
+        if (!valid)
+        {
+            throw ShellboxException.User("AzureSubnetInvalid", $"The subnet '{subnetId}' is not a subnet's resource id (/subscriptions/S/resourceGroups/G/providers/Microsoft.Network/virtualNetworks/V/subnets/N).");
+        }
+    }
+
+    /// <summary>A sovereign cloud's endpoint keeps its own audience; any other endpoint gets the public cloud's.</summary>
+    private static ArmEnvironment EnvironmentFor(Uri endpoint)
+    {
+        foreach (var known in new[] { ArmEnvironment.AzureChina, ArmEnvironment.AzureGovernment, ArmEnvironment.AzureGermany })
+        {
+            if (Uri.Compare(known.Endpoint, endpoint, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0)
+            {
+                return known;
+            }
+        }
+
+        return new ArmEnvironment(endpoint, ArmAudience);
+    }
 
     public string CredentialName { get; }
 
