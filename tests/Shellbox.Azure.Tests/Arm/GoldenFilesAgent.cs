@@ -17,10 +17,24 @@ internal sealed class GoldenFilesAgent(LoopbackVmHost host) : IInstanceAgent
     /// <summary>How many calls find no agent yet (cloud-init still installing it): the shell answers 127.</summary>
     public int NotInstalledFor { get; set; }
 
+    /// <summary>When set, build-golden runs until it is cancelled (an operator's Ctrl+C mid-build).</summary>
+    public bool RunsUntilCancelled { get; set; }
+
     /// <summary>When set, build-golden exits 1 with this on stderr and writes nothing.</summary>
     public string? FailWith { get; set; }
 
-    public Task<AgentResult> RunAsync(InstanceAddress instance, IReadOnlyList<string> arguments, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public async Task<AgentResult> RunAsync(InstanceAddress instance, IReadOnlyList<string> arguments, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var result = Run(instance, arguments);
+        if (RunsUntilCancelled)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
+        return await result;
+    }
+
+    private Task<AgentResult> Run(InstanceAddress instance, IReadOnlyList<string> arguments)
     {
         Calls.Enqueue((instance, arguments));
         var vm = host.FindByAddress(instance.Host);

@@ -79,6 +79,27 @@ public sealed class GoldenSnapshotTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_golden_build_cancelled_mid_way_leaves_no_temporary_resource()
+    {
+        azure.Agent.RunsUntilCancelled = true;
+        using var cancel = new CancellationTokenSource();
+        var build = azure.Infrastructure().EnsureGoldenSnapshotAsync(cancellationToken: cancel.Token);
+        for (var i = 0; i < 400 && azure.Agent.Calls.IsEmpty; i++)
+        {
+            await Task.Delay(25);
+        }
+
+        Assert.NotEmpty(azure.Emulator.State.VirtualMachines); // the build VM was up when the operator cancelled
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => build);
+        Assert.Empty(azure.Emulator.State.VirtualMachines);
+        Assert.Empty(azure.Emulator.State.Disks);
+        Assert.Empty(azure.Emulator.State.NetworkInterfaces);
+        Assert.Empty(azure.Emulator.State.Snapshots);
+    }
+
+    [Fact]
     public async Task The_build_waits_for_cloud_init_to_install_the_agent()
     {
         azure.Agent.NotInstalledFor = 2;
