@@ -30,17 +30,16 @@ public static class BoxSsh
         {
             Timeout = timeout,
         };
-        using var client = new SshClient(connection);
-        client.HostKeyReceived += (_, e) =>
+        void CheckHostKey(HostKeyEventArgs e)
         {
             presented = $"{e.HostKeyName} {Convert.ToBase64String(e.HostKey)}";
             e.CanTrust = expectedHostKeys is null || expectedHostKeys.Contains(presented);
             presentedHostKey?.Invoke(presented);
-        };
+        }
 
         try
         {
-            await client.ConnectAsync(deadline.Token).ConfigureAwait(false);
+            using var client = await ConnectAsync(connection, CheckHostKey, () => presented is not null && expectedHostKeys is not null && !expectedHostKeys.Contains(presented), deadline.Token).ConfigureAwait(false);
             using var ssh = client.CreateCommand(command);
             ssh.CommandTimeout = timeout;
             await ssh.ExecuteAsync(deadline.Token).ConfigureAwait(false);
@@ -57,6 +56,38 @@ public static class BoxSsh
         catch (Exception e) when (e is SshException or System.Net.Sockets.SocketException or ProxyException)
         {
             throw ShellboxException.Service("BoxUnreachable", $"SSH to the box on {host}:{port} failed: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Connects, again when the box dropped the connection before its banner or key exchange finished: right
+    /// after a resume its dropbear may still count probes queued while it was suspended against its limit of
+    /// unauthenticated connections. Nothing has been sent then, so a new attempt is safe; a refused host key
+    /// is never retried.
+    /// </summary>
+    private static async Task<SshClient> ConnectAsync(ConnectionInfo connection, Action<HostKeyEventArgs> checkHostKey, Func<bool> hostKeyRefused, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        for (var attempt = 1; ; attempt++)
+        {
+            var client = new SshClient(connection);
+            client.HostKeyReceived += (_, e) => checkHostKey(e);
+            try
+            {
+                await client.ConnectAsync(cancellationToken).ConfigureAwait(false);
+                return client;
+            }
+            catch (SshConnectionException) when (attempt < 4 && !hostKeyRefused())
+            {
+                client.Dispose();
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                delay *= 2;
+            }
+            catch
+            {
+                client.Dispose();
+                throw;
+            }
         }
     }
 

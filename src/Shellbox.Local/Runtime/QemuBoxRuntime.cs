@@ -48,9 +48,9 @@ public sealed class QemuBoxRuntime : IBoxRuntime
 
     public async Task SuspendAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
     {
-        Attached(instanceId, volumeId);
-        using var _ = await box.RunLockAsync(state.Layout.Instance(instanceId), cancellationToken).ConfigureAwait(false);
-        await box.SuspendAsync(Attached(instanceId, volumeId).Site, cancellationToken).ConfigureAwait(false);
+        var (site, _) = Attached(instanceId, volumeId);
+        using var _ = await box.RunLockAsync(site.RunFolder, cancellationToken).ConfigureAwait(false);
+        await box.SuspendAsync(site, cancellationToken).ConfigureAwait(false);
     }
 
     public Task<bool> IsRunningAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
