@@ -46,6 +46,9 @@ internal sealed class TimedStore(IPoolStore inner) : IPoolStore
             return rows;
         });
 
+    public Task<IReadOnlyList<BoxRecord>> ListBoxesAsync(string userId, CancellationToken cancellationToken = default) =>
+        TimeAsync("list-boxes", () => inner.ListBoxesAsync(userId, cancellationToken));
+
     public Task<IReadOnlyList<StoreRecord>> CommitAsync(IReadOnlyList<StoreWrite> writes, CancellationToken cancellationToken = default) =>
         TimeAsync("commit", () => inner.CommitAsync(writes, cancellationToken));
 

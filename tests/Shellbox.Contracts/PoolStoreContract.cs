@@ -264,4 +264,25 @@ public abstract class PoolStoreContract
         var events = await store.ReadEventsAsync(3);
         Assert.Equal(["v-4", "v-3", "v-2"], events.Select(e => e.ResourceId));
     }
+
+    [Fact]
+    public async Task Listing_a_users_boxes_returns_exactly_theirs_by_name_and_none_of_a_user_whose_id_starts_alike()
+    {
+        var store = await CreateStoreAsync();
+        BoxRecord Box(string user, string name) => new() { Id = BoxRecord.IdFor(user, name), UserId = user, BoxName = name, VolumeId = $"v-{user}-{name}", Created = T0 };
+        await store.CommitAsync(
+        [
+            StoreWrite.Insert(Box("alice", "web")),
+            StoreWrite.Insert(Box("alice", "dev33")),
+            StoreWrite.Insert(Box("alice2", "dev")),
+            StoreWrite.Insert(Box("alice-x", "dev")),
+            StoreWrite.Insert(Box("bob", "dev")),
+        ]);
+
+        var boxes = await store.ListBoxesAsync("alice");
+
+        Assert.Equal(["dev33", "web"], boxes.Select(b => b.BoxName));
+        Assert.All(boxes, b => Assert.False(string.IsNullOrEmpty(b.ETag)));
+        Assert.Empty(await store.ListBoxesAsync("carol"));
+    }
 }

@@ -77,6 +77,23 @@ public sealed class TablePoolStore : IPoolStore
         });
     }
 
+    public Task<IReadOnlyList<BoxRecord>> ListBoxesAsync(string userId, CancellationToken cancellationToken = default) =>
+        CallAsync<IReadOnlyList<BoxRecord>>("listing boxes", async () =>
+        {
+            // A RowKey range inside the one partition: the service reads only this user's rows.
+            // The bound is compared, never stored: it keeps its '/' unescaped ('%2F' would sort before '.').
+            var from = PoolEntities.RowKey("box", BoxRecord.IdRangeOf(userId).From);
+            var to = from[..^1] + "/";
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {PoolEntities.Partition} and RowKey ge {from} and RowKey lt {to}");
+            var boxes = new List<BoxRecord>();
+            await foreach (var entity in rows.QueryAsync<TableEntity>(filter, select: JsonColumn, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                boxes.Add((BoxRecord)PoolEntities.ToRecord(entity, "box"));
+            }
+
+            return boxes;
+        });
+
     public Task<IReadOnlyList<T>> FindCandidatesAsync<T>(Candidates which, int max = ShellboxLimits.MaxQueryResults, CancellationToken cancellationToken = default)
         where T : StoreRecord
     {

@@ -16,23 +16,39 @@ public sealed class BoxCatalog(ShellboxEngine engine)
     public const string Lingering = "lingering";
     public const string Suspended = "suspended";
 
+    /// <summary>
+    /// One user's boxes (a range read of the store, plus a point read per attached box), or with a null user
+    /// everyone's (an operator's view: the whole store).
+    /// </summary>
     public async Task<IReadOnlyList<BoxView>> ListAsync(string? userId, CancellationToken cancellationToken = default)
     {
-        var snapshot = await engine.Store.ReadSnapshotAsync(cancellationToken).ConfigureAwait(false);
         var now = engine.Time.GetUtcNow();
-        return snapshot.Boxes
-            .Where(b => userId is null || b.UserId == userId)
-            .OrderBy(b => b.UserId, StringComparer.Ordinal).ThenBy(b => b.BoxName, StringComparer.Ordinal)
-            .Select(b => new BoxView(b, StateOf(b, snapshot, now), b.InstanceId, b.LiveSessions(now).Count))
-            .ToList();
+        if (userId is null)
+        {
+            var snapshot = await engine.Store.ReadSnapshotAsync(cancellationToken).ConfigureAwait(false);
+            var running = snapshot.Instances.Where(i => i.BoxRunning).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
+            return snapshot.Boxes
+                .OrderBy(b => b.UserId, StringComparer.Ordinal).ThenBy(b => b.BoxName, StringComparer.Ordinal)
+                .Select(b => View(b, b.InstanceId is { } i && running.Contains(i), now))
+                .ToList();
+        }
+
+        var views = new List<BoxView>();
+        foreach (var box in await engine.Store.ListBoxesAsync(userId, cancellationToken).ConfigureAwait(false))
+        {
+            views.Add(await ViewAsync(box, now, cancellationToken).ConfigureAwait(false));
+        }
+
+        return views;
     }
 
+    /// <summary>One box by point reads: the box, and its instance when it is attached.</summary>
     public async Task<BoxView> GetAsync(string userId, string boxName, CancellationToken cancellationToken = default)
     {
         BoxNames.Validate(boxName);
-        var views = await ListAsync(userId, cancellationToken).ConfigureAwait(false);
-        return views.FirstOrDefault(v => v.Box.BoxName == boxName)
+        var box = await engine.Store.GetAsync<BoxRecord>(BoxRecord.IdFor(userId, boxName), cancellationToken).ConfigureAwait(false)
             ?? throw ShellboxException.NotFound("BoxNotFound", $"There is no box '{boxName}' for user '{userId}'.");
+        return await ViewAsync(box, engine.Time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Spinup: binds a free volume (a golden clone) to a new box without connecting. No provider call.</summary>
@@ -128,14 +144,9 @@ public sealed class BoxCatalog(ShellboxEngine engine)
         await engine.Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), engine.Ids.NewCorrelationId(), "remove-box", "box", box.Id, true, $"removed box {userId}/{boxName} and volume {box.VolumeId}"), cancellationToken).ConfigureAwait(false);
     }
 
-    private static string StateOf(BoxRecord box, PoolSnapshot snapshot, DateTimeOffset now)
-    {
-        if (box.InstanceId is null)
-        {
-            return Suspended;
-        }
+    private async Task<BoxView> ViewAsync(BoxRecord box, DateTimeOffset now, CancellationToken cancellationToken) =>
+        View(box, box.InstanceId is { } id && await engine.Store.GetAsync<InstanceRecord>(id, cancellationToken).ConfigureAwait(false) is { BoxRunning: true }, now);
 
-        var instance = snapshot.Instances.FirstOrDefault(i => i.Id == box.InstanceId);
-        return instance is { BoxRunning: true } ? Running : Lingering;
-    }
+    private static BoxView View(BoxRecord box, bool running, DateTimeOffset now) =>
+        new(box, box.InstanceId is null ? Suspended : running ? Running : Lingering, box.InstanceId, box.LiveSessions(now).Count);
 }

@@ -32,6 +32,9 @@ public sealed record BoxRecord : StoreRecord
     public IReadOnlyList<BoxSession> LiveSessions(DateTimeOffset now) => Sessions.Where(s => s.ExpiresAt > now).ToList();
 
     public static string IdFor(string userId, string boxName) => $"{userId}.{boxName}";
+
+    /// <summary>The ids of one user's boxes lie in [from, to): "&lt;userId&gt;." up to "&lt;userId&gt;/" ('/' follows '.').</summary>
+    public static (string From, string To) IdRangeOf(string userId) => ($"{userId}.", $"{userId}/");
 }
 
 /// <summary>One connected session of a box, kept alive by its heartbeat.</summary>

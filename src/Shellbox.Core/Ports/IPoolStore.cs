@@ -28,6 +28,12 @@ public interface IPoolStore
         where T : StoreRecord;
 
     /// <summary>
+    /// The boxes of one user, by name: a range read of the ids "&lt;userId&gt;.*", whatever the number of other
+    /// users' boxes (what `ssh HOST list` and Get-ShellboxBox read).
+    /// </summary>
+    Task<IReadOnlyList<BoxRecord>> ListBoxesAsync(string userId, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Applies the writes atomically. Throws <see cref="Errors.StoreConflictException"/> if any row's
     /// ETag no longer matches (or an inserted row exists), naming that row in its key; then nothing was written. Returns the written
     /// records with their new ETags, in order (deletes return the deleted record).

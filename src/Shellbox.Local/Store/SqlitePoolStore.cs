@@ -122,6 +122,26 @@ public sealed class SqlitePoolStore : IPoolStore
         return rows;
     }
 
+    public async Task<IReadOnlyList<BoxRecord>> ListBoxesAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        var (from, to) = BoxRecord.IdRangeOf(userId);
+        await using var connection = OpenConnection();
+        await using var command = connection.CreateCommand();
+
+        // A range on the primary key (kind, id): the index, never a scan of the other users' boxes.
+        command.CommandText = "SELECT version, json FROM rows WHERE kind = 'box' AND id >= $from AND id < $to ORDER BY id";
+        command.Parameters.AddWithValue("$from", from);
+        command.Parameters.AddWithValue("$to", to);
+        var boxes = new List<BoxRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            boxes.Add((BoxRecord)StoreRecordJson.Deserialize("box", reader.GetString(1), reader.GetInt64(0).ToString()));
+        }
+
+        return boxes;
+    }
+
     public Task<IReadOnlyList<StoreRecord>> CommitAsync(IReadOnlyList<StoreWrite> writes, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();

@@ -46,6 +46,13 @@ public sealed class CountingStore(IPoolStore inner) : IPoolStore
         return rows;
     }
 
+    public async Task<IReadOnlyList<BoxRecord>> ListBoxesAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        var rows = await inner.ListBoxesAsync(userId, cancellationToken);
+        Interlocked.Add(ref rowsRead, rows.Count);
+        return rows;
+    }
+
     public Task<IReadOnlyList<StoreRecord>> CommitAsync(IReadOnlyList<StoreWrite> writes, CancellationToken cancellationToken = default) =>
         inner.CommitAsync(writes, cancellationToken);
 

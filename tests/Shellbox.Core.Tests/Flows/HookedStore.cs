@@ -17,6 +17,9 @@ public sealed class HookedStore(IPoolStore inner) : IPoolStore
     public Task<IReadOnlyList<T>> FindCandidatesAsync<T>(Candidates which, int max = ShellboxLimits.MaxQueryResults, CancellationToken cancellationToken = default)
         where T : StoreRecord => inner.FindCandidatesAsync<T>(which, max, cancellationToken);
 
+    public Task<IReadOnlyList<BoxRecord>> ListBoxesAsync(string userId, CancellationToken cancellationToken = default) =>
+        inner.ListBoxesAsync(userId, cancellationToken);
+
     public async Task<IReadOnlyList<StoreRecord>> CommitAsync(IReadOnlyList<StoreWrite> writes, CancellationToken cancellationToken = default)
     {
         if (BeforeCommit is { } hook)

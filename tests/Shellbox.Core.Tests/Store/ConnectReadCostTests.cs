@@ -22,6 +22,35 @@ public sealed class ConnectReadCostTests
         Assert.InRange(large.ReturningBox, 1, 2 * ShellboxLimits.MaxQueryResults);
     }
 
+    [Fact]
+    public async Task Listing_and_getting_a_users_boxes_reads_only_that_user_with_10_boxes_and_with_10000()
+    {
+        var small = await RowsReadPerListAsync(otherBoxes: 10);
+        var large = await RowsReadPerListAsync(otherBoxes: 10_000);
+
+        Assert.Equal(small, large);
+        Assert.Equal((2, 1, 0), large);
+    }
+
+    private static async Task<(int List, int Get, int Snapshots)> RowsReadPerListAsync(int otherBoxes)
+    {
+        await using var f = FlowFixture.Create();
+        await SeedOtherUsersAsync(f.Sqlite, otherBoxes);
+        await f.AddVolumeAsync();
+        await f.AddVolumeAsync();
+        await f.Catalog.CreateAsync(FlowFixture.User, "dev33");
+        await f.Catalog.CreateAsync(FlowFixture.User, "web");
+
+        f.Counting.Reset();
+        var boxes = await f.Catalog.ListAsync(FlowFixture.User);
+        var list = f.Counting.RowsRead;
+        Assert.Equal(["dev33", "web"], boxes.Select(b => b.Box.BoxName));
+
+        f.Counting.Reset();
+        Assert.Equal("web", (await f.Catalog.GetAsync(FlowFixture.User, "web")).Box.BoxName);
+        return (list, f.Counting.RowsRead, f.Counting.Snapshots);
+    }
+
     private static async Task<(int NewBox, int ReturningBox, int Snapshots)> RowsReadPerConnectAsync(int otherBoxes)
     {
         await using var f = FlowFixture.Create();
