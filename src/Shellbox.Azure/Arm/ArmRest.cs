@@ -35,8 +35,8 @@ internal sealed class ArmRest(ArmPipeline arm)
             throw new RequestFailedException(response);
         }
 
-        return response.ContentStream is { } stream && response.Headers.ContentLength != 0
-            ? await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false)
-            : JsonDocument.Parse("{}");
+        // The pipeline buffers a non-streaming response, so Content is the whole body (possibly empty).
+        var content = response.Content.ToMemory();
+        return JsonDocument.Parse(content.IsEmpty ? "{}"u8.ToArray() : content);
     }
 }
