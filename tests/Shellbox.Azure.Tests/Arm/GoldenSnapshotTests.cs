@@ -144,12 +144,15 @@ public sealed class GoldenSnapshotTests : IAsyncLifetime
 
         await LeaveDiskAsync("golden-build-dead-data", DateTimeOffset.UtcNow.AddDays(-2));
         await LeaveDiskAsync("golden-build-busy-data", DateTimeOffset.UtcNow.AddMinutes(-1));
+        await azure.Infrastructure().CreateInstanceAsync("golden-build-dead", new Dictionary<string, string> { ["shellbox:golden-build"] = DateTimeOffset.UtcNow.AddDays(-2).ToString("O") });
 
         // WHEN a golden build starts
         await azure.Infrastructure().EnsureGoldenSnapshotAsync();
 
-        // THEN the dead build's disk is gone and the running one's is not
+        // THEN the dead build's VM (with its NIC and OS disk) and disk are gone, and the running one's disk is not
         Assert.Equal(["golden-build-busy-data"], azure.Emulator.State.Disks.Select(d => d.Name));
+        Assert.Empty(azure.Emulator.State.VirtualMachines);
+        Assert.Empty(azure.Emulator.State.NetworkInterfaces);
     }
 
     /// <summary>Progress&lt;T&gt; posts to the thread pool; a test wants every report before the call returns.</summary>

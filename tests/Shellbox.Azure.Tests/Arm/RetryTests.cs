@@ -28,6 +28,16 @@ public sealed class RetryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_throttled_Resource_Graph_query_is_retried()
+    {
+        var rule = azure.Emulator.Faults.Throttle("POST", "/providers/Microsoft.ResourceGraph/resources$", times: 1, retryAfter: TimeSpan.FromSeconds(1));
+
+        Assert.Empty(await azure.Infrastructure().ListAsync(ResourceRoles.Volume));
+
+        Assert.Equal(1, rule.Fired);
+    }
+
+    [Fact]
     public async Task Server_errors_on_reads_and_writes_are_retried()
     {
         var infrastructure = azure.Infrastructure();
