@@ -120,17 +120,7 @@ public sealed class AzureInfrastructure : IInfrastructure
 
         var allTags = WithDefaults(tags, ResourceRoles.Volume);
         allTags[TagKeys.Golden] = golden.Version;
-        var data = new ManagedDiskData(new AzureLocation(Settings.Location))
-        {
-            Sku = new DiskSku { Name = new DiskStorageAccountType(Settings.DiskSku) },
-            CreationData = new DiskCreationData(DiskCreateOption.Copy) { SourceResourceId = new ResourceIdentifier(golden.Location) },
-            DiskSizeGB = Settings.VolumeSizeGB,
-        };
-        foreach (var (key, value) in allTags)
-        {
-            data.Tags[key] = value;
-        }
-
+        var data = ManagedDiskDefinition.CloneOf(Settings, new ResourceIdentifier(golden.Location), allTags);
         await arm.WriteAsync(
             $"create disk '{volumeId}' from '{golden.Version}'",
             ct => arm.ResourceGroup.GetManagedDisks().CreateOrUpdateAsync(WaitUntil.Completed, volumeId, data, ct),
@@ -218,7 +208,7 @@ public sealed class AzureInfrastructure : IInfrastructure
             var vm = await arm.FindVmAsync(instanceId, ct).ConfigureAwait(false) ?? throw InstanceNotFound(instanceId);
             disk = await diskRead.ConfigureAwait(false) ?? throw VolumeNotFound(volumeId);
             var attached = vm.Data.StorageProfile.DataDisks.ToList();
-            var already = attached.Any(d => IsDisk(d, volumeId));
+            var already = attached.Any(d => VirtualMachineUpdate.IsDisk(d, volumeId));
             if (!already && attached.FirstOrDefault() is { } other)
             {
                 throw new ShellboxException(ShellboxErrorKind.Conflict, "InstanceOccupied", $"Instance '{instanceId}' already has volume '{other.ManagedDisk?.Id?.Name ?? other.Name}' attached; detach it first.");
@@ -249,7 +239,7 @@ public sealed class AzureInfrastructure : IInfrastructure
         {
             var vm = await arm.FindVmAsync(instanceId, ct).ConfigureAwait(false);
             var attached = vm?.Data.StorageProfile.DataDisks.ToList() ?? [];
-            if (vm is null || !attached.Any(d => IsDisk(d, volumeId)))
+            if (vm is null || !attached.Any(d => VirtualMachineUpdate.IsDisk(d, volumeId)))
             {
                 return; // not attached there: nothing to undo
             }
@@ -259,33 +249,11 @@ public sealed class AzureInfrastructure : IInfrastructure
             tags.Remove(TagKeys.UserId);
             tags.Remove(TagKeys.BoxName);
             tags[TagKeys.Status] = ResourceStatuses.Free;
-            await PatchVmAsync(vm, attached.Where(d => !IsDisk(d, volumeId)).ToList(), tags, ct).ConfigureAwait(false);
+            await PatchVmAsync(vm, attached.Where(d => !VirtualMachineUpdate.IsDisk(d, volumeId)), tags, ct).ConfigureAwait(false);
         }, cancellationToken);
 
-    /// <summary>One PATCH: the whole data-disk list and the whole tag map replace the VM's (seed 003: one combined update).</summary>
-    private static Task PatchVmAsync(VirtualMachineResource vm, IReadOnlyList<VirtualMachineDataDisk> disks, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken)
-    {
-        var patch = new VirtualMachinePatch { StorageProfile = new VirtualMachineStorageProfile() };
-
-        // Clear() marks the list as set: an empty list must still be sent, or the PATCH would leave the disks as they are.
-        patch.StorageProfile.DataDisks.Clear();
-        foreach (var disk in disks)
-        {
-            patch.StorageProfile.DataDisks.Add(new VirtualMachineDataDisk(disk.Lun, DiskCreateOptionType.Attach)
-            {
-                ManagedDisk = new VirtualMachineManagedDisk { Id = disk.ManagedDisk?.Id },
-                DeleteOption = disk.DeleteOption ?? DiskDeleteOptionType.Detach,
-            });
-        }
-
-        patch.Tags.Clear();
-        foreach (var (key, value) in tags)
-        {
-            patch.Tags[key] = value;
-        }
-
-        return vm.UpdateAsync(WaitUntil.Completed, patch, cancellationToken: cancellationToken);
-    }
+    private static Task PatchVmAsync(VirtualMachineResource vm, IEnumerable<VirtualMachineDataDisk> disks, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken) =>
+        vm.UpdateAsync(WaitUntil.Completed, VirtualMachineUpdate.DisksAndTags(disks, tags), cancellationToken: cancellationToken);
 
     /// <summary>
     /// The owner named at attach, mirrored onto the volume when it does not carry it yet (a box's first
@@ -343,9 +311,6 @@ public sealed class AzureInfrastructure : IInfrastructure
         all.TryAdd(TagKeys.Status, ResourceStatuses.Free);
         return all;
     }
-
-    private static bool IsDisk(VirtualMachineDataDisk disk, string volumeId) =>
-        string.Equals(disk.ManagedDisk?.Id?.Name ?? disk.Name, volumeId, StringComparison.OrdinalIgnoreCase);
 
     private static bool SameTags(IDictionary<string, string> current, IReadOnlyDictionary<string, string> wanted) =>
         current.Count == wanted.Count && wanted.All(t => current.TryGetValue(t.Key, out var value) && value == t.Value);

@@ -80,13 +80,7 @@ internal sealed class AzureGoldenSnapshots(ArmContext arm, NetworkInterfaces nic
         try
         {
             progress?.Report(new ShellboxProgress(Activity, $"Creating the build disk {diskName}", 10));
-            var diskData = new ManagedDiskData(new AzureLocation(settings.Location))
-            {
-                Sku = new DiskSku { Name = new DiskStorageAccountType(settings.DiskSku) },
-                CreationData = new DiskCreationData(DiskCreateOption.Empty),
-                DiskSizeGB = settings.VolumeSizeGB,
-            };
-            AddTags(diskData.Tags, tags);
+            var diskData = ManagedDiskDefinition.Empty(settings, tags);
             var disk = await arm.WriteAsync(
                 $"create the golden build disk '{diskName}'",
                 async ct => (await arm.ResourceGroup.GetManagedDisks().CreateOrUpdateAsync(WaitUntil.Completed, diskName, diskData, ct).ConfigureAwait(false)).Value,
@@ -246,11 +240,4 @@ internal sealed class AzureGoldenSnapshots(ArmContext arm, NetworkInterfaces nic
         }
     }
 
-    private static void AddTags(IDictionary<string, string> target, IReadOnlyDictionary<string, string> tags)
-    {
-        foreach (var (key, value) in tags)
-        {
-            target[key] = value;
-        }
-    }
 }
