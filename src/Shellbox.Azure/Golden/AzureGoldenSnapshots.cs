@@ -21,13 +21,10 @@ namespace Shellbox.Azure.Golden;
 /// </summary>
 internal sealed class AzureGoldenSnapshots(ArmContext arm, NetworkInterfaces nics, IInstanceAgent agent, string controlPublicKey, AzureProviderOptions options)
 {
-    private const string Activity = "Shellbox golden snapshot";
+    internal const string Activity = "Shellbox golden snapshot";
 
     /// <summary>What a POSIX shell exits with for a command it cannot find.</summary>
     private const int CommandNotFound = 127;
-
-    /// <summary>A temporary resource older than this belongs to a build that cannot still be running.</summary>
-    private TimeSpan AbandonedAfter => options.InstanceBootTimeout + options.GoldenBuildTimeout + TimeSpan.FromMinutes(30);
 
     public async Task<GoldenSnapshotInfo?> GetCurrentAsync(CancellationToken cancellationToken) =>
         await FindAsync(Inputs().Version, cancellationToken).ConfigureAwait(false);
@@ -42,7 +39,9 @@ internal sealed class AzureGoldenSnapshots(ArmContext arm, NetworkInterfaces nic
             return existing;
         }
 
-        await SweepAsync(progress, cancellationToken).ConfigureAwait(false);
+        // A temporary resource older than this belongs to a build that cannot still be running.
+        var abandonedAfter = options.InstanceBootTimeout + options.GoldenBuildTimeout + TimeSpan.FromMinutes(30);
+        await new AbandonedGoldenBuilds(arm, abandonedAfter).SweepAsync(progress, cancellationToken).ConfigureAwait(false);
         return await BuildAsync(version, progress, cancellationToken).ConfigureAwait(false);
     }
 
@@ -192,52 +191,4 @@ internal sealed class AzureGoldenSnapshots(ArmContext arm, NetworkInterfaces nic
             progress?.Report(new ShellboxProgress(Activity, $"Left {vmName} for the next build's sweep: {e.Message}"));
         }
     }
-
-    /// <summary>Deletes the temporary VMs, then disks, of builds that started too long ago to be running still.</summary>
-    private async Task SweepAsync(IProgress<ShellboxProgress>? progress, CancellationToken cancellationToken)
-    {
-        var now = arm.Time.GetUtcNow();
-        bool Abandoned(IDictionary<string, string> tags) =>
-            tags.TryGetValue(AzureTagKeys.GoldenBuild, out var text)
-            && (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var started) || now - started >= AbandonedAfter);
-
-        var vms = await ArmErrors.GuardAsync(arm.CredentialName, "list the VMs of the resource group", async () =>
-        {
-            var found = new List<string>();
-            await foreach (var vm in arm.ResourceGroup.GetVirtualMachines().GetAllAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
-            {
-                if (Abandoned(vm.Data.Tags))
-                {
-                    found.Add(vm.Data.Name);
-                }
-            }
-
-            return found;
-        }).ConfigureAwait(false);
-        foreach (var name in vms)
-        {
-            progress?.Report(new ShellboxProgress(Activity, $"Deleting {name}, left by an earlier build", 5));
-            await arm.DeleteAsync($"delete the abandoned golden build VM '{name}'", ct => arm.Client.GetVirtualMachineResource(arm.VmId(name)).DeleteAsync(WaitUntil.Completed, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
-        }
-
-        var disks = await ArmErrors.GuardAsync(arm.CredentialName, "list the disks of the resource group", async () =>
-        {
-            var found = new List<string>();
-            await foreach (var disk in arm.ResourceGroup.GetManagedDisks().GetAllAsync(cancellationToken).ConfigureAwait(false))
-            {
-                if (Abandoned(disk.Data.Tags))
-                {
-                    found.Add(disk.Data.Name);
-                }
-            }
-
-            return found;
-        }).ConfigureAwait(false);
-        foreach (var name in disks)
-        {
-            progress?.Report(new ShellboxProgress(Activity, $"Deleting {name}, left by an earlier build", 5));
-            await arm.DeleteAsync($"delete the abandoned golden build disk '{name}'", ct => arm.Client.GetManagedDiskResource(arm.DiskId(name)).DeleteAsync(WaitUntil.Completed, ct), cancellationToken).ConfigureAwait(false);
-        }
-    }
-
 }
