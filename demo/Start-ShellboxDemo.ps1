@@ -61,6 +61,9 @@ $first = Invoke-InBox 'echo "written at $(date)" > /root/hello.txt; setsid sh -c
 $first.Output
 Get-ShellboxBox -Name $BoxName | Format-Table UserId, Name, State, Sessions, VolumeId
 
+Step 'reconcile (as the scheduled loop or runbook would): keeps the pool full, mirrors the new box owner onto its volume'
+Invoke-ShellboxPoolReconcile -Confirm:$false | Select-Object Succeeded, Failed, Planned | Format-List
+
 Step 'reconnect: the box resumes from its volume where it was'
 Start-Sleep -Seconds 2
 $second = Invoke-InBox 'cat /root/hello.txt; echo "counter now $(cat /tmp/counter)"; ps | grep "[s]leep 1" | head -1'

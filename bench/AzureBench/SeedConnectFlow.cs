@@ -13,7 +13,8 @@ namespace Shellbox.AzureBench;
 /// UpdateVolumeStatusUserAndBox (GET disk, PUT disk with new tags, wait for Resource Graph), and
 /// AttachVolumeToInstance (GET VM, PUT VM with the data disk). This is what Shellbox replaces.
 /// </summary>
-internal sealed class SeedConnectFlow(ResourceGroupResource group, ResourceGraphQueries graph)
+/// <remarks>Long operations are polled every <paramref name="pollInterval"/>, the same interval Shellbox's flow uses.</remarks>
+internal sealed class SeedConnectFlow(ResourceGroupResource group, ResourceGraphQueries graph, TimeSpan pollInterval)
 {
     private static readonly TimeSpan GraphPoll = TimeSpan.FromMilliseconds(50);
 
@@ -29,7 +30,7 @@ internal sealed class SeedConnectFlow(ResourceGroupResource group, ResourceGraph
         vm.Tags[TagKeys.Status] = ResourceStatuses.Connected;
         vm.Tags[TagKeys.LastUsed] = now;
         vm.Tags[TagKeys.UserId] = userId;
-        await group.GetVirtualMachines().CreateOrUpdateAsync(WaitUntil.Completed, instanceName, vm, cancellationToken: cancellationToken);
+        await (await group.GetVirtualMachines().CreateOrUpdateAsync(WaitUntil.Started, instanceName, vm, cancellationToken: cancellationToken)).WaitForCompletionAsync(pollInterval, cancellationToken);
         await WaitForGraphAsync(ResourceRoles.Instance, instanceName, TagKeys.Status, ResourceStatuses.Connected, cancellationToken);
 
         // 3. UpdateVolumeStatusUserAndBox.
@@ -38,14 +39,14 @@ internal sealed class SeedConnectFlow(ResourceGroupResource group, ResourceGraph
         disk.Tags[TagKeys.LastUsed] = now;
         disk.Tags[TagKeys.UserId] = userId;
         disk.Tags[TagKeys.BoxName] = boxName;
-        await group.GetManagedDisks().CreateOrUpdateAsync(WaitUntil.Completed, diskName, disk, cancellationToken);
+        await (await group.GetManagedDisks().CreateOrUpdateAsync(WaitUntil.Started, diskName, disk, cancellationToken)).WaitForCompletionAsync(pollInterval, cancellationToken);
         await WaitForGraphAsync(ResourceRoles.Volume, diskName, TagKeys.Status, ResourceStatuses.Attached, cancellationToken);
 
         // 4. AttachVolumeToInstance.
         var current = (await group.GetVirtualMachineAsync(instanceName, cancellationToken: cancellationToken)).Value;
         var data = current.Data;
         data.StorageProfile.DataDisks.Add(new VirtualMachineDataDisk(0, DiskCreateOptionType.Attach) { ManagedDisk = new VirtualMachineManagedDisk { Id = current.Id.Parent!.AppendProviderResource("Microsoft.Compute", "disks", diskName) } });
-        await group.GetVirtualMachines().CreateOrUpdateAsync(WaitUntil.Completed, instanceName, data, cancellationToken: cancellationToken);
+        await (await group.GetVirtualMachines().CreateOrUpdateAsync(WaitUntil.Started, instanceName, data, cancellationToken: cancellationToken)).WaitForCompletionAsync(pollInterval, cancellationToken);
     }
 
     /// <summary>Seed 003: "Wait for Resource Graph sync: up to 2 minutes" (here: until the tag shows).</summary>

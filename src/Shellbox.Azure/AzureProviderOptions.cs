@@ -38,6 +38,12 @@ public sealed record AzureProviderOptions
     /// <summary>How long `shellbox-agent build-golden` may run on the golden-build VM.</summary>
     public TimeSpan GoldenBuildTimeout { get; init; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>
+    /// How often an attach or detach (the VM PATCH on a connect's path) is polled until it completes; null leaves it
+    /// to the SDK, which waits at least a second between polls. The benchmark scales it with the emulator's latencies.
+    /// </summary>
+    public TimeSpan? OperationPollInterval { get; init; }
+
     /// <summary>How often the golden build probes the new VM's sshd while it boots.</summary>
     public TimeSpan SshProbeInterval { get; init; } = TimeSpan.FromSeconds(5);
 }

@@ -16,7 +16,7 @@ public sealed class StandaloneHostTests
         try
         {
             var lines = new Dictionary<string, string>();
-            while (lines.Count < 8 && await host.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)) is { } line)
+            while (lines.Count < 9 && await host.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)) is { } line)
             {
                 var colon = line.IndexOf(": ", StringComparison.Ordinal);
                 if (colon > 0) lines[line[..colon]] = line[(colon + 2)..];
@@ -26,6 +26,7 @@ public sealed class StandaloneHostTests
             Assert.True(Guid.TryParse(lines["subscription-id"], out _));
             Assert.Equal("shellbox-rg", lines["resource-group"]);
             Assert.Equal("westeurope", lines["location"]);
+            Assert.Equal("none (ARM only)", lines["vm-host"]);
 
             using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false });
             using var request = new HttpRequestMessage(HttpMethod.Get, $"{lines["identity-endpoint"]}?resource=https://management.azure.com/&api-version=2019-08-01")

@@ -73,6 +73,10 @@ Describe 'the Azure provider against the loopback ARM emulator and Azurite' {
 "@
         $new | Should -Be '0 new-from-ready-pair ok'
 
+        # The next reconcile pass (every CheckInterval) mirrors the new box's owner onto its volume's tags: no attach
+        # carried it. Without it, the first attach of this box would add that one tag write itself.
+        Invoke-Azure 'Invoke-ShellboxPoolReconcile -Confirm:$false | Out-Null'
+
         $returning = Invoke-Azure @"
 `$before = $CountWrites
 `$c = Connect-ShellboxBox dev33 -PassThru -Confirm:`$false

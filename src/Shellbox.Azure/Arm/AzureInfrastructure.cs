@@ -25,6 +25,7 @@ public sealed class AzureInfrastructure : IInfrastructure
     private readonly NetworkInterfaces nics;
     private readonly AzureGoldenSnapshots golden;
     private readonly string controlPublicKey;
+    private readonly AzureProviderOptions options;
 
     /// <param name="controlPublicKey">The control plane's SSH public key: the admin login of every instance, baked into the golden.</param>
     public AzureInfrastructure(
@@ -35,7 +36,7 @@ public sealed class AzureInfrastructure : IInfrastructure
         AzureProviderOptions? options = null,
         TimeProvider? time = null)
     {
-        options ??= new AzureProviderOptions();
+        this.options = options ??= new AzureProviderOptions();
         arm = new ArmContext(settings, credential, options, time ?? TimeProvider.System);
         this.controlPublicKey = controlPublicKey.Trim();
         nics = new NetworkInterfaces(arm.Rest);
@@ -252,8 +253,21 @@ public sealed class AzureInfrastructure : IInfrastructure
             await PatchVmAsync(vm, attached.Where(d => !VirtualMachineUpdate.IsDisk(d, volumeId)), tags, ct).ConfigureAwait(false);
         }, cancellationToken);
 
-    private static Task PatchVmAsync(VirtualMachineResource vm, IEnumerable<VirtualMachineDataDisk> disks, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken) =>
-        vm.UpdateAsync(WaitUntil.Completed, VirtualMachineUpdate.DisksAndTags(disks, tags), cancellationToken: cancellationToken);
+    private async Task PatchVmAsync(VirtualMachineResource vm, IEnumerable<VirtualMachineDataDisk> disks, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken)
+    {
+        if (options.OperationPollInterval is not { } interval)
+        {
+            await vm.UpdateAsync(WaitUntil.Completed, VirtualMachineUpdate.DisksAndTags(disks, tags), cancellationToken: cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var operation = await vm.UpdateAsync(WaitUntil.Started, VirtualMachineUpdate.DisksAndTags(disks, tags), cancellationToken: cancellationToken).ConfigureAwait(false);
+        while (!operation.HasCompleted)
+        {
+            await Task.Delay(interval, arm.Time, cancellationToken).ConfigureAwait(false);
+            await operation.UpdateStatusAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>
     /// The owner named at attach, mirrored onto the volume when it does not carry it yet (a box's first

@@ -42,6 +42,29 @@ public sealed class AttachAndTagTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_attach_polled_at_its_own_interval_returns_only_once_the_VM_update_has_succeeded()
+    {
+        // GIVEN a VM update that takes 300 ms in ARM, and the provider polling every 20 ms instead of the SDK's second
+        var infrastructure = azure.Infrastructure(options: azure.Options with { OperationPollInterval = TimeSpan.FromMilliseconds(20) });
+        var golden = await infrastructure.EnsureGoldenSnapshotAsync();
+        await infrastructure.CreateInstanceAsync("instance-a", Tags());
+        await infrastructure.CreateVolumeAsync("volume-1", golden, Tags((TagKeys.UserId, "u1"), (TagKeys.BoxName, "dev33")));
+        azure.Emulator.Latencies.Set(ArmEmulator.EmulatorLatency.VmUpdate, TimeSpan.FromMilliseconds(300));
+
+        // WHEN the box is attached
+        var mark = azure.Emulator.Requests.Mark();
+        await infrastructure.AttachAsync("instance-a", "volume-1", Tags((TagKeys.UserId, "u1"), (TagKeys.BoxName, "dev33")));
+
+        // THEN the attach has finished in ARM (not just been accepted), through one write and several polls
+        var vm = azure.Emulator.State.FindVirtualMachine("instance-a")!;
+        Assert.Equal("Succeeded", vm.ProvisioningState);
+        Assert.Equal("volume-1", vm.DataDiskNamesByLun[0]);
+        var requests = azure.Emulator.Requests.Since(mark);
+        Assert.Single(requests, r => r.IsWrite);
+        Assert.True(requests.Count(r => r.Method == "GET" && r.Path.EndsWith("/virtualMachines/instance-a", StringComparison.OrdinalIgnoreCase)) > 2);
+    }
+
+    [Fact]
     public async Task A_first_attach_mirrors_the_owner_onto_the_volume_with_one_tag_merge_after_the_attach()
     {
         var infrastructure = azure.Infrastructure();
