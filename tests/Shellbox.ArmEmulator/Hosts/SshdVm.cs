@@ -60,13 +60,18 @@ internal sealed class SshdVm
         var config = Path.Combine(folder, "sshd_config");
         await File.WriteAllTextAsync(config, Config(vm, folder, options), ct).ConfigureAwait(false);
 
-        var start = new ProcessStartInfo(options.SshdPath) { UseShellExecute = false };
+        // Not the caller's stdout: an sshd left behind by a crashed run must not hold a test runner's pipe open.
+        var start = new ProcessStartInfo(options.SshdPath) { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in (string[])["-D", "-f", config, "-E", Path.Combine(folder, "sshd.log")])
         {
             start.ArgumentList.Add(argument);
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException($"{options.SshdPath} did not start.");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { }; // sshd logs to sshd.log (-E); anything else is drained
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
         var started = new SshdVm(vm, folder, process);
         try
         {
