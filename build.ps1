@@ -31,6 +31,8 @@ param(
     [ValidateSet('none', 'seed-scaled')]
     [string] $Latency = 'none',
     [switch] $RequestLog,
+    [ValidateRange(0, 65535)]
+    [int] $EmulatorPort = 0,
 
     # Runs a subset: a dotnet test --filter expression for xunit, and a name pattern for Pester.
     [string] $Filter,
@@ -219,7 +221,7 @@ foreach ($name in $Task) {
         'Test' { Invoke-Test }
         'Demo' { Invoke-Demo }
         'Bench' { Invoke-Bench }
-        'Emulator' { & (Join-Path $Root 'build/Start-ShellboxAzureEmulator.ps1') -Latency $Latency -RequestLog:$RequestLog -VmHosts }
+        'Emulator' { & (Join-Path $Root 'build/Start-ShellboxAzureEmulator.ps1') -Port $EmulatorPort -Latency $Latency -RequestLog:$RequestLog -VmHosts }
         'Clean' { Remove-Item -Recurse -Force $Out -ErrorAction Ignore }
     }
 }

@@ -38,7 +38,7 @@ function Get-BuiltFile([string] $Project, [string] $File) {
 }
 
 function Start-ShellboxAzureEmulator {
-    param([string] $StateDirectory, [string] $Latency = 'none', [switch] $VmHosts, [switch] $RequestLog)
+    param([string] $StateDirectory, [int] $Port = 0, [string] $Latency = 'none', [switch] $VmHosts, [switch] $RequestLog)
     if (-not $StateDirectory) { $StateDirectory = Join-Path ([IO.Path]::GetTempPath()) "shellbox-azure-$([guid]::NewGuid().ToString('N').Substring(0, 8))" }
     $StateDirectory = [IO.Path]::GetFullPath($StateDirectory)
     $logs = New-Item -ItemType Directory -Force (Join-Path $StateDirectory 'emulator')
@@ -49,7 +49,7 @@ function Start-ShellboxAzureEmulator {
     $azurite = Start-LoggedProcess 'node' @($azuriteMain, '--tableHost', '127.0.0.1', '--tablePort', "$tablePort", '--inMemoryPersistence', '--disableTelemetry',
         '--skipApiVersionCheck') (Join-Path $logs 'azurite.log')
     $emulatorDll = Get-BuiltFile 'tests/Shellbox.ArmEmulator/Shellbox.ArmEmulator.csproj' 'tests/Shellbox.ArmEmulator/bin/Release/net10.0/Shellbox.ArmEmulator.dll'
-    $emulatorArgs = @($emulatorDll, '--port', '0', '--latency', $Latency, '--data', (Join-Path $logs 'arm'))
+    $emulatorArgs = @($emulatorDll, '--port', "$Port", '--latency', $Latency, '--data', (Join-Path $logs 'arm'))
     $instanceSshPort = 22
     if ($VmHosts) {
         # Each emulated VM: a real sshd on its own loopback address running the built agent; goldens it builds

@@ -15,6 +15,9 @@
 param(
     # Where shellbox.json, the certificate bundle, the emulator's disks and logs go; a new temp folder by default.
     [string] $StateDirectory,
+    # The emulator's https port on 127.0.0.1; 0 picks a free one.
+    [ValidateRange(0, 65535)]
+    [int] $Port = 0,
     [ValidateSet('none', 'seed-scaled')]
     [string] $Latency = 'none',
     # Run a real sshd + agent per emulated VM (boxes can connect), instead of modelling ARM only.
@@ -28,7 +31,7 @@ $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 . (Join-Path $PSScriptRoot 'AzureEmulator.ps1')
 
-$emulator = Start-ShellboxAzureEmulator -StateDirectory $StateDirectory -Latency $Latency -VmHosts:$VmHosts -RequestLog:$RequestLog
+$emulator = Start-ShellboxAzureEmulator -StateDirectory $StateDirectory -Port $Port -Latency $Latency -VmHosts:$VmHosts -RequestLog:$RequestLog
 if ($PassThru) { return $emulator }
 
 try {
@@ -44,7 +47,16 @@ try {
     Write-Host 'Use it from pwsh:'
     foreach ($pair in $emulator.Environment.GetEnumerator()) { Write-Host "  `$env:$($pair.Key) = '$($pair.Value)'" }
     Write-Host 'Running; press Ctrl+C to stop.'
-    while (-not $emulator.Emulator.HasExited) { Start-Sleep -Milliseconds 500 }
+    $shown = 0
+    while (-not $emulator.Emulator.HasExited) {
+        Start-Sleep -Milliseconds 500
+        if ($RequestLog) {
+            # The emulator logs each request as "HH:mm:ss.fff METHOD STATUS DURATION PATH api-version=..."
+            $requests = @(Get-Content $emulator.RequestLog -ErrorAction Ignore | Where-Object { $_ -match '^\d\d:\d\d:\d\d\.\d{3} ' })
+            $requests | Select-Object -Skip $shown | ForEach-Object { Write-Host "  $_" }
+            $shown = $requests.Count
+        }
+    }
     Write-Warning "the emulator exited with code $($emulator.Emulator.ExitCode); see $($emulator.RequestLog)."
 }
 finally {
