@@ -29,7 +29,16 @@ public sealed class ConnectTrace(string correlationId)
         }
         finally
         {
-            steps.Add(new ConnectStep(step, clock.Elapsed));
+            // A connect that decides again (a lost race, a ready pair broken up) runs a step twice: one step, its times added.
+            var earlier = steps.FindIndex(s => s.Name == step);
+            if (earlier < 0)
+            {
+                steps.Add(new ConnectStep(step, clock.Elapsed));
+            }
+            else
+            {
+                steps[earlier] = steps[earlier] with { Duration = steps[earlier].Duration + clock.Elapsed };
+            }
         }
     }
 

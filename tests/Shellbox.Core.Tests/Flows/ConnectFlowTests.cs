@@ -91,6 +91,7 @@ public sealed class ConnectFlowTests
         var again = await f.Connect.ConnectAsync(User, "dev1");
 
         Assert.Equal("returning", again.Trace.Path);
+        Assert.Single(again.Trace.Steps, s => s.Name == "claim"); // decided twice, reported as one step
         Assert.Equal(pairInstance, again.Box.InstanceId);
         Assert.Equal(first.Box.VolumeId, again.Box.VolumeId);
         Assert.Equal(1, f.Runtime.Log.Count(nameof(FakeBoxRuntime.SuspendAsync)));
