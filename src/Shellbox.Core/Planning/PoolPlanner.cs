@@ -41,7 +41,9 @@ public static class PoolPlanner
 
         var instancePass = PlanRole(ResourceRoles.Instance, instanceRows, instanceRefs, input);
         var volumePass = PlanRole(ResourceRoles.Volume, volumeRows, volumeRefs, input);
-        var pairs = instancePass.Spare.Zip(volumePass.Spare, (i, v) => new PairReadyPair(i.Id, v.Id));
+        // Half the minimum of free instances (rounded down) stays bare, so a returning box attaches with one provider
+        // call instead of breaking up a ready pair first; the other spare instances become ready pairs for new boxes.
+        var pairs = instancePass.Spare.Skip(input.Config.MinFreeInstances / 2).Zip(volumePass.Spare, (i, v) => new PairReadyPair(i.Id, v.Id));
 
         var actions = new List<PlanAction>();
         actions.AddRange(instancePass.Repairs);

@@ -204,6 +204,20 @@ public sealed class PoolPlannerTests
     }
 
     [Fact]
+    public void GivenFourBareInstancesAndAMinimumOfFour_WhenPlanned_ThenTwoStayBareForReturningBoxesAndTwoArePaired()
+    {
+        var snapshot = Snapshot(
+            [Instance("i1", created: Start.AddHours(-4)), Instance("i2", created: Start.AddHours(-3)), Instance("i3", created: Start.AddHours(-2)), Instance("i4", created: Start.AddHours(-1))],
+            [Volume("v1", created: Start.AddHours(-4)), Volume("v2", created: Start.AddHours(-3)), Volume("v3", created: Start.AddHours(-2)), Volume("v4", created: Start.AddHours(-1))]);
+        var config = (PoolConfig.Dev with { MinFreeInstances = 4, MaxFreeInstances = 4, MinFreeVolumes = 4 }).Validate();
+
+        var plan = PoolPlanner.Plan(InStep(snapshot, Start, config));
+
+        // A returning box then finds a bare instance (one attach), a new box a ready pair (no provider call).
+        Assert.Equal([new PairReadyPair("i3", "v1"), new PairReadyPair("i4", "v2")], plan.Actions.OfType<PairReadyPair>());
+    }
+
+    [Fact]
     public void GivenExpiredAndLiveLeases_WhenPlanned_ThenOnlyTheExpiredOneIsReclaimed()
     {
         var snapshot = Snapshot(
