@@ -24,6 +24,13 @@ New-Item -ItemType Directory -Force $StateDirectory | Out-Null
 $StateDirectory = (Resolve-Path $StateDirectory).Path
 $PSDefaultParameterValues['*-Shellbox*:StateDirectory'] = $StateDirectory
 
+# Two free instances: one becomes a ready pair (a new box costs no provider call), one stays bare (a returning box
+# costs one attach). Other settings in shellbox.json are kept.
+$configFile = Join-Path $StateDirectory 'shellbox.json'
+$config = if (Test-Path $configFile) { Get-Content -Raw $configFile | ConvertFrom-Json -AsHashtable } else { @{} }
+$config.poolBounds = @{ minFreeInstances = 2; maxFreeInstances = 3; maxTotalInstances = 5 }
+$config | ConvertTo-Json -Depth 5 | Set-Content $configFile
+
 function Step([string] $Text) { Write-Host "`n== $Text" -ForegroundColor Cyan }
 
 # ARM writes (PUT, PATCH, POST, DELETE on a resource; Resource Graph queries are reads) logged so far.
