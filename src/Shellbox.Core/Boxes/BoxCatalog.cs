@@ -1,5 +1,6 @@
 using Shellbox.Core.Engine;
 using Shellbox.Core.Errors;
+using Shellbox.Core.Lifecycle;
 using Shellbox.Core.Model;
 using Shellbox.Core.Ports;
 using Shellbox.Core.Store;
@@ -62,27 +63,24 @@ public sealed class BoxCatalog(ShellboxEngine engine)
             throw ShellboxException.User("BoxExists", $"Box '{boxName}' already exists; connect to it, or remove it first.");
         }
 
-        try
+        var view = await ClaimVolumeAsync(userId, boxName, cancellationToken).ConfigureAwait(false);
+
+        // No loose volume but a ready pair: unpair it (suspend its unowned box, detach) and use its volume.
+        if (view is null && await new ReadyPairs(engine, engine.Ids.NewCorrelationId()).UnpairOneAsync(cancellationToken).ConfigureAwait(false))
         {
-            return await ClaimVolumeAsync(userId, boxName, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ShellboxException e) when (e.ErrorId == "PoolExhausted")
-        {
-            // No loose volume but a ready pair: break it up (suspend its unowned box, detach) and use its volume.
-            if (!await new ReadyPairs(engine, engine.Ids.NewCorrelationId()).DissolveOneAsync(cancellationToken).ConfigureAwait(false))
-            {
-                throw;
-            }
+            view = await ClaimVolumeAsync(userId, boxName, cancellationToken).ConfigureAwait(false);
         }
 
-        return await ClaimVolumeAsync(userId, boxName, cancellationToken).ConfigureAwait(false);
+        return view ?? throw ShellboxException.Service("PoolExhausted", "No free volume is available right now; the pool is refilling, try again in a minute.");
     }
 
-    private async Task<BoxView> ClaimVolumeAsync(string userId, string boxName, CancellationToken cancellationToken)
+    /// <summary>Binds the oldest loose volume to the new box; null when no loose volume is left.</summary>
+    private async Task<BoxView?> ClaimVolumeAsync(string userId, string boxName, CancellationToken cancellationToken)
     {
         var boxId = BoxRecord.IdFor(userId, boxName);
         try
         {
+            // A rival that created the box first makes the insert conflict, caught below.
             var box = await PoolClaims.ClaimFirstAsync(
                 engine.Store,
                 ct => PoolCandidates.LooseVolumesAsync(engine.Store, ct),
@@ -94,13 +92,7 @@ public sealed class BoxCatalog(ShellboxEngine engine)
                     return new ClaimAttempt<BoxRecord>([v], [StoreWrite.Replace(owned), StoreWrite.Insert(created)], rows => rows.Of(created));
                 },
                 cancellationToken).ConfigureAwait(false);
-            if (box is null)
-            {
-                // A rival that created the box first makes the insert conflict, caught below.
-                throw ShellboxException.Service("PoolExhausted", "No free volume is available right now; the pool is refilling, try again in a minute.");
-            }
-
-            return new BoxView(box, Suspended, null, 0);
+            return box is null ? null : new BoxView(box, Suspended, null, 0);
         }
         catch (StoreConflictException e) when (e.Key.StartsWith("box/", StringComparison.Ordinal))
         {
@@ -108,40 +100,69 @@ public sealed class BoxCatalog(ShellboxEngine engine)
         }
     }
 
-    /// <summary>Deletes a box and its volume: the user's files and processes are gone for good.</summary>
+    /// <summary>
+    /// Deletes a box and its volume: the user's files and processes are gone for good. The removal is one
+    /// transition: mark the box and its volume (conditional: a connect that raced us wins), delete the volume
+    /// through the provider, drop both rows. A failed provider delete undoes the marks (the box is usable again,
+    /// a retry can remove it); a crash leaves marks that reconcile finishes or undoes once they expire.
+    /// </summary>
     public async Task RemoveAsync(string userId, string boxName, CancellationToken cancellationToken = default)
     {
+        var correlation = engine.Ids.NewCorrelationId();
         var view = await GetAsync(userId, boxName, cancellationToken).ConfigureAwait(false);
         if (view.Sessions > 0)
         {
             throw ShellboxException.User("BoxInUse", $"Box '{boxName}' has {view.Sessions} connected session(s); disconnect them first.");
         }
 
+        if (view.Box.Mark is { } pending && pending.IsExpired(engine.Time.GetUtcNow()))
+        {
+            // A removal or release that died half way: settle it first, then decide on what is left.
+            await new TransitionRepair(engine, correlation).RepairBoxAsync(view.Box.Id, cancellationToken).ConfigureAwait(false);
+            view = await GetAsync(userId, boxName, cancellationToken).ConfigureAwait(false);
+        }
+
         if (view.InstanceId is not null)
         {
             // Conditional on the box as listed: a connect that joined since makes this a conflict, not a lost session.
-            await BoxRelease.ReleaseIdleAsync(engine, view.Box, cancellationToken).ConfigureAwait(false);
+            await BoxRelease.ReleaseIdleAsync(engine, view.Box, correlation, cancellationToken).ConfigureAwait(false);
         }
 
         var box = await engine.Store.GetAsync<BoxRecord>(view.Box.Id, cancellationToken).ConfigureAwait(false)
             ?? throw ShellboxException.NotFound("BoxNotFound", $"There is no box '{boxName}' for user '{userId}'.");
-        if (box.InstanceId is not null || box.Suspending || box.LiveSessions(engine.Time.GetUtcNow()).Count > 0)
+        if (box.InstanceId is not null || box.Mark is not null || box.LiveSessions(engine.Time.GetUtcNow()).Count > 0)
         {
-            // A connect bound it between the check above and now: the user wins, nothing is deleted.
-            throw ShellboxException.User("BoxInUse", $"Box '{boxName}' was connected to while being removed; disconnect it first.");
+            // A connect bound it between the check above and now, or another transition holds it: the user wins, nothing is deleted.
+            throw ShellboxException.User("BoxInUse", $"Box '{boxName}' was connected to or is being moved; disconnect it first, or try again shortly.");
         }
 
         var volume = await engine.Store.GetAsync<VolumeRecord>(box.VolumeId, cancellationToken).ConfigureAwait(false);
-
-        // Mark first (conditional: a connect that raced us wins), then delete the volume, then the rows.
-        var marked = await engine.Store.CommitAsync(
+        var mark = TransitionMark.Start(TransitionAct.Remove, correlation, engine.Time.GetUtcNow());
+        var marked = new CommittedRows(await engine.Store.CommitAsync(
             volume is null
-                ? [StoreWrite.Replace(box with { Suspending = true })]
-                : [StoreWrite.Replace(box with { Suspending = true }), StoreWrite.Replace(volume with { Status = ResourceStatuses.Deleting })],
-            cancellationToken).ConfigureAwait(false);
-        await engine.Infrastructure.DeleteBoxVolumeAsync(box.VolumeId, userId, boxName, cancellationToken).ConfigureAwait(false);
-        await engine.Store.CommitAsync(marked.Select(StoreWrite.Delete).ToList(), cancellationToken).ConfigureAwait(false);
-        await engine.Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), engine.Ids.NewCorrelationId(), "remove-box", "box", box.Id, true, $"removed box {userId}/{boxName} and volume {box.VolumeId}"), cancellationToken).ConfigureAwait(false);
+                ? [StoreWrite.Replace(box with { Mark = mark })]
+                : [StoreWrite.Replace(box with { Mark = mark }), StoreWrite.Replace(volume with { Status = ResourceStatuses.Deleting, Mark = mark })],
+            cancellationToken).ConfigureAwait(false));
+        CrashPoints.Reach(CrashPoints.DuringDelete);
+        try
+        {
+            await engine.Infrastructure.DeleteBoxVolumeAsync(box.VolumeId, userId, boxName, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await engine.Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), correlation, "remove-box", "box", box.Id, false, $"the provider did not delete volume {box.VolumeId} of box {userId}/{boxName}, the box is kept: {e.Message}"), CancellationToken.None).ConfigureAwait(false);
+            await new TransitionRepair(engine, correlation).UndoAsync(box.Id, mark, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        var writes = new List<StoreWrite> { StoreWrite.Delete(marked.Of(box with { Mark = mark })) };
+        if (volume is not null)
+        {
+            writes.Add(StoreWrite.Delete(marked.Of(volume)));
+        }
+
+        await engine.Store.CommitAsync(writes, cancellationToken).ConfigureAwait(false);
+        await engine.Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), correlation, "remove-box", "box", box.Id, true, $"removed box {userId}/{boxName} and volume {box.VolumeId}"), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<BoxView> ViewAsync(BoxRecord box, DateTimeOffset now, CancellationToken cancellationToken) =>

@@ -1,4 +1,5 @@
 using Shellbox.Core.Engine;
+using Shellbox.Core.Lifecycle;
 using Shellbox.Core.Model;
 using Shellbox.Core.Ports;
 using Shellbox.Core.Store;
@@ -14,17 +15,19 @@ internal static class BoxRelease
 {
     /// <summary>
     /// Releases an attached box nobody is connected to (linger or sessions ended, removal). It first marks the
-    /// box suspending, conditional on the row as read: a connect that joined since wins (a conflict), and one
-    /// arriving now waits for the release instead of joining a box being detached under it.
+    /// box releasing (<see cref="TransitionAct.Release"/>, owned by <paramref name="correlation"/>), conditional on
+    /// the row as read: a connect that joined since wins (a conflict), and one arriving now waits for the release
+    /// instead of joining a box being detached under it.
     /// </summary>
-    public static async Task<bool> ReleaseIdleAsync(ShellboxEngine engine, BoxRecord box, CancellationToken cancellationToken)
+    public static async Task<bool> ReleaseIdleAsync(ShellboxEngine engine, BoxRecord box, string correlation, CancellationToken cancellationToken)
     {
         if (box.InstanceId is null || box.LiveSessions(engine.Time.GetUtcNow()).Count > 0)
         {
             return false;
         }
 
-        await engine.Store.ReplaceAsync(box with { Suspending = true }, cancellationToken).ConfigureAwait(false);
+        var mark = TransitionMark.Start(TransitionAct.Release, correlation, engine.Time.GetUtcNow());
+        await engine.Store.ReplaceAsync(box with { Mark = mark }, cancellationToken).ConfigureAwait(false);
         try
         {
             await ReleaseAsync(engine, box.Id, cancellationToken).ConfigureAwait(false);
@@ -32,19 +35,19 @@ internal static class BoxRelease
         }
         catch
         {
-            await ClearSuspendingAsync(engine, box.Id).ConfigureAwait(false);
+            await ClearMarkAsync(engine, box.Id, mark).ConfigureAwait(false);
             throw;
         }
     }
 
-    /// <summary>After a failed suspend or release: let connects in again (the box is still attached).</summary>
-    public static Task ClearSuspendingAsync(ShellboxEngine engine, string boxId) =>
+    /// <summary>After a failed suspend or release: drop this release's mark and let connects in again (the box is still attached).</summary>
+    public static Task ClearMarkAsync(ShellboxEngine engine, string boxId, TransitionMark mark) =>
         ConflictRetry.RunAsync(async () =>
         {
             var current = await engine.Store.GetAsync<BoxRecord>(boxId, CancellationToken.None).ConfigureAwait(false);
-            if (current is { Suspending: true })
+            if (current is not null && current.Mark == mark)
             {
-                await engine.Store.ReplaceAsync(current with { Suspending = false }, CancellationToken.None).ConfigureAwait(false);
+                await engine.Store.ReplaceAsync(current with { Mark = null }, CancellationToken.None).ConfigureAwait(false);
             }
         }, CancellationToken.None);
 
@@ -65,6 +68,7 @@ internal static class BoxRelease
             await engine.Runtime.SuspendAsync(instanceId, box.VolumeId, cancellationToken).ConfigureAwait(false);
         }
 
+        CrashPoints.Reach(CrashPoints.DuringSuspend);
         await engine.Infrastructure.DetachAsync(instanceId, box.VolumeId, cancellationToken).ConfigureAwait(false);
         await ConflictRetry.RunAsync(async () =>
         {
@@ -75,7 +79,7 @@ internal static class BoxRelease
             var writes = new List<StoreWrite>();
             if (b is not null)
             {
-                writes.Add(StoreWrite.Replace(b with { InstanceId = null, Sessions = [], Suspending = false, LingerUntil = null }));
+                writes.Add(StoreWrite.Replace(b with { InstanceId = null, Sessions = [], Mark = null, LingerUntil = null }));
             }
 
             if (i is not null)

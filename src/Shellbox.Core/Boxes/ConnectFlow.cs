@@ -1,5 +1,6 @@
 using Shellbox.Core.Engine;
 using Shellbox.Core.Errors;
+using Shellbox.Core.Lifecycle;
 using Shellbox.Core.Model;
 using Shellbox.Core.Ports;
 using Shellbox.Core.Store;
@@ -39,11 +40,26 @@ public sealed class ConnectFlow(ShellboxEngine engine)
                     throw ShellboxException.NotFound("BoxNotFound", $"There is no box '{boxName}'; connect creates it, or run New-ShellboxBox -Name {boxName}.");
                 }
 
-                if (box is { Suspending: true } || await IsStartingAsync(box, cancellationToken).ConfigureAwait(false))
+                var seen = engine.Time.GetUtcNow();
+                if (box?.Mark is { } mark && mark.IsExpired(seen))
+                {
+                    // A release or removal whose holder died: settle it (finish or undo), then decide again.
+                    await new TransitionRepair(engine, trace.CorrelationId).RepairBoxAsync(box.Id, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (box is { Mark: not null } || await IsStartingAsync(box, cancellationToken).ConfigureAwait(false))
                 {
                     // The last session out is saving the box, or the first one in is still attaching and resuming
                     // it: join once it has settled, never resume it a second time under the other connect.
-                    if (engine.Time.GetUtcNow() - waitedSince > SuspendWait)
+                    // A release is waited for until its mark expires (then repaired above); anything else for a minute.
+                    var deadline = waitedSince + SuspendWait;
+                    if (box?.Mark is { Act: TransitionAct.Release } release && release.ExpiresAt > deadline)
+                    {
+                        deadline = release.ExpiresAt;
+                    }
+
+                    if (seen > deadline)
                     {
                         throw ShellboxException.Service("BoxBusy", $"Box '{boxName}' has been suspending or starting for over {SuspendWait.TotalSeconds:0} s; try again shortly.");
                     }
@@ -112,7 +128,7 @@ public sealed class ConnectFlow(ShellboxEngine engine)
         // The box and its volume are point reads; only the instance is contended. A conflict on the box or the
         // volume means someone else moved them: thrown, and the caller decides again from fresh state.
         var volume = await Store.GetAsync<VolumeRecord>(box.VolumeId, cancellationToken).ConfigureAwait(false);
-        var claimed = volume is { InstanceId: null } && box is { InstanceId: null, Suspending: false }
+        var claimed = volume is { InstanceId: null } && box is { InstanceId: null, Mark: null }
             ? await trace.TimeAsync("claim", () => PoolClaims.ClaimFirstAsync(
                 Store,
                 ct => PoolCandidates.BareInstancesAsync(Store, ct),
@@ -171,7 +187,7 @@ public sealed class ConnectFlow(ShellboxEngine engine)
         var boxId = BoxRecord.IdFor(userId, boxName);
         var session = new BoxSession(sessionId, expires, trace.CorrelationId);
         var box = (existing ?? new BoxRecord { Id = boxId, UserId = userId, BoxName = boxName, VolumeId = volume.Id, Created = now })
-            with { InstanceId = instance.Id, Sessions = [session], LastConnected = now, LingerUntil = null, Suspending = false };
+            with { InstanceId = instance.Id, Sessions = [session], LastConnected = now, LingerUntil = null, Mark = null };
         var connected = instance with { Status = ResourceStatuses.Connected, VolumeId = volume.Id, Lease = new Lease(boxId, expires, trace.CorrelationId), LastUsed = now };
         var attached = volume with { Status = ResourceStatuses.Attached, UserId = userId, BoxName = boxName, InstanceId = instance.Id, Lease = null, LastUsed = now };
         return new ClaimAttempt<ClaimedBox>(
@@ -185,9 +201,11 @@ public sealed class ConnectFlow(ShellboxEngine engine)
     {
         try
         {
+            CrashPoints.Reach(CrashPoints.AfterClaim);
             if (attach)
             {
                 await trace.TimeAsync("attach", () => engine.Infrastructure.AttachAsync(instance.Id, box.VolumeId, ResourceTags.For(instance, box.UserId, box.BoxName), cancellationToken)).ConfigureAwait(false);
+                CrashPoints.Reach(CrashPoints.AfterAttach);
             }
 
             BoxEndpoint endpoint;
@@ -195,7 +213,7 @@ public sealed class ConnectFlow(ShellboxEngine engine)
             {
                 endpoint = await trace.TimeAsync("resume", () => engine.Runtime.ResumeAsync(instance.Id, box.VolumeId, cancellationToken)).ConfigureAwait(false);
             }
-            catch (ShellboxException e) when (e.ErrorId == "SavedStateMissing")
+            catch (SavedStateMissingException)
             {
                 // The host stopped without suspending the box: its files are on the disk, its running programs
                 // are gone. Booting it fresh is the only way back in; the caller tells the user.
@@ -204,6 +222,7 @@ public sealed class ConnectFlow(ShellboxEngine engine)
                 await Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), trace.CorrelationId, "cold-boot", "box", box.Id, true, $"box {box.UserId}/{box.BoxName} had lost its saved state and was booted from its disk"), cancellationToken).ConfigureAwait(false);
             }
 
+            CrashPoints.Reach(CrashPoints.DuringResume);
             if (!instance.BoxRunning)
             {
                 await ConflictRetry.RunAsync(async () =>
@@ -249,7 +268,7 @@ public sealed class ConnectFlow(ShellboxEngine engine)
 
         // A returning box needs a bare instance; when every free instance holds a ready pair, break one
         // (suspend its unowned box, detach) rather than turn the user away.
-        return await new ReadyPairs(engine, correlation).DissolveOneAsync(cancellationToken).ConfigureAwait(false)
+        return await new ReadyPairs(engine, correlation).UnpairOneAsync(cancellationToken).ConfigureAwait(false)
             ? new StoreConflictException("pool", "had a ready pair that was just broken up for a returning box")
             : ShellboxException.Service("PoolExhausted", "No free instance or volume is available right now; the pool is refilling, try again in a minute.");
     }

@@ -1,4 +1,5 @@
 using Shellbox.Core.Engine;
+using Shellbox.Core.Lifecycle;
 using Shellbox.Core.Model;
 using Shellbox.Core.Ports;
 using Shellbox.Core.Store;
@@ -19,6 +20,7 @@ public sealed class DisconnectFlow(ShellboxEngine engine)
     internal async Task<string> DisconnectAsync(string boxId, string sessionId, TimeSpan linger, CancellationToken cancellationToken)
     {
         var store = engine.Store;
+        var mark = TransitionMark.Start(TransitionAct.Release, sessionId, engine.Time.GetUtcNow());
         var (box, last) = await ConflictRetry.RunAsync(async () =>
         {
             var now = engine.Time.GetUtcNow();
@@ -29,8 +31,9 @@ public sealed class DisconnectFlow(ShellboxEngine engine)
             }
 
             var others = current.LiveSessions(now).Where(s => s.Id != sessionId).ToList();
-            var isLast = others.Count == 0 && current.InstanceId is not null && !current.Suspending;
-            var written = await store.ReplaceAsync(current with { Sessions = others, Suspending = isLast }, cancellationToken).ConfigureAwait(false);
+            var isLast = others.Count == 0 && current.InstanceId is not null && current.Mark is null;
+            mark = TransitionMark.Start(TransitionAct.Release, sessionId, now);
+            var written = await store.ReplaceAsync(current with { Sessions = others, Mark = isLast ? mark : current.Mark }, cancellationToken).ConfigureAwait(false);
             return ((BoxRecord?)written, isLast);
         }, cancellationToken).ConfigureAwait(false);
 
@@ -54,7 +57,7 @@ public sealed class DisconnectFlow(ShellboxEngine engine)
         catch
         {
             // Let joiners in again; the instance lease expires and reconcile retries the release.
-            await BoxRelease.ClearSuspendingAsync(engine, boxId).ConfigureAwait(false);
+            await BoxRelease.ClearMarkAsync(engine, boxId, mark).ConfigureAwait(false);
             throw;
         }
     }
@@ -69,6 +72,8 @@ public sealed class DisconnectFlow(ShellboxEngine engine)
             await engine.Runtime.SuspendAsync(instance.Id, box.VolumeId, cancellationToken).ConfigureAwait(false);
         }
 
+        CrashPoints.Reach(CrashPoints.DuringSuspend);
+
         await ConflictRetry.RunAsync(async () =>
         {
             var until = engine.Time.GetUtcNow() + linger;
@@ -81,7 +86,7 @@ public sealed class DisconnectFlow(ShellboxEngine engine)
 
             await store.CommitAsync(
             [
-                StoreWrite.Replace(b with { Suspending = false, LingerUntil = until }),
+                StoreWrite.Replace(b with { Mark = null, LingerUntil = until }),
                 StoreWrite.Replace(i with { BoxRunning = false, Lease = new Lease(box.Id, until, "linger"), LastUsed = engine.Time.GetUtcNow() }),
             ], cancellationToken).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);

@@ -11,7 +11,7 @@ namespace Shellbox.Core.Engine;
 /// </summary>
 internal sealed class LeaseReclaimer(ShellboxEngine engine, string correlation)
 {
-    public async Task<(string?, string)> ReclaimAsync(string role, string id, CancellationToken cancellationToken)
+    public async Task<ActionResult> ReclaimAsync(string role, string id, CancellationToken cancellationToken)
     {
         var now = engine.Time.GetUtcNow();
         if (role == ResourceRoles.Volume)
@@ -22,13 +22,13 @@ internal sealed class LeaseReclaimer(ShellboxEngine engine, string correlation)
                 await engine.Store.ReplaceAsync(volume with { Lease = null }, cancellationToken).ConfigureAwait(false);
             }
 
-            return (id, $"reclaimed volume {id}");
+            return new(id, $"reclaimed volume {id}");
         }
 
         var instance = await engine.Store.GetAsync<InstanceRecord>(id, cancellationToken).ConfigureAwait(false);
         if (instance?.Lease is not { } lease || !lease.IsExpired(now))
         {
-            return (id, $"instance {id} needs no reclaim");
+            return new(id, $"instance {id} needs no reclaim");
         }
 
         var snapshot = await engine.Store.ReadSnapshotAsync(cancellationToken).ConfigureAwait(false);
@@ -37,11 +37,11 @@ internal sealed class LeaseReclaimer(ShellboxEngine engine, string correlation)
         {
             if (box.LiveSessions(now).Count > 0)
             {
-                return (id, $"instance {id} has live sessions");
+                return new(id, $"instance {id} has live sessions");
             }
 
-            await BoxRelease.ReleaseIdleAsync(engine, box, cancellationToken).ConfigureAwait(false);
-            return (id, $"released box {box.UserId}/{box.BoxName} from instance {id} (sessions or linger ended)");
+            await BoxRelease.ReleaseIdleAsync(engine, box, correlation, cancellationToken).ConfigureAwait(false);
+            return new(id, $"released box {box.UserId}/{box.BoxName} from instance {id} (sessions or linger ended)");
         }
 
         // A pairing or a connect died half way: undo the attachment, keep the volume as a free clone.
@@ -61,11 +61,11 @@ internal sealed class LeaseReclaimer(ShellboxEngine engine, string correlation)
             }
 
             await engine.Store.CommitAsync(writes, cancellationToken).ConfigureAwait(false);
-            return (id, $"undid the half-done attachment of volume {volumeId} to instance {id}");
+            return new(id, $"undid the half-done attachment of volume {volumeId} to instance {id}");
         }
 
         await engine.Store.ReplaceAsync(instance with { Status = ResourceStatuses.Free, Lease = null }, cancellationToken).ConfigureAwait(false);
-        return (id, $"freed instance {id}");
+        return new(id, $"freed instance {id}");
     }
 
     /// <summary>Reclaims every expired instance lease now; returns how many were released.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Shellbox.Core.Errors;
+using Shellbox.Core.Lifecycle;
 using Shellbox.Core.Model;
 using Shellbox.Core.Planning;
 using Shellbox.Core.Store;
@@ -22,20 +23,23 @@ internal sealed class PlanExecutor(ShellboxEngine engine, string correlation)
         string? resourceId = null;
         try
         {
-            (resourceId, var message) = action switch
+            var result = action switch
             {
                 CreateResource a when a.Role == ResourceRoles.Instance => await CreateInstanceAsync(cancellationToken).ConfigureAwait(false),
                 CreateResource => await CreateVolumeAsync(cancellationToken).ConfigureAwait(false),
                 DeleteResource a => await DeleteAsync(a.Role, a.Id, PoolHistory.ScaleDownEvent, cancellationToken).ConfigureAwait(false),
-                ResetStuck a => await DeleteAsync(a.Role, a.Id, "reset", cancellationToken).ConfigureAwait(false),
+                ResetStuck a => await ResetAsync(a.Role, a.Id, cancellationToken).ConfigureAwait(false),
+                RepairTransition a => await new TransitionRepair(engine, correlation).RepairBoxAsync(a.Id, cancellationToken).ConfigureAwait(false),
                 PairReadyPair a => await new ReadyPairs(engine, correlation).PairAsync(a.InstanceId, a.VolumeId, cancellationToken).ConfigureAwait(false),
                 ReclaimLease a => await new LeaseReclaimer(engine, correlation).ReclaimAsync(a.Role, a.Id, cancellationToken).ConfigureAwait(false),
                 ForgetGhost a => await ForgetAsync(a.Role, a.Id, cancellationToken).ConfigureAwait(false),
                 DeleteOrphan a => await DeleteOrphanAsync(a.Role, a.Id, cancellationToken).ConfigureAwait(false),
-                ReportDrift a => (a.Id, a.Describe()),
+                ReportDrift a => new ActionResult(a.Id, a.Describe()),
                 MirrorOwner a => await MirrorOwnerAsync(a.Id, cancellationToken).ConfigureAwait(false),
                 _ => throw new InvalidOperationException($"No executor for {action.GetType().Name}."),
             };
+            resourceId = result.ResourceId;
+            var message = result.Message;
             await RecordAsync(action, resourceId, true, message, cancellationToken).ConfigureAwait(false);
             return new ActionOutcome(action, true, resourceId, message, clock.Elapsed);
         }
@@ -53,17 +57,18 @@ internal sealed class PlanExecutor(ShellboxEngine engine, string correlation)
         }
     }
 
-    private async Task<(string?, string)> CreateInstanceAsync(CancellationToken cancellationToken)
+    private async Task<ActionResult> CreateInstanceAsync(CancellationToken cancellationToken)
     {
         var now = Now;
         var row = await engine.Store.InsertAsync(
-            new InstanceRecord { Id = engine.Ids.NewResourceId(ResourceRoles.Instance), Status = ResourceStatuses.Creating, Created = now, LastUsed = now },
+            new InstanceRecord { Id = engine.Ids.NewResourceId(ResourceRoles.Instance), Status = ResourceStatuses.Creating, Created = now, LastUsed = now, Mark = TransitionMark.Start(TransitionAct.Create, correlation, now) },
             cancellationToken).ConfigureAwait(false);
         try
         {
+            CrashPoints.Reach(CrashPoints.DuringCreate);
             var info = await engine.Infrastructure.CreateInstanceAsync(row.Id, ResourceTags.For(row with { Status = ResourceStatuses.Free }), cancellationToken).ConfigureAwait(false);
-            await engine.Store.ReplaceAsync(row with { Status = ResourceStatuses.Free, Endpoint = info.Endpoint, HostKey = info.HostKey }, cancellationToken).ConfigureAwait(false);
-            return (row.Id, $"created instance {row.Id} ({info.Endpoint})");
+            await engine.Store.ReplaceAsync(row with { Status = ResourceStatuses.Free, Endpoint = info.Endpoint, HostKey = info.HostKey, Mark = null }, cancellationToken).ConfigureAwait(false);
+            return new(row.Id, $"created instance {row.Id} ({info.Endpoint})");
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
@@ -72,19 +77,20 @@ internal sealed class PlanExecutor(ShellboxEngine engine, string correlation)
         }
     }
 
-    private async Task<(string?, string)> CreateVolumeAsync(CancellationToken cancellationToken)
+    private async Task<ActionResult> CreateVolumeAsync(CancellationToken cancellationToken)
     {
         var golden = await engine.Infrastructure.GetGoldenSnapshotAsync(cancellationToken).ConfigureAwait(false)
             ?? throw ShellboxException.User("GoldenSnapshotMissing", "There is no golden snapshot to clone volumes from; run New-ShellboxGoldenSnapshot first.");
         var now = Now;
         var row = await engine.Store.InsertAsync(
-            new VolumeRecord { Id = engine.Ids.NewResourceId(ResourceRoles.Volume), Status = ResourceStatuses.Creating, Created = now, LastUsed = now, Golden = golden.Version },
+            new VolumeRecord { Id = engine.Ids.NewResourceId(ResourceRoles.Volume), Status = ResourceStatuses.Creating, Created = now, LastUsed = now, Golden = golden.Version, Mark = TransitionMark.Start(TransitionAct.Create, correlation, now) },
             cancellationToken).ConfigureAwait(false);
         try
         {
+            CrashPoints.Reach(CrashPoints.DuringCreate);
             await engine.Infrastructure.CreateVolumeAsync(row.Id, golden, ResourceTags.For(row with { Status = ResourceStatuses.Free }), cancellationToken).ConfigureAwait(false);
-            await engine.Store.ReplaceAsync(row with { Status = ResourceStatuses.Free }, cancellationToken).ConfigureAwait(false);
-            return (row.Id, $"created volume {row.Id} from {golden.Version}");
+            await engine.Store.ReplaceAsync(row with { Status = ResourceStatuses.Free, Mark = null }, cancellationToken).ConfigureAwait(false);
+            return new(row.Id, $"created volume {row.Id} from {golden.Version}");
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
@@ -101,24 +107,26 @@ internal sealed class PlanExecutor(ShellboxEngine engine, string correlation)
             await deleteResource().ConfigureAwait(false);
             await engine.Store.DeleteAsync(row, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception)
+        catch (Exception e)
         {
-            // Reconcile's ResetStuck repairs it after the grace period.
+            // The row keeps its create mark; reconcile's ResetStuck undoes it once the mark expires.
+            await RecordAsync(new ResetStuck(row.Kind, row.Id), row.Id, false, $"undo of the failed create of {row.Key} failed, left to reconcile: {e.Message}", CancellationToken.None).ConfigureAwait(false);
         }
     }
 
     /// <summary>Marks the row deleting (conditional: a connect that claimed it wins), deletes the resource, then the row.</summary>
-    private async Task<(string?, string)> DeleteAsync(string role, string id, string reason, CancellationToken cancellationToken)
+    private async Task<ActionResult> DeleteAsync(string role, string id, string reason, CancellationToken cancellationToken)
     {
         if (role == ResourceRoles.Instance)
         {
             var row = await engine.Store.GetAsync<InstanceRecord>(id, cancellationToken).ConfigureAwait(false);
             if (row is null)
             {
-                return (id, $"instance {id} is already gone");
+                return new(id, $"instance {id} is already gone");
             }
 
-            var marked = await engine.Store.ReplaceAsync(row with { Status = ResourceStatuses.Deleting }, cancellationToken).ConfigureAwait(false);
+            var marked = await engine.Store.ReplaceAsync(row with { Status = ResourceStatuses.Deleting, Mark = TransitionMark.Start(TransitionAct.Delete, correlation, Now) }, cancellationToken).ConfigureAwait(false);
+            CrashPoints.Reach(CrashPoints.DuringDelete);
             await engine.Infrastructure.DeleteInstanceAsync(id, cancellationToken).ConfigureAwait(false);
             await engine.Store.DeleteAsync(marked, cancellationToken).ConfigureAwait(false);
         }
@@ -127,7 +135,7 @@ internal sealed class PlanExecutor(ShellboxEngine engine, string correlation)
             var row = await engine.Store.GetAsync<VolumeRecord>(id, cancellationToken).ConfigureAwait(false);
             if (row is null)
             {
-                return (id, $"volume {id} is already gone");
+                return new(id, $"volume {id} is already gone");
             }
 
             if (row.IsOwned)
@@ -135,15 +143,33 @@ internal sealed class PlanExecutor(ShellboxEngine engine, string correlation)
                 throw ShellboxException.User("VolumeOwned", $"Volume {id} belongs to {row.UserId}/{row.BoxName}; reconcile never deletes a user's volume.");
             }
 
-            var marked = await engine.Store.ReplaceAsync(row with { Status = ResourceStatuses.Deleting }, cancellationToken).ConfigureAwait(false);
+            var marked = await engine.Store.ReplaceAsync(row with { Status = ResourceStatuses.Deleting, Mark = TransitionMark.Start(TransitionAct.Delete, correlation, Now) }, cancellationToken).ConfigureAwait(false);
+            CrashPoints.Reach(CrashPoints.DuringDelete);
             await engine.Infrastructure.DeleteVolumeAsync(id, cancellationToken).ConfigureAwait(false);
             await engine.Store.DeleteAsync(marked, cancellationToken).ConfigureAwait(false);
         }
 
-        return (id, $"deleted {role} {id} ({reason})");
+        return new(id, $"deleted {role} {id} ({reason})");
     }
 
-    private async Task<(string?, string)> ForgetAsync(string role, string id, CancellationToken cancellationToken)
+    /// <summary>
+    /// A row left "creating" or "deleting" by a holder that crashed or failed: an unowned one is deleted (undoing a
+    /// create, finishing a delete); a user's volume is never deleted here, only put back at rest (its box is
+    /// attached or suspended, as its instance pointer says). A removal in progress is the box's to repair.
+    /// </summary>
+    private async Task<ActionResult> ResetAsync(string role, string id, CancellationToken cancellationToken)
+    {
+        if (role == ResourceRoles.Volume && await engine.Store.GetAsync<VolumeRecord>(id, cancellationToken).ConfigureAwait(false) is { IsOwned: true } owned)
+        {
+            var status = owned.InstanceId is null ? ResourceStatuses.Suspended : ResourceStatuses.Attached;
+            await engine.Store.ReplaceAsync(owned with { Status = status, Mark = null }, cancellationToken).ConfigureAwait(false);
+            return new(id, $"put volume {id} of {owned.UserId}/{owned.BoxName} back to {status}: it was left {owned.Status}");
+        }
+
+        return await DeleteAsync(role, id, "reset", cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<ActionResult> ForgetAsync(string role, string id, CancellationToken cancellationToken)
     {
         StoreRecord? row = role == ResourceRoles.Instance
             ? await engine.Store.GetAsync<InstanceRecord>(id, cancellationToken).ConfigureAwait(false)
@@ -158,27 +184,27 @@ internal sealed class PlanExecutor(ShellboxEngine engine, string correlation)
             await engine.Store.DeleteAsync(row, cancellationToken).ConfigureAwait(false);
         }
 
-        return (id, $"forgot {role} {id}: gone from the provider");
+        return new(id, $"forgot {role} {id}: gone from the provider");
     }
 
-    private async Task<(string?, string)> DeleteOrphanAsync(string role, string id, CancellationToken cancellationToken)
+    private async Task<ActionResult> DeleteOrphanAsync(string role, string id, CancellationToken cancellationToken)
     {
         await (role == ResourceRoles.Instance
             ? engine.Infrastructure.DeleteInstanceAsync(id, cancellationToken)
             : engine.Infrastructure.DeleteVolumeAsync(id, cancellationToken)).ConfigureAwait(false);
-        return (id, $"deleted orphan {role} {id}");
+        return new(id, $"deleted orphan {role} {id}");
     }
 
-    private async Task<(string?, string)> MirrorOwnerAsync(string id, CancellationToken cancellationToken)
+    private async Task<ActionResult> MirrorOwnerAsync(string id, CancellationToken cancellationToken)
     {
         var volume = await engine.Store.GetAsync<VolumeRecord>(id, cancellationToken).ConfigureAwait(false);
         if (volume?.UserId is null)
         {
-            return (id, $"volume {id} has no owner any more");
+            return new(id, $"volume {id} has no owner any more");
         }
 
         await engine.Infrastructure.TagVolumeAsync(id, ResourceTags.For(volume), cancellationToken).ConfigureAwait(false);
-        return (id, $"tagged volume {id} with its owner {volume.UserId}/{volume.BoxName}");
+        return new(id, $"tagged volume {id} with its owner {volume.UserId}/{volume.BoxName}");
     }
 
     private Task RecordAsync(PlanAction action, string? resourceId, bool succeeded, string message, CancellationToken cancellationToken)

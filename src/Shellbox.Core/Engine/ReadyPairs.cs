@@ -13,7 +13,7 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
 {
     private static readonly TimeSpan ClaimDuration = TimeSpan.FromMinutes(5);
 
-    public async Task<(string?, string)> PairAsync(string instanceId, string volumeId, CancellationToken cancellationToken)
+    public async Task<ActionResult> PairAsync(string instanceId, string volumeId, CancellationToken cancellationToken)
     {
         var store = engine.Store;
         var instance = await store.GetAsync<InstanceRecord>(instanceId, cancellationToken).ConfigureAwait(false);
@@ -38,7 +38,7 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
                 StoreWrite.Replace(claimed.Of(pairing) with { BoxRunning = true, Lease = null, LastUsed = engine.Time.GetUtcNow() }),
                 StoreWrite.Replace(claimed.Of(joining) with { Lease = null }),
             ], cancellationToken).ConfigureAwait(false);
-            return (instanceId, $"paired volume {volumeId} with instance {instanceId}; its box is running");
+            return new(instanceId, $"paired volume {volumeId} with instance {instanceId}; its box is running");
         }
         catch (Exception e) when (e is not StoreConflictException)
         {
@@ -48,10 +48,10 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
     }
 
     /// <summary>
-    /// Breaks up one ready pair (oldest first): claim it, suspend its unowned box, detach, and return both
+    /// Unpairs one ready pair (oldest first): claim it, suspend its unowned box, detach, and return both
     /// halves to the pool loose. False when there is no ready pair to break.
     /// </summary>
-    public async Task<bool> DissolveOneAsync(CancellationToken cancellationToken)
+    public async Task<bool> UnpairOneAsync(CancellationToken cancellationToken)
     {
         var lease = new Lease("unpair", engine.Time.GetUtcNow() + ClaimDuration, correlation);
         var claimed = await PoolClaims.ClaimFirstAsync(

@@ -1,3 +1,5 @@
+using Shellbox.Core.Lifecycle;
+
 namespace Shellbox.Core.Model;
 
 /// <summary>What a user sees: (user, box name) mapped to a volume.</summary>
@@ -21,8 +23,11 @@ public sealed record BoxRecord : StoreRecord
     /// <summary>The instance the box runs on while attached (connected or lingering).</summary>
     public string? InstanceId { get; init; }
 
-    /// <summary>Set while the last session out suspends the box; a joiner waits for it to clear.</summary>
-    public bool Suspending { get; init; }
+    /// <summary>
+    /// Set while a transition moves the box (the last session out releasing it, a removal): a connect waits for it
+    /// to clear, and reconcile finishes or undoes it once it has expired. Replaces the old "suspending" flag.
+    /// </summary>
+    public TransitionMark? Mark { get; init; }
 
     /// <summary>When a lingering box (no sessions, still attached) is detached.</summary>
     public DateTimeOffset? LingerUntil { get; init; }

@@ -1,3 +1,5 @@
+using Shellbox.Core.Lifecycle;
+
 namespace Shellbox.Core.Model;
 
 /// <summary>A host that runs one box at a time: an Azure VM, or a slot on this machine.</summary>
@@ -24,6 +26,9 @@ public sealed record InstanceRecord : StoreRecord
     public bool BoxRunning { get; init; }
 
     public Lease? Lease { get; init; }
+
+    /// <summary>Set with a transitional status ("creating", "deleting") by the transition that owns the row now.</summary>
+    public TransitionMark? Mark { get; init; }
 
     public bool IsFree => Status == ResourceStatuses.Free && Lease is null;
 

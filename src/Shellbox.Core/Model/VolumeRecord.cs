@@ -1,3 +1,5 @@
+using Shellbox.Core.Lifecycle;
+
 namespace Shellbox.Core.Model;
 
 /// <summary>A persistent disk holding one box: its disk, RAM file and device state.</summary>
@@ -23,6 +25,9 @@ public sealed record VolumeRecord : StoreRecord
     public string? InstanceId { get; init; }
 
     public Lease? Lease { get; init; }
+
+    /// <summary>Set with a transitional status ("creating", "deleting") by the transition that owns the row now.</summary>
+    public TransitionMark? Mark { get; init; }
 
     public bool IsOwned => UserId is not null;
 

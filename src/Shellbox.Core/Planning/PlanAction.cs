@@ -1,3 +1,4 @@
+using Shellbox.Core.Lifecycle;
 using Shellbox.Core.Model;
 
 namespace Shellbox.Core.Planning;
@@ -68,4 +69,16 @@ public sealed record ResetStuck(string Role, string Id) : PlanAction(Role)
 public sealed record MirrorOwner(string Id, string UserId) : PlanAction(ResourceRoles.Volume)
 {
     public override string Describe() => $"tag volume {Id} with its owner {UserId}";
+}
+
+/// <summary>
+/// A box whose transition mark (a release or a removal) has expired: its holder crashed or failed. The executor
+/// finishes the act, or undoes it when finishing fails, so the mark is gone after this pass.
+/// </summary>
+public sealed record RepairTransition(string Id, TransitionAct Act, string Owner) : PlanAction(BoxRole)
+{
+    /// <summary>The role of box rows in events and plans.</summary>
+    public const string BoxRole = "box";
+
+    public override string Describe() => $"finish or undo the {Act.ToString().ToLowerInvariant()} of box {Id}: its mark from {Owner} has expired";
 }

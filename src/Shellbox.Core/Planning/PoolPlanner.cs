@@ -1,4 +1,5 @@
 using System.Globalization;
+using Shellbox.Core.Lifecycle;
 using Shellbox.Core.Model;
 using Shellbox.Core.Ports;
 
@@ -31,11 +32,11 @@ public static class PoolPlanner
         var boxVolumes = boxes.Select(b => (string?)b.VolumeId).OfType<string>().ToHashSet(StringComparer.Ordinal);
 
         var instanceRows = instances.Select(i => new Row(
-            ResourceRoles.Instance, i.Id, i.Status, i.Created, i.LastUsed, i.Lease, i.IsFree,
+            ResourceRoles.Instance, i.Id, i.Status, i.Created, i.LastUsed, i.Lease, i.Mark, i.IsFree,
             IsLoose: i.IsFree && i.VolumeId is null && !i.BoxRunning && !instanceRefs.Contains(i.Id),
             HoldsUserData: false)).ToList();
         var volumeRows = volumes.Select(v => new Row(
-            ResourceRoles.Volume, v.Id, v.Status, v.Created, v.LastUsed, v.Lease, v.IsFree,
+            ResourceRoles.Volume, v.Id, v.Status, v.Created, v.LastUsed, v.Lease, v.Mark, v.IsFree,
             IsLoose: v.IsFree && v.InstanceId is null && v.BoxName is null && !volumeRefs.Contains(v.Id),
             HoldsUserData: v.IsOwned || v.BoxName is not null || boxVolumes.Contains(v.Id))).ToList();
 
@@ -46,6 +47,7 @@ public static class PoolPlanner
         var pairs = instancePass.Spare.Skip(input.Config.MinFreeInstances / 2).Zip(volumePass.Spare, (i, v) => new PairReadyPair(i.Id, v.Id));
 
         var actions = new List<PlanAction>();
+        actions.AddRange(BoxRepairs(boxes, input.Now));
         actions.AddRange(instancePass.Repairs);
         actions.AddRange(volumePass.Repairs);
         actions.AddRange(instancePass.Deletes);
@@ -57,6 +59,12 @@ public static class PoolPlanner
         actions.AddRange(OwnerMirrors(volumes, input.VolumeInventory, input.Now).Where(m => !touched.Contains($"{m.Role}/{m.Id}")));
         return new PoolPlan(actions, [.. instancePass.Notes, .. volumePass.Notes]);
     }
+
+    /// <summary>Boxes whose transition mark has expired, one repair each (the newest row of a duplicated id).</summary>
+    private static IEnumerable<RepairTransition> BoxRepairs(IReadOnlyList<BoxRecord> boxes, DateTimeOffset now) =>
+        boxes.Where(b => b.Id is not null && b.Mark is { } mark && mark.IsExpired(now))
+            .DistinctBy(b => b.Id).OrderBy(b => b.Id, StringComparer.Ordinal)
+            .Select(b => new RepairTransition(b.Id, b.Mark!.Act, b.Mark.Owner ?? string.Empty));
 
     /// <summary>
     /// Owned volumes at rest or attached whose listed userid tag differs from the store (the store is the
@@ -93,6 +101,7 @@ public static class PoolPlanner
         DeleteOrphan a => [$"{a.Role}/{a.Id}"],
         ReportDrift a => [$"{a.Role}/{a.Id}"],
         ResetStuck a => [$"{a.Role}/{a.Id}"],
+        RepairTransition a => [$"{a.Role}/{a.Id}"],
         _ => [],
     };
 
@@ -155,8 +164,11 @@ public static class PoolPlanner
                 : new ForgetGhost(row.Role, row.Id);
         }
 
+        // A transitional row is stuck once its mark expires; a row from before marks, after the grace period.
+        // A removal's volume is repaired with its box (RepairTransition), never reset on its own.
         var transitional = row.Status is ResourceStatuses.Creating or ResourceStatuses.Deleting;
-        if (present is not null && transitional && liveLease is null && now - row.LastUsed >= GracePeriod)
+        var stuck = row.Mark is { } mark ? mark.IsExpired(now) : now - row.LastUsed >= GracePeriod;
+        if (present is not null && transitional && liveLease is null && stuck && row.Mark?.Act != TransitionAct.Remove)
         {
             return new ResetStuck(row.Role, row.Id);
         }
@@ -261,7 +273,7 @@ public static class PoolPlanner
     /// <summary>An instance or volume row seen the same way by every rule.</summary>
     /// <param name="IsLoose">Free and tied to nothing (no lease, attachment, owner or box): may be deleted or paired.</param>
     private sealed record Row(
-        string Role, string Id, string Status, DateTimeOffset Created, DateTimeOffset LastUsed, Lease? Lease,
+        string Role, string Id, string Status, DateTimeOffset Created, DateTimeOffset LastUsed, Lease? Lease, TransitionMark? Mark,
         bool IsFree, bool IsLoose, bool HoldsUserData);
 
     private sealed record RolePass(

@@ -1,4 +1,5 @@
 using Shellbox.Core.Boxes;
+using Shellbox.Core.Lifecycle;
 using Shellbox.Core.Model;
 using Shellbox.Core.Planning;
 using Shellbox.Core.Store;
@@ -377,7 +378,7 @@ public sealed class ConnectFlowTests
         Assert.Contains(nameof(FakeBoxRuntime.ResumeAsync), e.Message);
         var box = await f.BoxAsync("dev1");
         Assert.Empty(box.Sessions);
-        Assert.False(box.Suspending);
+        Assert.Null(box.Mark);
 
         f.Time.Advance(f.Settings.LeaseDuration + TimeSpan.FromSeconds(1));
         await f.Reconciler.ReconcileAsync();
@@ -392,7 +393,7 @@ public sealed class ConnectFlowTests
         await f.AddReadyPairAsync();
         var first = await f.Connect.ConnectAsync(User, "dev1");
         var box = await f.BoxAsync("dev1");
-        box = await f.Store.ReplaceAsync(box with { Suspending = true });
+        box = await f.Store.ReplaceAsync(box with { Mark = TransitionMark.Start(TransitionAct.Release, "rival", f.Time.GetUtcNow()) });
 
         var waiting = Task.Run(() => f.Connect.ConnectAsync(User, "dev1"));
         for (var i = 0; i < 20; i++)
@@ -402,7 +403,7 @@ public sealed class ConnectFlowTests
         }
 
         Assert.False(waiting.IsCompleted);
-        await f.Store.ReplaceAsync(box with { Suspending = false });
+        await f.Store.ReplaceAsync(box with { Mark = null });
         var second = await f.DriveAsync(waiting);
 
         Assert.Equal("joining", second.Trace.Path);
@@ -410,18 +411,37 @@ public sealed class ConnectFlowTests
     }
 
     [Fact]
-    public async Task GivenBoxStuckSuspending_WhenConnecting_ThenBoxBusyAfterAMinute()
+    public async Task GivenBoxBeingRemoved_WhenConnecting_ThenBoxBusyAfterAMinuteAndNothingChanges()
     {
         await using var f = Create();
         await f.AddReadyPairAsync();
-        await f.Connect.ConnectAsync(User, "dev1");
-        await f.Store.ReplaceAsync(await f.BoxAsync("dev1") with { Suspending = true });
+        var c = await f.Connect.ConnectAsync(User, "dev1");
+        await f.Disconnect.DisconnectAsync(c.Box.Id, c.SessionId);
+        await f.Store.ReplaceAsync(await f.BoxAsync("dev1") with { Mark = TransitionMark.Start(TransitionAct.Remove, "remover", f.Time.GetUtcNow()) });
         var before = await f.RowsAsync();
 
         var e = await Flow.FailsWithAsync("BoxBusy", () => f.DriveAsync(Task.Run(() => f.Connect.ConnectAsync(User, "dev1")), TimeSpan.FromSeconds(1)));
 
         Assert.Equal(Errors.ShellboxErrorKind.Service, e.Kind);
         Assert.Equal(before, await f.RowsAsync());
+    }
+
+    [Fact]
+    public async Task GivenARelaseWhoseHolderDied_WhenConnecting_ThenOnceItsMarkExpiresTheReleaseIsFinishedAndTheBoxResumes()
+    {
+        await using var f = Create();
+        var (instance, volume) = await f.AddReadyPairAsync();
+        var first = await f.Connect.ConnectAsync(User, "dev1");
+        var box = await f.BoxAsync("dev1");
+        await f.Store.ReplaceAsync(box with { Sessions = [], Mark = TransitionMark.Start(TransitionAct.Release, first.SessionId, f.Time.GetUtcNow()) });
+
+        var again = await f.DriveAsync(Task.Run(() => f.Connect.ConnectAsync(User, "dev1")), TimeSpan.FromSeconds(1));
+
+        Assert.Equal("returning", again.Trace.Path);
+        Assert.Equal(volume, again.Box.VolumeId);
+        Assert.Null((await f.BoxAsync("dev1")).Mark);
+        Assert.Contains(f.Runtime.Log.Calls, call => call.ToString() == $"SuspendAsync({instance}, {volume})");
+        await f.AssertConsistentAsync();
     }
 
     [Fact]
@@ -458,7 +478,7 @@ public sealed class ConnectFlowTests
         var box = await f.BoxAsync("dev1");
         Assert.Null(box.InstanceId);
         Assert.Empty(box.Sessions);
-        Assert.False(box.Suspending);
+        Assert.Null(box.Mark);
         await f.AssertConsistentAsync();
     }
 }

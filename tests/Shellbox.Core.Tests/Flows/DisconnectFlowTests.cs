@@ -136,7 +136,7 @@ public sealed class DisconnectFlowTests
         await Flow.FailsWithAsync(CallLog.InjectedFailure, () => f.Disconnect.DisconnectAsync(c.Box.Id, c.SessionId));
 
         var box = await f.BoxAsync("dev1");
-        Assert.False(box.Suspending);
+        Assert.Null(box.Mark);
         Assert.Empty(box.Sessions);
         Assert.Equal(instance, box.InstanceId);
         Assert.True(f.Runtime.IsRunning(instance, volume));

@@ -39,7 +39,7 @@ public sealed class FakeBoxRuntime(FakeInfrastructure infrastructure) : IBoxRunt
         await Log.RecordAsync(nameof(ResumeAsync), instanceId, volumeId);
         if (!IsRunning(instanceId, volumeId) && lost.ContainsKey(volumeId))
         {
-            throw new ShellboxException(ShellboxErrorKind.Service, "SavedStateMissing", $"Volume '{volumeId}' has no saved state.");
+            throw new SavedStateMissingException($"Volume '{volumeId}' has no saved state.");
         }
 
         if (!IsRunning(instanceId, volumeId))

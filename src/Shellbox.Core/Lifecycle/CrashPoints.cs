@@ -1,0 +1,47 @@
+using System.Diagnostics;
+
+namespace Shellbox.Core.Lifecycle;
+
+/// <summary>
+/// TEST ONLY: named steps of the lifecycle where a crash test kills this process, as kill -9 would, to prove the
+/// next reconcile recovers. Off unless the environment variable <see cref="Variable"/> names a step (the crash
+/// trials in tests/Shellbox.Local.Tests/Crash and bench/ set it on a child process they mean to lose); a
+/// production process never sets it, and then <see cref="Reach"/> is one cached comparison.
+/// </summary>
+public static class CrashPoints
+{
+    public const string Variable = "SHELLBOX_CRASH_AT";
+
+    /// <summary>A connect has claimed (bound) its instance and volume, before any provider call.</summary>
+    public const string AfterClaim = "after-claim";
+
+    /// <summary>A connect has attached the volume, before the resume.</summary>
+    public const string AfterAttach = "after-attach";
+
+    /// <summary>The box has been resumed, before the store records it running.</summary>
+    public const string DuringResume = "during-resume";
+
+    /// <summary>The box is marked releasing and suspended, before its volume is detached.</summary>
+    public const string DuringSuspend = "during-suspend";
+
+    /// <summary>A volume or instance row is marked creating, before the provider creates it.</summary>
+    public const string DuringCreate = "during-create";
+
+    /// <summary>A row is marked deleting (scale-down, reset or a box removal), before the provider deletes it.</summary>
+    public const string DuringDelete = "during-delete";
+
+    public static readonly IReadOnlyList<string> All = [AfterClaim, AfterAttach, DuringResume, DuringSuspend, DuringCreate, DuringDelete];
+
+    private static readonly string? Armed = Environment.GetEnvironmentVariable(Variable);
+
+    /// <summary>Kills this process at once (SIGKILL: no finally block, no flush) when <paramref name="step"/> is the armed one.</summary>
+    public static void Reach(string step)
+    {
+        if (Armed is not null && string.Equals(Armed, step, StringComparison.Ordinal))
+        {
+            Console.Error.WriteLine($"shellbox: crash point {step} reached, killing process {Environment.ProcessId}");
+            Process.GetCurrentProcess().Kill();
+            Thread.Sleep(Timeout.Infinite);
+        }
+    }
+}
