@@ -24,10 +24,11 @@ public sealed class AgentHostFixture : IAsyncLifetime
     private readonly string addressPrefix = $"127.{Random.Shared.Next(20, 250)}.{Random.Shared.Next(0, 250)}.";
     private int nextAddress;
     private int nextProvider;
+    private SshdVmHost? host;
 
     public string Folder { get; } = Directory.CreateTempSubdirectory("shellbox-agentrt-").FullName;
 
-    public SshdVmHost Host { get; private set; } = null!;
+    public SshdVmHost Host => host ?? throw new InvalidOperationException("The fixture did not start its VM host.");
 
     /// <summary>The admin key pair the VMs authorize (what the control plane logs in to instances with).</summary>
     public string AdminKeyPath => Path.Combine(Folder, "admin_ed25519");
@@ -56,7 +57,7 @@ public sealed class AgentHostFixture : IAsyncLifetime
         ControlKeyPath = local.ControlKeyPath;
 
         await RunAsync("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "shellbox-admin", "-f", AdminKeyPath);
-        Host = new SshdVmHost(new SshdVmHostOptions
+        host = new SshdVmHost(new SshdVmHostOptions
         {
             DataDirectory = Folder,
             AgentDirectory = AgentDirectory(repository),
@@ -74,7 +75,11 @@ public sealed class AgentHostFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        await Host.DisposeAsync();
+        if (host is not null)
+        {
+            await host.DisposeAsync(); // also after a failed start: the VMs it did start are stopped
+        }
+
         try
         {
             Directory.Delete(Folder, recursive: true);
