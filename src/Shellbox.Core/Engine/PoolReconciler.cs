@@ -17,7 +17,7 @@ public sealed class PoolReconciler(ShellboxEngine engine)
     private const int Parallelism = 3;
     private static readonly TimeSpan LockDuration = TimeSpan.FromMinutes(15);
 
-    /// <summary>Reads state and plans, changing nothing (what -WhatIf shows).</summary>
+    /// <summary>Reads state and plans, changing nothing: no lock, no row, no event (what -WhatIf shows).</summary>
     public async Task<PoolPlan> PlanAsync(CancellationToken cancellationToken = default)
     {
         var store = engine.Store;
@@ -52,10 +52,10 @@ public sealed class PoolReconciler(ShellboxEngine engine)
     {
         var correlation = engine.Ids.NewCorrelationId();
         var clock = Stopwatch.StartNew();
-        var held = await StoreLock.TryAcquireAsync(engine.Store, LockName, correlation, engine.Time.GetUtcNow(), LockDuration, cancellationToken).ConfigureAwait(false);
-        if (held is null)
+        var attempt = await StoreLock.TryAcquireAsync(engine.Store, LockName, HolderName(correlation), engine.Time.GetUtcNow(), LockDuration, cancellationToken).ConfigureAwait(false);
+        if (attempt.Held is not { } held)
         {
-            return new ReconcileResult(correlation, PoolPlan.Empty, [], clock.Elapsed, Skipped: true);
+            return new ReconcileResult(correlation, PoolPlan.Empty, [], clock.Elapsed, Skipped: true) { LockHeldBy = attempt.HeldBy };
         }
 
         try
@@ -92,6 +92,9 @@ public sealed class PoolReconciler(ShellboxEngine engine)
             await StoreLock.ReleaseAsync(engine.Store, held, CancellationToken.None).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The pass's correlation id, and where it runs, so a loser can tell an operator who holds the lock.</summary>
+    private static string HolderName(string correlation) => $"{correlation} on {Environment.MachineName} pid {Environment.ProcessId}";
 
     private static async Task<IReadOnlyList<ActionOutcome>> RunBoundedAsync(IReadOnlyList<PlanAction> actions, Func<PlanAction, Task<ActionOutcome>> run)
     {

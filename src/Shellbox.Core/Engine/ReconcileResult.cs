@@ -1,3 +1,4 @@
+using Shellbox.Core.Model;
 using Shellbox.Core.Planning;
 
 namespace Shellbox.Core.Engine;
@@ -16,4 +17,7 @@ public sealed record ReconcileResult(
     public int Succeeded => Outcomes.Count(o => o.Succeeded);
 
     public int Failed => Outcomes.Count(o => !o.Succeeded);
+
+    /// <summary>When <see cref="Skipped"/>: the lock row of the reconciler that held it (null if it was released meanwhile).</summary>
+    public LockRecord? LockHeldBy { get; init; }
 }

@@ -6,28 +6,31 @@ namespace Shellbox.Core.Store;
 
 /// <summary>
 /// One holder at a time for a named lock, by conditional writes on a <see cref="LockRecord"/>: a loser
-/// gets null and returns quietly; an expired lock is taken over.
+/// learns who holds it and returns quietly; an expired lock is taken over.
 /// </summary>
 public static class StoreLock
 {
-    public static async Task<LockRecord?> TryAcquireAsync(IPoolStore store, string name, string holder, DateTimeOffset now, TimeSpan duration, CancellationToken cancellationToken = default)
+    public static async Task<LockAttempt> TryAcquireAsync(IPoolStore store, string name, string holder, DateTimeOffset now, TimeSpan duration, CancellationToken cancellationToken = default)
     {
         var wanted = new LockRecord { Id = name, Holder = holder, ExpiresAt = now + duration };
+        LockRecord? existing = null;
         try
         {
-            var existing = await store.GetAsync<LockRecord>(name, cancellationToken).ConfigureAwait(false);
+            existing = await store.GetAsync<LockRecord>(name, cancellationToken).ConfigureAwait(false);
             if (existing is null)
             {
-                return await store.InsertAsync(wanted, cancellationToken).ConfigureAwait(false);
+                return new LockAttempt(await store.InsertAsync(wanted, cancellationToken).ConfigureAwait(false), null);
             }
 
             return existing.ExpiresAt <= now || existing.Holder == holder
-                ? await store.ReplaceAsync(wanted with { ETag = existing.ETag }, cancellationToken).ConfigureAwait(false)
-                : null;
+                ? new LockAttempt(await store.ReplaceAsync(wanted with { ETag = existing.ETag }, cancellationToken).ConfigureAwait(false), null)
+                : new LockAttempt(null, existing);
         }
         catch (StoreConflictException)
         {
-            return null;
+            // Another caller wrote the row between our read and our write: it won; name it when we can.
+            var winner = await store.GetAsync<LockRecord>(name, cancellationToken).ConfigureAwait(false);
+            return new LockAttempt(null, winner ?? existing);
         }
     }
 
@@ -42,4 +45,12 @@ public static class StoreLock
             // Taken over after expiry: it is not ours to delete any more.
         }
     }
+}
+
+/// <summary>The outcome of <see cref="StoreLock.TryAcquireAsync"/>: the lock now held, or the row of the caller that holds it.</summary>
+/// <param name="Held">Our lock row (release it with <see cref="StoreLock.ReleaseAsync"/>); null when we lost.</param>
+/// <param name="HeldBy">When we lost: the holder's row (null if it was released again before we could read it).</param>
+public sealed record LockAttempt(LockRecord? Held, LockRecord? HeldBy)
+{
+    public bool Acquired => Held is not null;
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Management.Automation;
 using Shellbox.Core.Engine;
 using Shellbox.Core.Errors;
@@ -9,72 +10,109 @@ namespace Shellbox.PowerShell.Commands;
 /// <para type="synopsis">Brings the pools within their bounds: one level-triggered pass (read, plan, act), or a loop.</para>
 /// <para type="description">Scales free instances and volumes up to min free and down to max free (oldest first, after the
 /// cooldown), never past the total caps and never touching a claimed, attached or owned resource; makes ready pairs;
-/// reclaims expired leases and repairs drift. -WhatIf prints the plan and changes nothing.</para>
+/// reclaims expired leases and repairs drift. One reconciler at a time: a pass that finds another holding the store lock
+/// does nothing and says so in its result (Skipped) and a verbose line. -WhatIf prints the plan and writes nothing, not
+/// even the lock. With -Continuous a failed pass is reported as an error and the loop goes on.</para>
 /// </summary>
 /// <example><code>Invoke-ShellboxPoolReconcile -WhatIf</code></example>
 /// <example><code>Invoke-ShellboxPoolReconcile -Continuous -Interval 00:00:30</code></example>
+/// <example><code>Invoke-ShellboxPoolReconcile -Continuous -Duration 00:55:00 | ForEach-Object ToString</code></example>
 [Cmdlet(VerbsLifecycle.Invoke, "ShellboxPoolReconcile", SupportsShouldProcess = true)]
 [OutputType(typeof(ShellboxReconcileResult))]
 public sealed class InvokeShellboxPoolReconcileCommand : ShellboxCmdlet
 {
-    /// <summary>Repeat until Ctrl+C, waiting -Interval between passes.</summary>
+    /// <summary>Repeat until Ctrl+C (or -Duration), waiting -Interval between passes.</summary>
     [Parameter]
     public SwitchParameter Continuous { get; set; }
 
     /// <summary>The wait between passes with -Continuous; default: the pool configuration's CheckInterval.</summary>
     [Parameter]
-    [ValidateRange("00:00:01", "1.00:00:00")]
+    [ValidateRange("00:00:00.1", "1.00:00:00")]
     public TimeSpan? Interval { get; set; }
+
+    /// <summary>With -Continuous: start no pass that would end its wait after this long, then return (a scheduled job's slot).</summary>
+    [Parameter]
+    [ValidateRange("00:00:01", "30.00:00:00")]
+    public TimeSpan? Duration { get; set; }
+
+    private bool WhatIf => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf) && ((SwitchParameter)whatIf).IsPresent;
 
     protected override void ProcessRecord()
     {
         var engine = Engine;
         var reconciler = new PoolReconciler(engine);
-        if (!Continuous && MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf) && ((SwitchParameter)whatIf).IsPresent)
-        {
-            Run(async cancellationToken =>
-            {
-                var plan = await reconciler.PlanAsync(cancellationToken).ConfigureAwait(false);
-                foreach (var line in plan.IsNoop ? ["no changes: both pools are within their bounds"] : plan.Actions.Select(a => a.Describe()))
-                {
-                    await ShouldProcessAsync(line, "Reconcile").ConfigureAwait(false);
-                }
-
-                foreach (var note in plan.Notes)
-                {
-                    EmitVerbose(note.ToString());
-                }
-            });
-            return;
-        }
-
+        var interval = Interval ?? engine.Settings.Pool.CheckInterval;
+        var started = engine.Time.GetTimestamp();
         Run(async cancellationToken =>
         {
-            do
+            while (true)
             {
-                var result = await reconciler.ReconcileAsync(a => ShouldProcessAsync(a.Describe(), "Reconcile"), Progress(), cancellationToken).ConfigureAwait(false);
-                foreach (var failure in result.Outcomes.Where(o => !o.Succeeded))
+                await PassAsync(engine, reconciler, cancellationToken).ConfigureAwait(false);
+                if (!Continuous || (Duration is { } duration && engine.Time.GetElapsedTime(started) + interval >= duration))
                 {
-                    EmitError(new ShellboxException(ShellboxErrorKind.Service, "ActionFailed", failure.Message), failure.Action.Describe());
+                    return;
                 }
 
-                foreach (var outcome in result.Outcomes)
-                {
-                    EmitVerbose($"correlation={result.CorrelationId} action=\"{outcome.Action.Describe()}\" ok={outcome.Succeeded.ToString().ToLowerInvariant()} ms={outcome.Duration.TotalMilliseconds:0} resource={outcome.ResourceId}");
-                }
-
-                if (result.Skipped)
-                {
-                    EmitVerbose("Another reconciler holds the lock; this pass did nothing.");
-                }
-
-                Emit(new ShellboxReconcileResult(result));
-                if (Continuous)
-                {
-                    await Task.Delay(Interval ?? engine.Settings.Pool.CheckInterval, engine.Time, cancellationToken).ConfigureAwait(false);
-                }
+                await Task.Delay(interval, engine.Time, cancellationToken).ConfigureAwait(false);
             }
-            while (Continuous && !cancellationToken.IsCancellationRequested);
         });
+    }
+
+    private async Task PassAsync(ShellboxEngine engine, PoolReconciler reconciler, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (WhatIf)
+            {
+                await PlanOnlyAsync(engine, reconciler, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            var result = await reconciler.ReconcileAsync(a => ShouldProcessAsync(a.Describe(), "Reconcile"), Progress(), cancellationToken).ConfigureAwait(false);
+            foreach (var failure in result.Outcomes.Where(o => !o.Succeeded))
+            {
+                EmitError(new ShellboxException(ShellboxErrorKind.Service, "ActionFailed", failure.Message), failure.Action.Describe());
+            }
+
+            foreach (var outcome in result.Outcomes)
+            {
+                EmitVerbose($"correlation={result.CorrelationId} action=\"{outcome.Action.Describe()}\" ok={outcome.Succeeded.ToString().ToLowerInvariant()} ms={outcome.Duration.TotalMilliseconds:0} resource={outcome.ResourceId}");
+            }
+
+            var output = new ShellboxReconcileResult(result);
+            if (result.Skipped)
+            {
+                EmitVerbose(output.ToString());
+            }
+
+            Emit(output);
+        }
+        catch (Exception e) when (Continuous && !cancellationToken.IsCancellationRequested && e is not PipelineStoppedException)
+        {
+            // A loop outlives one bad pass (a store or provider outage): say so and try again after the interval.
+            var error = e as ShellboxException ?? new ShellboxException(ShellboxErrorKind.Internal, "Unexpected", $"{e.GetType().Name}: {e.Message}", e);
+            EmitError(error, "reconcile pass");
+        }
+    }
+
+    /// <summary>-WhatIf: the plan as What-if lines (and, in a loop, as a result per pass); no lock, no row, no event.</summary>
+    private async Task PlanOnlyAsync(ShellboxEngine engine, PoolReconciler reconciler, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var plan = await reconciler.PlanAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var line in plan.IsNoop ? ["no changes: both pools are within their bounds"] : plan.Actions.Select(a => a.Describe()))
+        {
+            await ShouldProcessAsync(line, "Reconcile").ConfigureAwait(false);
+        }
+
+        foreach (var note in plan.Notes)
+        {
+            EmitVerbose(note.ToString());
+        }
+
+        if (Continuous)
+        {
+            Emit(new ShellboxReconcileResult(new ReconcileResult(engine.Ids.NewCorrelationId(), plan, [], clock.Elapsed, Skipped: false)));
+        }
     }
 }

@@ -15,6 +15,8 @@ public sealed class ShellboxReconcileResult
         Succeeded = result.Succeeded;
         Failed = result.Failed;
         Duration = result.Duration;
+        LockHolder = result.LockHeldBy?.Holder;
+        LockExpiresAt = result.LockHeldBy?.ExpiresAt;
     }
 
     public string CorrelationId { get; }
@@ -33,4 +35,19 @@ public sealed class ShellboxReconcileResult
     public int Failed { get; }
 
     public TimeSpan Duration { get; }
+
+    /// <summary>When Skipped: the pass that held the reconcile lock (correlation id, machine and process).</summary>
+    public string? LockHolder { get; }
+
+    /// <summary>When Skipped: when that lock expires if its holder never releases it.</summary>
+    public DateTimeOffset? LockExpiresAt { get; }
+
+    /// <summary>One line per pass, for a journal or a runbook's output.</summary>
+    public override string ToString() =>
+        Skipped
+            ? $"reconcile {CorrelationId}: skipped, another reconciler holds the lock" +
+              (LockHolder is null ? "" : $" ({LockHolder}, until {LockExpiresAt?.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ})")
+            : Planned.Length == 0
+                ? $"reconcile {CorrelationId}: no changes ({Duration.TotalSeconds:0.0} s)"
+                : $"reconcile {CorrelationId}: {Planned.Length} planned, {Succeeded} ok, {Failed} failed ({Duration.TotalSeconds:0.0} s): {string.Join("; ", Planned)}";
 }
