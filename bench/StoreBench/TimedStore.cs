@@ -56,6 +56,10 @@ internal sealed class TimedStore(IPoolStore inner) : IPoolStore
 
     public Task<IReadOnlyList<PoolEvent>> ReadEventsAsync(int max, CancellationToken cancellationToken = default) => inner.ReadEventsAsync(max, cancellationToken);
 
+    public Task<IReadOnlyList<PoolEvent>> QueryEventsAsync(Shellbox.Core.Observability.EventQuery query, CancellationToken cancellationToken = default) => inner.QueryEventsAsync(query, cancellationToken);
+
+    public Task<int> PruneEventsAsync(DateTimeOffset oldestKept, int keepNewest, CancellationToken cancellationToken = default) => inner.PruneEventsAsync(oldestKept, keepNewest, cancellationToken);
+
     private async Task<T> TimeAsync<T>(string name, Func<Task<T>> call)
     {
         var clock = Stopwatch.StartNew();

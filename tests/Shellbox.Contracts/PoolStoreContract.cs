@@ -1,5 +1,6 @@
 using Shellbox.Core.Errors;
 using Shellbox.Core.Model;
+using Shellbox.Core.Observability;
 using Shellbox.Core.Ports;
 using Shellbox.Core.Store;
 
@@ -263,6 +264,49 @@ public abstract class PoolStoreContract
 
         var events = await store.ReadEventsAsync(3);
         Assert.Equal(["v-4", "v-3", "v-2"], events.Select(e => e.ResourceId));
+    }
+
+    [Fact]
+    public async Task Events_of_one_kind_are_found_behind_many_newer_events_of_another_kind()
+    {
+        // GIVEN one scale-down followed by 300 connects (a busy pool)
+        var store = await CreateStoreAsync();
+        await store.AppendEventAsync(new PoolEvent(T0, "corr", "scale-down", ResourceRoles.Instance, "i-old", true, "deleted i-old"));
+        for (var i = 0; i < 300; i++)
+        {
+            await store.AppendEventAsync(new PoolEvent(T0.AddSeconds(1 + i), $"c-{i}", "connect", "box", $"alice.dev{i % 3}", true, "path=returning total_ms=12"));
+        }
+
+        // WHEN the scale-downs are queried THEN the one there is comes back, and connects by box come newest first
+        var scaleDowns = await store.QueryEventsAsync(new EventQuery { Kind = "scale-down", Role = ResourceRoles.Instance });
+        Assert.Equal(["i-old"], scaleDowns.Select(e => e.ResourceId));
+        Assert.Empty(await store.QueryEventsAsync(new EventQuery { Kind = "scale-down", Role = ResourceRoles.Volume }));
+
+        var ofBox = await store.QueryEventsAsync(new EventQuery { Kind = "connect", ResourceId = "alice.dev1", Max = 3 });
+        Assert.Equal(["c-298", "c-295", "c-292"], ofBox.Select(e => e.CorrelationId));
+        Assert.Equal(10, (await store.QueryEventsAsync(new EventQuery { Max = 10 })).Count);
+    }
+
+    [Fact]
+    public async Task Pruning_events_drops_those_past_the_age_and_beyond_the_count_and_keeps_the_newest()
+    {
+        var store = await CreateStoreAsync();
+        for (var i = 0; i < 12; i++)
+        {
+            // One a day: day 0 is the oldest.
+            await store.AppendEventAsync(new PoolEvent(T0.AddDays(i), $"c-{i}", "create", ResourceRoles.Volume, $"v-{i}", true, $"created v-{i}"));
+        }
+
+        // Older than day 3: days 0, 1, 2 go.
+        Assert.Equal(3, await store.PruneEventsAsync(T0.AddDays(3), keepNewest: 100));
+        Assert.Equal(9, (await store.ReadEventsAsync(100)).Count);
+
+        // Keep the newest 4 of the 9 left.
+        Assert.Equal(5, await store.PruneEventsAsync(T0, keepNewest: 4));
+        Assert.Equal(["v-11", "v-10", "v-9", "v-8"], (await store.ReadEventsAsync(100)).Select(e => e.ResourceId));
+
+        // Nothing more to do: nothing deleted.
+        Assert.Equal(0, await store.PruneEventsAsync(T0, keepNewest: 4));
     }
 
     [Fact]

@@ -15,6 +15,9 @@ internal static class PoolEntities
 {
     public const string Partition = "pool";
     public const string EventPartition = "events";
+    public const string EventKind = "Kind";
+    public const string EventRole = "Role";
+    public const string EventResource = "ResourceId";
     public const string Json = nameof(Json);
     public const string Kind = nameof(Kind);
     public const string Candidate = nameof(Candidate);
@@ -54,10 +57,19 @@ internal static class PoolEntities
 
     /// <summary>Newest first in key order: inverted ticks of the event time, then a suffix so equal times never collide.</summary>
     public static TableEntity ToEntity(PoolEvent poolEvent) =>
-        new(EventPartition, $"{(DateTimeOffset.MaxValue.UtcTicks - poolEvent.Timestamp.UtcTicks).ToString("D19", CultureInfo.InvariantCulture)}-{Guid.NewGuid():N}")
+        new(EventPartition, $"{EventKeyOf(poolEvent.Timestamp)}-{Guid.NewGuid():N}")
         {
             [Json] = StoreRecordJson.SerializeEvent(poolEvent),
+
+            // Plain columns beside the JSON so a query by kind, role or resource is a server-side filter.
+            [EventKind] = poolEvent.Kind,
+            [EventRole] = poolEvent.Role,
+            [EventResource] = poolEvent.ResourceId,
         };
+
+    /// <summary>The RowKey prefix of an event at <paramref name="time"/>: later times sort first.</summary>
+    public static string EventKeyOf(DateTimeOffset time) =>
+        (DateTimeOffset.MaxValue.UtcTicks - time.UtcTicks).ToString("D19", CultureInfo.InvariantCulture);
 
     /// <summary>Ids are free text; these characters are not allowed in a RowKey, so they are written %XX (injective: '%' too).</summary>
     private static string EscapeKey(string id)

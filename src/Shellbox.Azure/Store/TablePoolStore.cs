@@ -2,6 +2,7 @@ using Azure;
 using Azure.Data.Tables;
 using Shellbox.Core.Errors;
 using Shellbox.Core.Model;
+using Shellbox.Core.Observability;
 using Shellbox.Core.Ports;
 using Shellbox.Core.Store;
 
@@ -21,6 +22,7 @@ public sealed class TablePoolStore : IPoolStore
 
     private static readonly string[] RowColumns = [PoolEntities.Kind, PoolEntities.Json];
     private static readonly string[] JsonColumn = [PoolEntities.Json];
+    private static readonly string[] KeyColumns = ["RowKey"];
 
     private readonly TableClient rows;
     private readonly TableClient events;
@@ -182,6 +184,66 @@ public sealed class TablePoolStore : IPoolStore
             }
 
             return found;
+        });
+
+    public Task<IReadOnlyList<PoolEvent>> QueryEventsAsync(EventQuery query, CancellationToken cancellationToken = default) =>
+        CallAsync<IReadOnlyList<PoolEvent>>("querying events", async () =>
+        {
+            ArgumentNullException.ThrowIfNull(query);
+            var found = new List<PoolEvent>();
+            if (query.Max <= 0)
+            {
+                return found;
+            }
+
+            // Filters run on the service; rows come back in RowKey order, which is newest first.
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {PoolEntities.EventPartition}");
+            foreach (var (column, value) in new[] { (PoolEntities.EventKind, query.Kind), (PoolEntities.EventRole, query.Role), (PoolEntities.EventResource, query.ResourceId) })
+            {
+                if (value is not null)
+                {
+                    filter += $" and {column} eq {TableClient.CreateQueryFilter($"{value}")}";
+                }
+            }
+
+            await foreach (var entity in events.QueryAsync<TableEntity>(filter, Math.Min(query.Max, 1000), JsonColumn, cancellationToken).ConfigureAwait(false))
+            {
+                found.Add(StoreRecordJson.DeserializeEvent(entity.GetString(PoolEntities.Json)));
+                if (found.Count >= query.Max)
+                {
+                    break;
+                }
+            }
+
+            return found;
+        });
+
+    public Task<int> PruneEventsAsync(DateTimeOffset oldestKept, int keepNewest, CancellationToken cancellationToken = default) =>
+        CallAsync("pruning events", async () =>
+        {
+            // Keys only; newest first, so the count is a position and the age a key comparison.
+            // "~" sorts after any suffix, so an event at exactly oldestKept is kept.
+            var cutoff = PoolEntities.EventKeyOf(oldestKept) + "-~";
+            var doomed = new List<string>();
+            var position = 0;
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {PoolEntities.EventPartition}");
+            await foreach (var entity in events.QueryAsync<TableEntity>(filter, 1000, KeyColumns, cancellationToken).ConfigureAwait(false))
+            {
+                if (position++ >= keepNewest || string.CompareOrdinal(entity.RowKey, cutoff) > 0)
+                {
+                    doomed.Add(entity.RowKey);
+                }
+            }
+
+            // One partition: batches of up to 100 deletes, each all or nothing.
+            foreach (var batch in doomed.Chunk(100))
+            {
+                await events.SubmitTransactionAsync(
+                    batch.Select(key => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(PoolEntities.EventPartition, key), ETag.All)),
+                    cancellationToken).ConfigureAwait(false);
+            }
+
+            return doomed.Count;
         });
 
     private static TableTransactionAction ToAction(StoreWrite write) => write.Kind switch

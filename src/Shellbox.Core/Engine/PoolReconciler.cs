@@ -25,8 +25,8 @@ public sealed class PoolReconciler(ShellboxEngine engine)
         var snapshot = store.ReadSnapshotAsync(cancellationToken);
         var instances = infrastructure.ListAsync(ResourceRoles.Instance, cancellationToken);
         var volumes = infrastructure.ListAsync(ResourceRoles.Volume, cancellationToken);
-        var events = store.ReadEventsAsync(200, cancellationToken);
-        await Task.WhenAll(snapshot, instances, volumes, events).ConfigureAwait(false);
+        var history = PoolHistory.ReadAsync(store, cancellationToken);
+        await Task.WhenAll(snapshot, instances, volumes, history).ConfigureAwait(false);
         return PoolPlanner.Plan(new PlannerInput
         {
             Snapshot = snapshot.Result,
@@ -34,10 +34,10 @@ public sealed class PoolReconciler(ShellboxEngine engine)
             Now = engine.Time.GetUtcNow(),
             InstanceInventory = instances.Result,
             VolumeInventory = volumes.Result,
-            LastInstanceScaleDown = PoolHistory.LastScaleDown(events.Result, ResourceRoles.Instance),
-            LastVolumeScaleDown = PoolHistory.LastScaleDown(events.Result, ResourceRoles.Volume),
-            InstanceFailures = PoolHistory.Failures(events.Result, ResourceRoles.Instance),
-            VolumeFailures = PoolHistory.Failures(events.Result, ResourceRoles.Volume),
+            LastInstanceScaleDown = history.Result.LastInstanceScaleDown,
+            LastVolumeScaleDown = history.Result.LastVolumeScaleDown,
+            InstanceFailures = history.Result.InstanceFailures,
+            VolumeFailures = history.Result.VolumeFailures,
         });
     }
 

@@ -1,4 +1,5 @@
 using Shellbox.Core.Model;
+using Shellbox.Core.Observability;
 using Shellbox.Core.Store;
 
 namespace Shellbox.Core.Ports;
@@ -44,6 +45,18 @@ public interface IPoolStore
 
     /// <summary>The newest events first, at most <paramref name="max"/>.</summary>
     Task<IReadOnlyList<PoolEvent>> ReadEventsAsync(int max, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The newest events that match every filter of <paramref name="query"/>, at most its Max, found whatever
+    /// the number of other events (an index or a server-side filter, not a window of the newest).
+    /// </summary>
+    Task<IReadOnlyList<PoolEvent>> QueryEventsAsync(EventQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes the events written before <paramref name="oldestKept"/> and all but the newest
+    /// <paramref name="keepNewest"/>; returns how many were deleted.
+    /// </summary>
+    Task<int> PruneEventsAsync(DateTimeOffset oldestKept, int keepNewest, CancellationToken cancellationToken = default);
 }
 
 public enum StoreWriteKind

@@ -52,6 +52,7 @@ public static class SettingsResolver
             StateDirectory = stateDirectory,
             Pool = pool.Validate(),
             Linger = TimeSpan.FromSeconds(file?.LingerSeconds ?? 0),
+            Events = file?.Events?.ToRetention(Path.Combine(stateDirectory, ConfigFileName)) ?? Observability.EventRetention.Default,
             Providers = new ProviderSections(file?.Sections()),
         }.Validate();
     }
@@ -97,12 +98,26 @@ public static class SettingsResolver
 
         public double? LingerSeconds { get; init; }
 
+        public EventsFile? Events { get; init; }
+
         /// <summary>Every other key; the object-valued ones are provider sections ("local", "azure").</summary>
         [JsonExtensionData]
         public Dictionary<string, JsonElement>? Rest { get; init; }
 
         public IEnumerable<KeyValuePair<string, string>> Sections() =>
             (Rest ?? []).Where(r => r.Value.ValueKind == JsonValueKind.Object).Select(r => KeyValuePair.Create(r.Key, r.Value.GetRawText()));
+    }
+
+    /// <summary>The event log's retention: "events": { "maxAgeDays": 30, "maxCount": 10000 }; a missing field keeps its default.</summary>
+    private sealed record EventsFile(double? MaxAgeDays, int? MaxCount)
+    {
+        public Observability.EventRetention ToRetention(string configFile)
+        {
+            var defaults = Observability.EventRetention.Default;
+            return MaxAgeDays is <= 0 or > 36500 || MaxCount is <= 0
+                ? throw ShellboxException.User("SettingsInvalid", $"{configFile}: events.maxAgeDays must be above 0 (at most 36500) and events.maxCount above 0.")
+                : new(MaxAgeDays is { } days ? TimeSpan.FromDays(days) : defaults.MaxAge, MaxCount ?? defaults.MaxCount);
+        }
     }
 
     /// <summary>Overrides of a named pool configuration, field by field.</summary>

@@ -21,6 +21,9 @@ public sealed record ShellboxSettings
     /// <summary>How long a lease lasts without a heartbeat.</summary>
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>How long reconcile keeps events (shellbox.json "events").</summary>
+    public Observability.EventRetention Events { get; init; } = Observability.EventRetention.Default;
+
     /// <summary>The provider sections of shellbox.json; each provider reads and validates its own.</summary>
     public ProviderSections Providers { get; init; } = ProviderSections.Empty;
 

@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Shellbox.Core.Errors;
 using Shellbox.Core.Model;
+using Shellbox.Core.Observability;
 using Shellbox.Core.Ports;
 using Shellbox.Core.Store;
 
@@ -34,6 +35,15 @@ public sealed class SqlitePoolStore : IPoolStore
     /// <summary>The claim's candidate query: it walks <see cref="CandidateIndex"/>, never the whole table.</summary>
     internal const string CandidateQuery = "SELECT version, json FROM rows WHERE kind = $kind AND candidate = $candidate ORDER BY lastused, id LIMIT $max";
 
+    /// <summary>
+    /// Events are read by kind and by resource (the planner's scale-downs and failures, Get-ShellboxEvent -Kind -Box):
+    /// indexes on the JSON fields, so a query walks only the matching events, newest first.
+    /// </summary>
+    private const string EventIndexes = """
+        CREATE INDEX IF NOT EXISTS events_by_kind ON events (json_extract(json, '$.kind'), seq);
+        CREATE INDEX IF NOT EXISTS events_by_resource ON events (json_extract(json, '$.resourceId'), seq);
+        """;
+
     private readonly string connectionString;
 
     private SqlitePoolStore(string connectionString) => this.connectionString = connectionString;
@@ -62,6 +72,7 @@ public sealed class SqlitePoolStore : IPoolStore
             using var connection = store.OpenConnection();
             Execute(connection, null, "PRAGMA journal_mode = WAL");
             SqliteStoreMigration.Run(connection, Schema, CandidateIndex);
+            Execute(connection, null, EventIndexes);
         }
         catch (SqliteException e)
         {
@@ -182,6 +193,53 @@ public sealed class SqlitePoolStore : IPoolStore
         }
 
         return events;
+    }
+
+    public async Task<IReadOnlyList<PoolEvent>> QueryEventsAsync(EventQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        await using var connection = OpenConnection();
+        await using var command = connection.CreateCommand();
+        var filters = new List<string>();
+        void Filter(string field, string? value)
+        {
+            if (value is not null)
+            {
+                filters.Add($"json_extract(json, '$.{field}') = ${field}");
+                command.Parameters.AddWithValue($"${field}", value);
+            }
+        }
+
+        Filter("kind", query.Kind);
+        Filter("role", query.Role);
+        Filter("resourceId", query.ResourceId);
+        var where = filters.Count == 0 ? "" : "WHERE " + string.Join(" AND ", filters);
+        command.CommandText = $"SELECT json FROM events {where} ORDER BY seq DESC LIMIT $max";
+        command.Parameters.AddWithValue("$max", Math.Max(0, query.Max));
+        var events = new List<PoolEvent>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            events.Add(StoreRecordJson.DeserializeEvent(reader.GetString(0)));
+        }
+
+        return events;
+    }
+
+    public async Task<int> PruneEventsAsync(DateTimeOffset oldestKept, int keepNewest, CancellationToken cancellationToken = default)
+    {
+        await using var connection = OpenConnection();
+        await using var command = connection.CreateCommand();
+
+        // julianday() reads the ISO time with its offset; the subquery is the seq of the newest event past the count.
+        command.CommandText = """
+            DELETE FROM events
+            WHERE julianday(json_extract(json, '$.timestamp')) < julianday($oldest)
+               OR seq <= (SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET $keep)
+            """;
+        command.Parameters.AddWithValue("$oldest", oldestKept.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+        command.Parameters.AddWithValue("$keep", Math.Max(0, keepNewest));
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static StoreRecord Apply(SqliteConnection connection, SqliteTransaction transaction, StoreWrite write)

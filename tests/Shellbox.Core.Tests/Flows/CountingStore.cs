@@ -59,4 +59,8 @@ public sealed class CountingStore(IPoolStore inner) : IPoolStore
     public Task AppendEventAsync(PoolEvent poolEvent, CancellationToken cancellationToken = default) => inner.AppendEventAsync(poolEvent, cancellationToken);
 
     public Task<IReadOnlyList<PoolEvent>> ReadEventsAsync(int max, CancellationToken cancellationToken = default) => inner.ReadEventsAsync(max, cancellationToken);
+
+    public Task<IReadOnlyList<PoolEvent>> QueryEventsAsync(Shellbox.Core.Observability.EventQuery query, CancellationToken cancellationToken = default) => inner.QueryEventsAsync(query, cancellationToken);
+
+    public Task<int> PruneEventsAsync(DateTimeOffset oldestKept, int keepNewest, CancellationToken cancellationToken = default) => inner.PruneEventsAsync(oldestKept, keepNewest, cancellationToken);
 }
