@@ -82,6 +82,22 @@ public sealed class SshInstanceAgentTests(AgentHostFixture fixture) : IAsyncLife
     }
 
     [Fact]
+    public async Task An_instance_without_the_agent_answers_127_which_the_runtime_reports_as_a_missing_agent()
+    {
+        // GIVEN an instance whose image has no agent (yet): cloud-init may still be installing it
+        var vm = await StartVmAsync("noagent");
+        var agent = new SshInstanceAgent("root", fixture.AdminKeyPath, "shellbox-agent-not-installed");
+
+        // THEN the exit is returned, not thrown (the golden build waits on it), and the runtime names the cause
+        Assert.Equal(127, (await agent.RunAsync(vm.Address, ["status", "volume-x"], TimeSpan.FromSeconds(20))).ExitCode);
+        var store = Local.Store.SqlitePoolStore.Open(Path.Combine(fixture.Folder, $"noagent-{Guid.NewGuid():N}.db"));
+        var now = DateTimeOffset.UtcNow;
+        await store.CommitAsync([Core.Ports.StoreWrite.Insert(new Core.Model.InstanceRecord { Id = "instance-noagent", Status = "free", Created = now, LastUsed = now, Endpoint = $"{vm.Address.Host}:{vm.Address.Port}", HostKey = vm.Address.HostKey })]);
+        var error = await Assert.ThrowsAsync<ShellboxException>(() => new AgentBoxRuntime(store, agent, fixture.ControlKeyPath).ResumeAsync("instance-noagent", "volume-x"));
+        Assert.Equal("AgentMissing", error.ErrorId);
+    }
+
+    [Fact]
     public async Task A_command_past_its_deadline_is_stopped_with_a_clear_error()
     {
         var vm = await StartVmAsync("slow");
