@@ -1,0 +1,43 @@
+using Shellbox.Core.Lifecycle;
+using Shellbox.CrashTrials;
+using Xunit.Abstractions;
+
+namespace Shellbox.Local.Tests.Crash;
+
+/// <summary>
+/// Issue 9 part 2, one trial per crash point (bench/CrashTrials runs 20 per point): a child process running
+/// connect, disconnect, reconcile or remove is killed at the step (SIGKILL, through SHELLBOX_CRASH_AT), then ONE
+/// reconcile runs after every mark and lease has expired. GIVEN box dev1 with a file written and synced before the
+/// kill, THEN nothing leaked or stuck, no double claim, and dev1 connects with its file intact.
+/// </summary>
+[Collection(GoldenCollection.Name)]
+public sealed class CrashRecoveryTests(GoldenFixture golden, ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData(CrashPoints.AfterClaim)]
+    [InlineData(CrashPoints.AfterAttach)]
+    [InlineData(CrashPoints.DuringResume)]
+    [InlineData(CrashPoints.DuringSuspend)]
+    [InlineData(CrashPoints.DuringCreate)]
+    [InlineData(CrashPoints.DuringDelete)]
+    public async Task GivenTheProcessIsKilledAtAStep_WhenOneReconcileRuns_ThenEverythingIsRecoveredAndTheBoxFileIsIntact(string point)
+    {
+        Assert.NotNull(golden.Golden);
+        var state = Directory.CreateTempSubdirectory("shellbox-crash-").FullName;
+        try
+        {
+            var setup = new TrialSetup(state, GoldenFixture.FreePortBlock(TrialSetup.Slots), Path.Combine(GoldenFixture.RepositoryRoot(), ".cache"));
+
+            var outcome = await new CrashTrial(setup, point).RunAsync(typeof(CrashTrial).Assembly.Location);
+
+            output.WriteLine(outcome.ToString());
+            Assert.True(outcome.Killed, $"the child was not killed at {point}: {outcome}");
+            Assert.Empty(outcome.Problems);
+            Assert.Equal((0, 0, 0, true), (outcome.Leaked, outcome.Stuck, outcome.DoubleClaims, outcome.DataIntact));
+        }
+        finally
+        {
+            await CrashTrial.CleanUpAsync(state);
+        }
+    }
+}
