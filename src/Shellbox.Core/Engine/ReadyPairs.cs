@@ -49,7 +49,7 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
 
     /// <summary>
     /// Unpairs one ready pair (oldest first): claim it, suspend its unowned box, detach, and return both
-    /// halves to the pool loose. False when there is no ready pair to break.
+    /// halves to the pool loose. False when there is no ready pair to unpair.
     /// </summary>
     public async Task<bool> UnpairOneAsync(CancellationToken cancellationToken)
     {
@@ -79,7 +79,7 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
             StoreWrite.Replace(instance with { VolumeId = null, BoxRunning = false, Lease = null }),
             StoreWrite.Replace(volume with { InstanceId = null, Lease = null }),
         ], cancellationToken).ConfigureAwait(false);
-        await engine.Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), correlation, "unpair", ResourceRoles.Instance, instance.Id, true, $"broke up the ready pair {instance.Id}+{volume.Id} for a returning box"), cancellationToken).ConfigureAwait(false);
+        await engine.Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), correlation, "unpair", ResourceRoles.Instance, instance.Id, true, $"unpaired the ready pair {instance.Id}+{volume.Id} for a returning box"), cancellationToken).ConfigureAwait(false);
         return true;
     }
 

@@ -17,8 +17,9 @@ public static class ResourceStatuses
     /// <summary>An owned volume at rest: its box suspended to it, attached nowhere.</summary>
     public const string Suspended = "suspended";
 
-    // Transitional: a resource is written in one of these before the slow provider call and moved
-    // out of it after, so a crash in between is visible to reconcile instead of silently lost.
+    // Transitional: a resource is written in one of these, with a TransitionMark (act, owner, expiry), before
+    // the slow provider call and moved out of it after, so a crash in between is visible to reconcile, which
+    // finishes or undoes it once the mark expires (Lifecycle/TransitionRepair, PlanExecutor's reset).
     public const string Creating = "creating";
     public const string Deleting = "deleting";
 }
