@@ -26,6 +26,7 @@ public sealed class ConnectFlow(ShellboxEngine engine)
         BoxNames.Validate(boxName);
         var boxId = BoxRecord.IdFor(userId, boxName);
         var trace = new ConnectTrace(engine.Ids.NewCorrelationId());
+        using var logScope = Observability.ShellboxLog.Correlation(trace.CorrelationId);
         var sessionId = engine.Ids.NewCorrelationId();
         var waitedSince = engine.Time.GetUtcNow();
 
@@ -236,12 +237,14 @@ public sealed class ConnectFlow(ShellboxEngine engine)
             }
 
             await Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), trace.CorrelationId, "connect", "box", box.Id, true, trace.ToString()), cancellationToken).ConfigureAwait(false);
+            Observability.ConnectRecorder.Finished(trace, box.Id);
             return new BoxConnection(box, endpoint, sessionId, trace, created);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             try
             {
+                Observability.ConnectRecorder.Finished(trace, box.Id, e);
                 await Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), trace.CorrelationId, "connect", "box", box.Id, false, $"{trace} error={e.GetType().Name}: {e.Message}"), CancellationToken.None).ConfigureAwait(false);
 
                 // A box that failed to start never lingers: release its instance to the pool now.
@@ -270,6 +273,16 @@ public sealed class ConnectFlow(ShellboxEngine engine)
         // (suspend its unowned box, detach) rather than turn the user away.
         return await new ReadyPairs(engine, correlation).UnpairOneAsync(cancellationToken).ConfigureAwait(false)
             ? new StoreConflictException("pool", "had a ready pair that was just broken up for a returning box")
-            : ShellboxException.Service("PoolExhausted", "No free instance or volume is available right now; the pool is refilling, try again in a minute.");
+            : PoolExhausted();
+    }
+
+    /// <summary>
+    /// Fail fast with one line the user can act on: the next reconcile pass (one CheckInterval away at most)
+    /// refills the pool, so that is when a retry can succeed. A burst never queues callers on the bastion.
+    /// </summary>
+    private ShellboxException PoolExhausted()
+    {
+        var retrySeconds = Math.Max(1, (int)Math.Ceiling(engine.Settings.Pool.CheckInterval.TotalSeconds));
+        return ShellboxException.Service("PoolExhausted", $"Pool exhausted: no free instance or volume right now; try again in {retrySeconds} s, once the pool has refilled.");
     }
 }
