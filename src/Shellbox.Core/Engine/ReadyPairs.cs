@@ -1,4 +1,5 @@
 using Shellbox.Core.Errors;
+using Shellbox.Core.Lifecycle;
 using Shellbox.Core.Model;
 using Shellbox.Core.Ports;
 using Shellbox.Core.Store;
@@ -24,7 +25,8 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
         }
 
         // Claim both first (lease + attachment recorded), so a crash mid-way is visible and reclaimable.
-        var lease = new Lease("pair", engine.Time.GetUtcNow() + ClaimDuration, correlation);
+        // The lease is this act's mark (owner, expiry): a reclaim undoes a pairing whose holder died.
+        var lease = new Lease(ActName(TransitionAct.Pair), engine.Time.GetUtcNow() + ClaimDuration, correlation);
         var pairing = instance with { VolumeId = volumeId, Lease = lease };
         var joining = volume with { InstanceId = instanceId, Lease = lease };
         var claimed = new CommittedRows(await store.CommitAsync([StoreWrite.Replace(pairing), StoreWrite.Replace(joining)], cancellationToken).ConfigureAwait(false));
@@ -53,7 +55,7 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
     /// </summary>
     public async Task<bool> UnpairOneAsync(CancellationToken cancellationToken)
     {
-        var lease = new Lease("unpair", engine.Time.GetUtcNow() + ClaimDuration, correlation);
+        var lease = new Lease(ActName(TransitionAct.Unpair), engine.Time.GetUtcNow() + ClaimDuration, correlation);
         var claimed = await PoolClaims.ClaimFirstAsync(
             engine.Store,
             ct => PoolCandidates.ReadyPairsAsync(engine.Store, ct),
@@ -79,9 +81,11 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
             StoreWrite.Replace(instance with { VolumeId = null, BoxRunning = false, Lease = null }),
             StoreWrite.Replace(volume with { InstanceId = null, Lease = null }),
         ], cancellationToken).ConfigureAwait(false);
-        await engine.Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), correlation, "unpair", ResourceRoles.Instance, instance.Id, true, $"unpaired the ready pair {instance.Id}+{volume.Id} for a returning box"), cancellationToken).ConfigureAwait(false);
+        await engine.Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), correlation, ActName(TransitionAct.Unpair), ResourceRoles.Instance, instance.Id, true, $"unpaired the ready pair {instance.Id}+{volume.Id} for a returning box"), cancellationToken).ConfigureAwait(false);
         return true;
     }
+
+    private static string ActName(TransitionAct act) => act.ToString().ToLowerInvariant();
 
     private async Task UndoAsync(string instanceId, string volumeId)
     {
