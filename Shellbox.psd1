@@ -20,6 +20,8 @@
         'New-ShellboxBox'
         'New-ShellboxGoldenSnapshot'
         'Remove-ShellboxBox'
+        'Start-ShellboxStatusServer'
+        'Stop-ShellboxStatusServer'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

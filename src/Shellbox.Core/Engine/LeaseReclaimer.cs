@@ -80,6 +80,7 @@ internal sealed class LeaseReclaimer(ShellboxEngine engine, string correlation)
             {
                 await ReclaimAsync(ResourceRoles.Instance, instance.Id, cancellationToken).ConfigureAwait(false);
                 await engine.Store.AppendEventAsync(new PoolEvent(now, correlation, nameof(Planning.ReclaimLease), ResourceRoles.Instance, instance.Id, true, "reclaimed on demand by a connect"), cancellationToken).ConfigureAwait(false);
+                Observability.ShellboxMetrics.RecordLeaseReclaim(ResourceRoles.Instance, "connect");
                 count++;
             }
             catch (Errors.StoreConflictException)

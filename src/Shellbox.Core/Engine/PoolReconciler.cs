@@ -51,6 +51,7 @@ public sealed class PoolReconciler(ShellboxEngine engine)
         CancellationToken cancellationToken = default)
     {
         var correlation = engine.Ids.NewCorrelationId();
+        using var logScope = Observability.ShellboxLog.Correlation(correlation);
         var clock = Stopwatch.StartNew();
         var attempt = await StoreLock.TryAcquireAsync(engine.Store, LockName, HolderName(correlation), engine.Time.GetUtcNow(), LockDuration, cancellationToken).ConfigureAwait(false);
         if (attempt.Held is not { } held)
@@ -85,7 +86,9 @@ public sealed class PoolReconciler(ShellboxEngine engine)
                 outcomes.AddRange(results);
             }
 
-            return new ReconcileResult(correlation, plan, outcomes, clock.Elapsed, Skipped: false);
+            var result = new ReconcileResult(correlation, plan, outcomes, clock.Elapsed, Skipped: false);
+            await Observability.ReconcileRecorder.FinishedAsync(engine, result, cancellationToken).ConfigureAwait(false);
+            return result;
         }
         finally
         {

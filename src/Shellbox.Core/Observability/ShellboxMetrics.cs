@@ -12,40 +12,43 @@ namespace Shellbox.Core.Observability;
 /// have (a finished <see cref="ConnectTrace"/>, a <see cref="ReconcileResult"/>). The pool gauges read the
 /// last <see cref="PoolReport"/> handed to <see cref="ObservePool"/>: whoever exports (the status server,
 /// before each scrape) reads the store once, and an observation never reads it by itself.
+/// Instrument names follow Prometheus conventions (unit suffix, _total on counters) because the exporter we
+/// ship, prometheus-net, prefixes the meter name and adds no suffix: shellbox_connect_duration_seconds_bucket, ...
 /// </summary>
 public static class ShellboxMetrics
 {
     public const string MeterName = "Shellbox";
 
-    private static readonly Meter Meter = new(MeterName);
+    /// <summary>The one Meter; an exporter that reads this property also creates every instrument, gauges included.</summary>
+    public static Meter Meter { get; } = new(MeterName);
 
     private static readonly Histogram<double> ConnectDuration = Meter.CreateHistogram<double>(
-        "shellbox.connect.duration", "s", "Time from connect to a running box, by path (new-from-ready-pair, new-with-attach, returning, lingering, joining) and outcome.");
+        "connect_duration_seconds", "s", "Time from connect to a running box, by path (new-from-ready-pair, new-with-attach, returning, lingering, joining) and outcome.");
 
     private static readonly Histogram<double> ClaimDuration = Meter.CreateHistogram<double>(
-        "shellbox.claim.duration", "s", "Time to claim an instance and volume in the store, by connect path.");
+        "claim_duration_seconds", "s", "Time to claim an instance and volume in the store, by connect path.");
 
     private static readonly Counter<long> ReconcileActions = Meter.CreateCounter<long>(
-        "shellbox.reconcile.actions", "{action}", "Reconcile actions carried out, by kind and outcome (succeeded, failed).");
+        "reconcile_actions_total", "{action}", "Reconcile actions carried out, by kind and outcome (succeeded, failed).");
 
     private static readonly Counter<long> ReconcilePasses = Meter.CreateCounter<long>(
-        "shellbox.reconcile.passes", "{pass}", "Reconcile passes, by outcome (done, skipped when another reconciler held the lock).");
+        "reconcile_passes_total", "{pass}", "Reconcile passes, by outcome (done, skipped when another reconciler held the lock).");
 
     private static readonly Counter<long> LeaseReclaims = Meter.CreateCounter<long>(
-        "shellbox.lease.reclaims", "{lease}", "Expired leases reclaimed, by role and by whom (reconcile, connect).");
+        "lease_reclaims_total", "{lease}", "Expired leases reclaimed, by role and by whom (reconcile, connect).");
 
     private static PoolReport? lastPool;
     private static string? lastGolden;
 
     static ShellboxMetrics()
     {
-        Meter.CreateObservableGauge("shellbox.pool.resources", ObserveResources, "{resource}", "Instances and volumes in the store, by role and status (free, in_use, creating, deleting).");
-        Meter.CreateObservableGauge("shellbox.pool.ready_pairs", () => lastPool is { Pools.Count: > 0 } pool
+        Meter.CreateObservableGauge("pool_resources", ObserveResources, "{resource}", "Instances and volumes in the store, by role and status (free, in_use, creating, deleting).");
+        Meter.CreateObservableGauge("pool_ready_pairs", () => lastPool is { Pools.Count: > 0 } pool
             ? [new Measurement<long>(pool.Pools[0].ReadyPairs)]
             : Array.Empty<Measurement<long>>(), "{pair}", "Free instances with a free volume attached and resumed.");
-        Meter.CreateObservableGauge("shellbox.pool.bound", ObserveBounds, "{resource}", "The configured bounds of each pool (min_free, max_free, max_total).");
-        Meter.CreateObservableGauge("shellbox.pool.drift", ObserveDrift, "{resource}", "Resources only the provider lists (orphan) or only the store holds (ghost), by role.");
-        Meter.CreateObservableGauge("shellbox.golden.info", () => lastGolden is { } golden
+        Meter.CreateObservableGauge("pool_bound", ObserveBounds, "{resource}", "The configured bounds of each pool (min_free, max_free, max_total).");
+        Meter.CreateObservableGauge("pool_drift", ObserveDrift, "{resource}", "Resources only the provider lists (orphan) or only the store holds (ghost), by role.");
+        Meter.CreateObservableGauge("golden_info", () => lastGolden is { } golden
             ? [new Measurement<long>(1, new KeyValuePair<string, object?>("version", golden))]
             : Array.Empty<Measurement<long>>(), null, "The golden snapshot new volumes are cloned from: 1, with its version as a tag.");
     }

@@ -52,6 +52,9 @@ public abstract class ShellboxCmdlet : PSCmdlet
     {
         var queue = new BlockingCollection<Action>();
         pipeline = queue;
+
+        // The engine's log lines of this work go to -Verbose (Information and above) and -Debug (Debug, Trace).
+        using var logRoute = Core.Observability.LogRoute.To(line => Post(() => WriteVerbose(line)), line => Post(() => WriteDebug(line)));
         var task = Task.Run(async () =>
         {
             try
