@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Management.Automation;
+using System.Runtime.InteropServices;
 using Shellbox.Core.Engine;
 using Shellbox.Core.Errors;
 using Shellbox.PowerShell.Output;
@@ -12,7 +13,8 @@ namespace Shellbox.PowerShell.Commands;
 /// cooldown), never past the total caps and never touching a claimed, attached or owned resource; makes ready pairs;
 /// reclaims expired leases and repairs drift. One reconciler at a time: a pass that finds another holding the store lock
 /// does nothing and says so in its result (Skipped) and a verbose line. -WhatIf prints the plan and writes nothing, not
-/// even the lock. With -Continuous a failed pass is reported as an error and the loop goes on.</para>
+/// even the lock. With -Continuous a failed pass is reported as an error and the loop goes on; Ctrl+C or SIGTERM
+/// (systemctl stop) ends it cleanly, releasing the lock.</para>
 /// </summary>
 /// <example><code>Invoke-ShellboxPoolReconcile -WhatIf</code></example>
 /// <example><code>Invoke-ShellboxPoolReconcile -Continuous -Interval 00:00:30</code></example>
@@ -43,6 +45,10 @@ public sealed class InvokeShellboxPoolReconcileCommand : ShellboxCmdlet
         var reconciler = new PoolReconciler(engine);
         var interval = Interval ?? engine.Settings.Pool.CheckInterval;
         var started = engine.Time.GetTimestamp();
+
+        // A loop run by a service manager (systemctl stop sends SIGTERM) ends like Ctrl+C: the pass in progress
+        // stops and releases the store lock instead of leaving it to expire.
+        using var terminate = Continuous ? StopOnTerminate() : null;
         Run(async cancellationToken =>
         {
             while (true)
@@ -56,6 +62,22 @@ public sealed class InvokeShellboxPoolReconcileCommand : ShellboxCmdlet
                 await Task.Delay(interval, engine.Time, cancellationToken).ConfigureAwait(false);
             }
         });
+    }
+
+    private PosixSignalRegistration? StopOnTerminate()
+    {
+        try
+        {
+            return PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
+            {
+                signal.Cancel = true;
+                StopProcessing();
+            });
+        }
+        catch (PlatformNotSupportedException)
+        {
+            return null;
+        }
     }
 
     private async Task PassAsync(ShellboxEngine engine, PoolReconciler reconciler, CancellationToken cancellationToken)
