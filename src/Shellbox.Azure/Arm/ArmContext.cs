@@ -133,6 +133,8 @@ internal sealed class ArmContext
             }
             catch (RequestFailedException e) when (e.Status == 404)
             {
+                // Already gone: a delete is done either way.
+                Core.Observability.ShellboxLog.Dropped("Shellbox.Azure.Arm", $"{what}: not found, nothing to delete", e, routine: true);
             }
         }, cancellationToken);
 }

@@ -196,6 +196,7 @@ public sealed class AzureInfrastructure : IInfrastructure
         catch (ShellboxException e) when (e.Kind == ShellboxErrorKind.NotFound)
         {
             // A volume deleted meanwhile has no owner to mirror.
+            Core.Observability.ShellboxLog.Dropped("Shellbox.Azure.Tags", $"tag volume={volumeId} skipped, the disk is gone", e, routine: true);
         }
     }
 
@@ -298,6 +299,7 @@ public sealed class AzureInfrastructure : IInfrastructure
             // The attach itself went through; failing it now would make the connect undo a working attach.
             // The next reconcile lists the volume without its owner tag and mirrors it (a MirrorOwner action,
             // recorded as an event), so this failure is repaired where an operator sees it.
+            Core.Observability.ShellboxLog.Dropped("Shellbox.Azure.Tags", $"owner tag of volume={disk.Id.Name} not written after attach; reconcile mirrors it", e);
         }
     }
 

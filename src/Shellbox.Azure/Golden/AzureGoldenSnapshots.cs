@@ -188,6 +188,7 @@ internal sealed class AzureGoldenSnapshots(ArmContext arm, NetworkInterfaces nic
         }
         catch (ShellboxException e)
         {
+            Core.Observability.ShellboxLog.Dropped("Shellbox.Azure.Golden", $"golden build vm={vmName} disk={diskName} left for the next build's sweep", e);
             progress?.Report(new ShellboxProgress(Activity, $"Left {vmName} for the next build's sweep: {e.Message}"));
         }
     }

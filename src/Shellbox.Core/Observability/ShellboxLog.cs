@@ -25,6 +25,17 @@ public static class ShellboxLog
     /// <summary>The logger of one named category ("Shellbox.Local.Store", ...).</summary>
     public static ILogger For(string category) => Factory.CreateLogger(category);
 
+    /// <summary>
+    /// One line for an error a caller handles and goes on from (a retry, a fallback, a cleanup that may fail):
+    /// "&lt;what&gt; error=&lt;type&gt;: &lt;message&gt;", at Debug when it is routine, else Warning. String-typed, so code in
+    /// another load context (the cmdlets) can call it without a logging type.
+    /// </summary>
+    public static void Dropped(string category, string what, Exception error, bool routine = false)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        For(category).Log(routine ? LogLevel.Debug : LogLevel.Warning, "{What} error={ErrorType}: {ErrorMessage}", what, error.GetType().Name, error.Message);
+    }
+
     /// <summary>A scope that puts correlation=&lt;id&gt; on every line logged under it (a connect, a reconcile pass).</summary>
     public static IDisposable? Correlation(string correlationId) =>
         Factory.CreateLogger("Shellbox").BeginScope(new CorrelationScope(correlationId));

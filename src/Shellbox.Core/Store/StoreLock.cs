@@ -40,9 +40,10 @@ public static class StoreLock
         {
             await store.DeleteAsync(held, cancellationToken).ConfigureAwait(false);
         }
-        catch (StoreConflictException)
+        catch (StoreConflictException e)
         {
             // Taken over after expiry: it is not ours to delete any more.
+            Observability.ShellboxLog.Dropped("Shellbox.Core.StoreLock", $"lock={held.Id} was taken over after its expiry; left to its new holder", e);
         }
     }
 }

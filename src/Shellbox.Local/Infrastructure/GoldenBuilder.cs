@@ -218,6 +218,7 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
         }
         catch (Exception e) when (e is IOException or JsonException)
         {
+            Core.Observability.ShellboxLog.Dropped("Shellbox.Local.Golden", $"kernel append of manifest={manifest} unreadable, the default is used", e);
             return QemuMachine.DefaultKernelAppend;
         }
     }
@@ -251,6 +252,7 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // a leftover dot-folder is ignored by every reader
+            Core.Observability.ShellboxLog.Dropped("Shellbox.Local.Golden", $"work folder={folder} left behind", e, routine: true);
         }
     }
 }

@@ -349,6 +349,7 @@ public sealed class LocalInfrastructure : IInfrastructure
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // a dot-folder left behind is ignored by every reader
+            Core.Observability.ShellboxLog.Dropped("Shellbox.Local.Infrastructure", $"work folder={folder} left behind", e, routine: true);
         }
     }
 }

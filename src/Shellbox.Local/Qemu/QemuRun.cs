@@ -223,6 +223,7 @@ internal sealed class QemuRun : IAsyncDisposable
         catch (Exception e) when (e is QmpException or OperationCanceledException)
         {
             // QEMU is gone or refuses: the error we are about to throw says the suspend failed
+            Core.Observability.ShellboxLog.Dropped("Shellbox.Local.Qemu", "cont after a failed suspend refused", e);
         }
     }
 

@@ -156,9 +156,10 @@ public sealed class QmpClient : IAsyncDisposable
         {
             await readLoop.ConfigureAwait(false);
         }
-        catch (Exception)
+        catch (Exception e)
         {
             // the loop ends with the socket; its errors were handed to the waiting commands
+            Core.Observability.ShellboxLog.Dropped("Shellbox.Local.Qmp", "qmp read loop ended", e, routine: true);
         }
 
         reader.Dispose();

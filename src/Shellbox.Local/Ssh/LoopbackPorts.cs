@@ -68,6 +68,7 @@ internal static class LoopbackPorts
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
         {
+            Core.Observability.ShellboxLog.Dropped("Shellbox.Local.Ports", "ephemeral port range unreadable, Linux's default 32768 is assumed", e, routine: true);
             return 32768; // Linux's default
         }
     }

@@ -20,8 +20,10 @@ public sealed class BoxNameCompleter : IArgumentCompleter
                 .Select(b => new CompletionResult(b.Box.BoxName, b.Box.BoxName, CompletionResultType.ParameterValue, $"{b.Box.BoxName} ({b.State})"))
                 .ToList();
         }
-        catch (Exception)
+        catch (Exception e)
         {
+            // Tab completion offers nothing rather than an error in the middle of a command line.
+            Core.Observability.ShellboxLog.Dropped("Shellbox.PowerShell.Completion", "box name completion found no boxes", e, routine: true);
             return [];
         }
     }

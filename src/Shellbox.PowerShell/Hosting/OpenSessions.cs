@@ -67,9 +67,10 @@ internal sealed class OpenSession
         {
             SessionHeartbeat.BeatAsync(Engine, BoxRecord.IdFor(Connection.Box.UserId, Connection.Box.BoxName), Connection.SessionId).GetAwaiter().GetResult();
         }
-        catch (Exception)
+        catch (Exception e)
         {
             // A missed beat is survivable: the lease lasts three periods.
+            Core.Observability.ShellboxLog.Dropped("Shellbox.PowerShell.Sessions", $"heartbeat of session={Connection.SessionId} missed", e);
         }
     }
 }
