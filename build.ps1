@@ -6,7 +6,8 @@
     Tasks run in the order given:
       Bootstrap  installs what a fresh Debian machine lacks (apt packages, the pwsh tool, Pester 6.2.0 from NuGet)
       Build      publishes the module to out/Shellbox (cmdlets at the root, the engine in dependencies/)
-      Test       every xunit project, then Pester against the built module; prints "N passed, N failed"
+      Test       every xunit project, the .NET 8 smoke of the built module, then Pester against it; prints "N passed, N failed"
+      Package    out/Shellbox.zip for Azure Automation (the module folder, under 100 MB)
       Demo       the main job on the Local provider (-Provider Azure: through the Azure provider against the
                  loopback ARM emulator and Azurite)
       Bench      the benchmarks (figures, not pass/fail)
@@ -17,7 +18,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0, ValueFromRemainingArguments = $true)]
-    [ValidateSet('Bootstrap', 'Build', 'Test', 'Demo', 'Bench', 'Emulator', 'Clean')]
+    [ValidateSet('Bootstrap', 'Build', 'Test', 'Package', 'Demo', 'Bench', 'Emulator', 'Clean')]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
@@ -49,9 +50,10 @@ $Out = Join-Path $Root 'out'
 $ModuleOut = Join-Path $Out 'Shellbox'
 $Tools = Join-Path $Root 'tools'
 $PesterManifest = Join-Path $Tools 'nuget/pester/6.2.0/tools/Pester.psd1'
+$Net8SmokeProject = Join-Path $Root 'tests/Shellbox.Net8Smoke/Shellbox.Net8Smoke.csproj'
 $AptPackages = @(
     'qemu-system-x86', 'qemu-utils', 'busybox-static', 'cpio', 'e2fsprogs', 'zstd', 'xz-utils',
-    'openssh-client', 'openssh-server', 'tmux'
+    'openssh-client', 'openssh-server', 'tmux', 'systemd'
 )
 
 function Invoke-Native {
@@ -96,6 +98,8 @@ function Invoke-Bootstrap {
     if ((& id -u) -eq '0' -and -not (Test-Path /run/sshd)) { New-Item -ItemType Directory /run/sshd | Out-Null }
     Invoke-Native 'dotnet' @('tool', 'restore', '--tool-manifest', (Join-Path $Root '.config/dotnet-tools.json'))
     Install-Azurite
+    # The .NET 8 runtime pack of the net8.0 smoke host (self-contained) comes from NuGet.
+    Invoke-Native 'dotnet' @('restore', $Net8SmokeProject, '-v', 'q')
     $testTools = @($PesterManifest, (Join-Path $Tools 'nuget/azure.core/1.44.1'), (Join-Path $Tools 'nuget/microsoft.data.sqlite.core/6.0.7'))
     if (@($testTools | Where-Object { -not (Test-Path $_) }).Count -gt 0) {
         Write-Host 'bootstrap: downloading Pester 6.2.0 and test tools from NuGet'
@@ -166,6 +170,8 @@ function Invoke-Test {
         if ($xunitExit -ne 0 -and $failed -eq 0) { $failed = 1; Write-Warning 'dotnet test failed without a failed test (build or crash); counted as one failure.' }
     }
 
+    if (Invoke-Net8Smoke) { $passed += 1 } else { $failed += 1 }
+
     # Pester in a child pwsh so the module loads into a clean session, as a user would load it.
     $pesterJson = Join-Path $results 'pester.json'
     Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-File', (Join-Path $Root 'build/Invoke-PesterTests.ps1'),
@@ -182,6 +188,27 @@ function Invoke-Test {
 
     Write-Host "$passed passed, $failed failed"
     if ($failed -gt 0) { exit 1 }
+}
+
+# pwsh 7.4 (Azure Automation) runs on .NET 8: a self-contained net8.0 host loads the built module's dependencies through
+# the module's load context and runs a store and planner smoke. One test in the counts.
+function Invoke-Net8Smoke {
+    $smoke = Join-Path $Out 'net8-smoke'
+    & dotnet publish $Net8SmokeProject -c $Configuration -o $smoke --nologo -v q "-p:ShellboxModule=$ModuleOut" | Out-Host
+    if ($LASTEXITCODE -ne 0) { Write-Warning 'net8 smoke: the publish failed; counted as one failure.'; return $false }
+    & (Join-Path $smoke 'Shellbox.Net8Smoke') (Join-Path $ModuleOut 'dependencies') | Out-Host
+    return $LASTEXITCODE -eq 0
+}
+
+# The zip Azure Automation imports: named like the module, holding the module folder (Shellbox/Shellbox.psd1, ...).
+function Invoke-Package {
+    if (-not (Test-Path (Join-Path $ModuleOut 'Shellbox.psd1'))) { Invoke-Build }
+    $zip = Join-Path $Out 'Shellbox.zip'
+    Remove-Item $zip -ErrorAction Ignore
+    Compress-Archive -Path $ModuleOut -DestinationPath $zip
+    $size = (Get-Item $zip).Length
+    Write-Host ('package: {0}, {1:N1} MB (Automation takes up to 100 MB)' -f $zip, ($size / 1MB))
+    if ($size -ge 100MB) { throw "package: $zip is $([math]::Round($size / 1MB, 1)) MB; Azure Automation refuses a module over 100 MB." }
 }
 
 function Invoke-Demo {
@@ -219,6 +246,7 @@ foreach ($name in $Task) {
         'Bootstrap' { Invoke-Bootstrap }
         'Build' { Invoke-Build }
         'Test' { Invoke-Test }
+        'Package' { Invoke-Package }
         'Demo' { Invoke-Demo }
         'Bench' { Invoke-Bench }
         'Emulator' { & (Join-Path $Root 'build/Start-ShellboxAzureEmulator.ps1') -Port $EmulatorPort -Latency $Latency -RequestLog:$RequestLog -VmHosts }
