@@ -72,7 +72,11 @@ public sealed class SqlitePoolStore : IPoolStore
             using var connection = store.OpenConnection();
             Execute(connection, null, "PRAGMA journal_mode = WAL");
             SqliteStoreMigration.Run(connection, Schema, CandidateIndex);
-            Execute(connection, null, EventIndexes);
+            // Every ssh session opens the store: only a file without the event indexes takes the write lock for them.
+            if (Execute(connection, null, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('events_by_kind', 'events_by_resource')") < 2)
+            {
+                Execute(connection, null, EventIndexes);
+            }
         }
         catch (SqliteException e)
         {
