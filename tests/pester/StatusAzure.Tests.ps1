@@ -29,7 +29,7 @@ Describe 'StatusServer on the Azure provider' {
 `$ErrorActionPreference = 'Stop'
 Import-Module '$ModulePath'
 `$server = Start-ShellboxStatusServer -Port $Port -Confirm:`$false
-Invoke-ShellboxPoolReconcile -Confirm:`$false | Out-Null
+`$lines = Invoke-ShellboxPoolReconcile -Confirm:`$false -Verbose 4>&1 | Where-Object { `$_ -is [Management.Automation.VerboseRecord] } | ForEach-Object Message
 `$status = Invoke-RestMethod "`$(`$server.Url)/pool/status"
 `$metrics = (Invoke-WebRequest "`$(`$server.Url)/metrics").Content
 `$pool = Get-ShellboxPool
@@ -40,6 +40,8 @@ Stop-ShellboxStatusServer -Confirm:`$false
     PoolFreeInstances = (`$pool | Where-Object Pool -eq 'instance').Free
     LastReconcileSucceeded = `$status.lastReconcile.succeeded
     Passes = (`$metrics -split "``n" | Where-Object { `$_ -match '^shellbox_reconcile_passes_total\{outcome="done"\}' }) -replace '.* ', ''
+    PassLine = @(`$lines | Where-Object { `$_ -match '^correlation=\S+ reconcile pass ' }).Count
+    SecretInLines = [bool](`$lines | Where-Object { `$_ -match 'AccountKey|SharedAccessSignature|PRIVATE KEY' -or (`$env:SHELLBOX_TABLE_CONNECTION_STRING -and `$_.Contains(`$env:SHELLBOX_TABLE_CONNECTION_STRING)) })
     InstanceGauge = (`$metrics -split "``n" | Where-Object { `$_ -match '^shellbox_pool_resources\{role="instance",status="free"\}' }) -replace '.* ', ''
 } | ConvertTo-Json -Compress
 "@
@@ -53,5 +55,7 @@ Stop-ShellboxStatusServer -Confirm:`$false
         $seen.LastReconcileSucceeded | Should -BeTrue
         [int]$seen.Passes | Should -Be 1
         [int]$seen.InstanceGauge | Should -Be 2
+        $seen.PassLine | Should -Be 1 -Because 'the pass writes one summary line to -Verbose'
+        $seen.SecretInLines | Should -BeFalse -Because 'no log line carries the table connection string or a key'
     }
 }

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using Shellbox.Core.Model;
 using Shellbox.Core.Observability;
+using Shellbox.PowerShell.Hosting;
 using Shellbox.PowerShell.Output;
 
 namespace Shellbox.PowerShell.Commands;
@@ -29,6 +30,7 @@ public sealed class GetShellboxEventCommand : ShellboxBoxCmdlet
     /// <summary>Only events about this box of the owner (-UserId, by default you).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(BoxNameCompleter))]
     public string? Box { get; set; }
 
     protected override void ProcessRecord()
