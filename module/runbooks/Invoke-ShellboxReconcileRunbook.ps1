@@ -12,6 +12,7 @@
       ShellboxStateDirectory  where shellbox.json is written and read; default $env:SHELLBOX_HOME, else <temp>/shellbox
       ShellboxProvider        Local or Azure (SHELLBOX_PROVIDER); default: shellbox.json's provider, else Local
       ShellboxSettings        the text of shellbox.json (provider, pool, azure section); written to the state folder
+      ShellboxTableConnectionString  (encrypted; variable only) a Table Storage connection string instead of the identity
     In Automation (IDENTITY_ENDPOINT set) the Azure provider signs in with the account's managed identity unless the
     settings name another credential.
 .EXAMPLE
@@ -33,6 +34,7 @@ param(
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
+$PSStyle.OutputRendering = 'PlainText' # job output shows escape codes as they are
 
 # A parameter, else the Automation variable of that name (only defined inside an Automation job).
 function Get-Setting([string] $Value, [string] $VariableName) {
@@ -58,6 +60,10 @@ if ($Settings) {
 }
 else { $credential = $null }
 if ($Provider) { $env:SHELLBOX_PROVIDER = $Provider }
+# A secret: only ever from an encrypted variable into the environment, never into shellbox.json or a line of output.
+if (-not $env:SHELLBOX_TABLE_CONNECTION_STRING -and ($tableSecret = Get-Setting $null 'ShellboxTableConnectionString')) {
+    $env:SHELLBOX_TABLE_CONNECTION_STRING = $tableSecret
+}
 $inAutomation = [bool]$env:IDENTITY_ENDPOINT -or "$env:AZUREPS_HOST_ENVIRONMENT" -like 'AzureAutomation*'
 if ($inAutomation -and -not $credential -and -not $env:SHELLBOX_AZURE_CREDENTIAL) { $env:SHELLBOX_AZURE_CREDENTIAL = 'ManagedIdentity' }
 

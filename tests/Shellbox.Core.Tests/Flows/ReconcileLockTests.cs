@@ -1,0 +1,48 @@
+using Shellbox.Core.Engine;
+using Shellbox.Core.Model;
+using static Shellbox.Core.Tests.Flows.FlowFixture;
+
+namespace Shellbox.Core.Tests.Flows;
+
+/// <summary>One reconciler at a time: what a loser learns, and that planning alone writes nothing.</summary>
+public sealed class ReconcileLockTests
+{
+    [Fact]
+    public async Task GivenAPassInProgress_WhenASecondReconcileStarts_ThenItsSkippedResultNamesTheHolderAndTheExpiry()
+    {
+        await using var f = Create();
+        Task<ReconcileResult>? second = null;
+        var once = new Flow.Once();
+        f.Infra.Log.OnCall = async call =>
+        {
+            if (call.Name == nameof(FakeInfrastructure.CreateInstanceAsync) && once.Take())
+            {
+                second = Task.Run(() => f.Reconciler.ReconcileAsync());
+                await second;
+            }
+        };
+
+        var first = await f.Reconciler.ReconcileAsync();
+
+        var skipped = await second!;
+        Assert.True(skipped.Skipped);
+        var holder = Assert.IsType<LockRecord>(skipped.LockHeldBy);
+        Assert.StartsWith($"{first.CorrelationId} on {Environment.MachineName} pid {Environment.ProcessId}", holder.Holder);
+        Assert.Equal(Start + TimeSpan.FromMinutes(15), holder.ExpiresAt);
+        Assert.Null(first.LockHeldBy);
+    }
+
+    [Fact]
+    public async Task GivenAPoolBelowItsBounds_WhenOnlyPlanned_ThenNoRowLockOrEventIsWrittenAndNothingIsCreated()
+    {
+        await using var f = Create();
+
+        var plan = await f.Reconciler.PlanAsync();
+
+        Assert.NotEmpty(plan.Actions);
+        Assert.Empty(await f.RowsAsync());
+        Assert.Null(await f.GetAsync<LockRecord>(PoolReconciler.LockName));
+        Assert.Empty(await f.Store.ReadEventsAsync(10));
+        Assert.Empty(f.Infra.Log.Named(nameof(FakeInfrastructure.CreateInstanceAsync)));
+    }
+}
