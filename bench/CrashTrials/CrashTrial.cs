@@ -11,7 +11,9 @@ namespace Shellbox.CrashTrials;
 /// run the act of the step in a child process armed to kill itself there, run ONE reconcile after every mark and
 /// lease has expired, then check: nothing leaked or stuck, no double claim, the file intact.
 /// </summary>
-public sealed class CrashTrial(TrialSetup setup, string point)
+/// <param name="recoverAfter">How long after the crash the recovery reconcile runs (default <see cref="RecoveryShift"/>); a
+/// shorter time, before the marks expire, shows the checks catching what is left.</param>
+public sealed class CrashTrial(TrialSetup setup, string point, TimeSpan? recoverAfter = null)
 {
     /// <summary>How far ahead of the crash the recovery reconcile runs: past every mark, lease and the reconcile lock (15 min).</summary>
     public static readonly TimeSpan RecoveryShift = TimeSpan.FromMinutes(16);
@@ -38,7 +40,7 @@ public sealed class CrashTrial(TrialSetup setup, string point)
         var killed = await RunChildAsync(childDll, act, box, session, cancellationToken).ConfigureAwait(false);
 
         var problems = new List<string>();
-        await using var engine = setup.Engine(new ShiftedTime(RecoveryShift));
+        await using var engine = setup.Engine(new ShiftedTime(recoverAfter ?? RecoveryShift));
         var pass = await new PoolReconciler(engine).ReconcileAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         if (pass.Skipped)
         {

@@ -4,9 +4,10 @@ using Shellbox.CrashTrials;
 
 // CrashTrials: kill -9 the process running connect, disconnect, reconcile or remove at each lifecycle step and
 // check that ONE reconcile recovers (issue 9 part 2). On this machine, with real QEMU boxes.
-//   trials [--per-point N] [--points a,b] [--cache DIR] [--base-port N]
+//   trials [--per-point N] [--points a,b] [--cache DIR] [--base-port N] [--recover-after MINUTES]
 //       N trials per point (default 20), prints per point: trials, recovered after one reconcile, leaked,
-//       stuck, double claims, data intact. Exit code 1 when any trial did not recover.
+//       stuck, double claims, data intact. Exit code 1 when any trial did not recover. --recover-after 0 runs
+//       the reconcile before any mark expires: the checks then show what a crash leaves (they must fail).
 //   child --state DIR --base-port N --cache DIR --act connect|disconnect|reconcile|remove [--box NAME] [--session ID]
 //       one act, run by a trial with SHELLBOX_CRASH_AT set (the process the trial kills).
 var options = args.Skip(1).Chunk(2).Where(p => p.Length == 2 && p[0].StartsWith("--", StringComparison.Ordinal))
@@ -21,6 +22,7 @@ switch (args.FirstOrDefault())
         return await ChildAct.RunAsync(new TrialSetup(options["state"], basePort, cache), options["act"], options.GetValueOrDefault("box"), options.GetValueOrDefault("session"));
     case "trials":
         var perPoint = int.Parse(Option("per-point", "20"), CultureInfo.InvariantCulture);
+        var recoverAfter = TimeSpan.FromMinutes(double.Parse(Option("recover-after", CrashTrial.RecoveryShift.TotalMinutes.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture));
         var points = Option("points", string.Join(',', CrashPoints.All)).Split(',', StringSplitOptions.RemoveEmptyEntries);
         var outcomes = new List<TrialOutcome>();
         foreach (var point in points)
@@ -30,7 +32,7 @@ switch (args.FirstOrDefault())
                 var state = Directory.CreateTempSubdirectory("shellbox-crash-").FullName;
                 try
                 {
-                    var outcome = await new CrashTrial(new TrialSetup(state, basePort, cache), point).RunAsync(typeof(CrashTrial).Assembly.Location);
+                    var outcome = await new CrashTrial(new TrialSetup(state, basePort, cache), point, recoverAfter).RunAsync(typeof(CrashTrial).Assembly.Location);
                     outcomes.Add(outcome);
                     Console.Error.WriteLine($"  trial {trial}/{perPoint} {outcome}");
                 }

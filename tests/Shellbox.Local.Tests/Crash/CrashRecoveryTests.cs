@@ -40,4 +40,26 @@ public sealed class CrashRecoveryTests(GoldenFixture golden, ITestOutputHelper o
             await CrashTrial.CleanUpAsync(state);
         }
     }
+
+    [Fact]
+    public async Task GivenARemovalKilledAfterItsMarks_WhenReconciledBeforeTheMarksExpire_ThenTheChecksSeeTheBoxStuck()
+    {
+        Assert.NotNull(golden.Golden);
+        var state = Directory.CreateTempSubdirectory("shellbox-crash-").FullName;
+        try
+        {
+            var setup = new TrialSetup(state, GoldenFixture.FreePortBlock(TrialSetup.Slots), Path.Combine(GoldenFixture.RepositoryRoot(), ".cache"));
+
+            var outcome = await new CrashTrial(setup, CrashPoints.DuringDelete, recoverAfter: TimeSpan.Zero).RunAsync(typeof(CrashTrial).Assembly.Location);
+
+            output.WriteLine(outcome.ToString());
+            Assert.True(outcome.Killed);
+            Assert.False(outcome.Recovered);
+            Assert.Contains(outcome.Problems, p => p.Contains("still marked", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await CrashTrial.CleanUpAsync(state);
+        }
+    }
 }
