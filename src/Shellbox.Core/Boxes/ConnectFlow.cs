@@ -253,6 +253,7 @@ public sealed class ConnectFlow(ShellboxEngine engine)
             catch (Exception cleanup) when (cleanup is not OperationCanceledException)
             {
                 // The user needs the first error; the instance lease expires and reconcile finishes the release.
+                Observability.ShellboxLog.Dropped("Shellbox.Core.Connect", $"release after a failed connect box={box.Id} failed; the lease expires and reconcile finishes it", cleanup);
             }
 
             throw;

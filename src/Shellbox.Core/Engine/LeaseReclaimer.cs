@@ -83,9 +83,10 @@ internal sealed class LeaseReclaimer(ShellboxEngine engine, string correlation)
                 Observability.ShellboxMetrics.RecordLeaseReclaim(ResourceRoles.Instance, "connect");
                 count++;
             }
-            catch (Errors.StoreConflictException)
+            catch (Errors.StoreConflictException e)
             {
                 // Someone else reclaimed or joined it meanwhile.
+                Observability.ShellboxLog.Dropped("Shellbox.Core.Reclaim", $"instance={instance.Id} was reclaimed or joined by another caller first", e, routine: true);
             }
         }
 

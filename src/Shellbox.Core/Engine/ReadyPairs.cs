@@ -111,6 +111,7 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
         catch (Exception e) when (e is ShellboxException or IOException)
         {
             // The claim's lease expires and reconcile's reclaim finishes the undo.
+            Observability.ShellboxLog.Dropped("Shellbox.Core.ReadyPairs", $"undo of pair instance={instanceId} volume={volumeId} failed; reconcile's reclaim finishes it", e);
         }
     }
 }
