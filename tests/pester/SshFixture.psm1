@@ -28,6 +28,7 @@ StrictModes no
 ExposeAuthInfo yes
 PermitTTY yes
 DisableForwarding yes
+MaxStartups 100:30:200
 AllowStreamLocalForwarding no
 PermitTunnel no
 AllowUsers $user
