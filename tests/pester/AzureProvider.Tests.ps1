@@ -88,8 +88,31 @@ Describe 'the Azure provider against the loopback ARM emulator and Azurite' {
         $returning | Should -Be '1 returning persisted'
     }
 
+    It 'serves the ssh front door: ssh HOST connect NAME runs a command in a new box on Azure' {
+        Invoke-Azure 'Invoke-ShellboxPoolReconcile -Confirm:$false | Out-Null'
+        Import-Module (Join-Path $PSScriptRoot 'SshFixture.psm1') -Force
+        $work = New-Item -ItemType Directory (Join-Path $Emulator.StateDirectory 'sshd')
+        $sshd = Start-ShellboxSshd -Work $work.FullName -State $Emulator.StateDirectory -ModulePath $ModulePath -Environment $Emulator.Environment
+        try {
+            $first = Invoke-ShellboxSsh $sshd alice 'connect web echo hello-from-azure > /root/hello; cat /root/hello'
+            $first.ExitCode | Should -Be 0 -Because $first.Output
+            $first.Output | Should -Match 'hello-from-azure'
+            $list = Invoke-ShellboxSsh $sshd alice 'list'
+            $list.Output | Should -Match '\bweb\b'
+        }
+        finally { Stop-ShellboxSshd $sshd }
+    }
+
     It 'removes the box and deletes its disk' {
+        $volume = Invoke-Azure '(Get-ShellboxBox dev33).VolumeId'
+        $disk = "$($Emulator.BaseUri.TrimEnd('/'))/subscriptions/$($Emulator.SubscriptionId)/resourceGroups/$($Emulator.ResourceGroup)/providers/Microsoft.Compute/disks/$($volume)?api-version=2023-04-02"
+        $token = (Invoke-RestMethod -Uri "$($Emulator.IdentityEndpoint)?resource=https://management.azure.com/&api-version=2019-08-01" -Headers @{ 'X-IDENTITY-HEADER' = $Emulator.Environment.IDENTITY_HEADER }).access_token
+        $headers = @{ Authorization = "Bearer $token" }
+        (Invoke-WebRequest -Uri $disk -Headers $headers -SkipCertificateCheck -SkipHttpErrorCheck).StatusCode | Should -Be 200
+
         Invoke-Azure 'Remove-ShellboxBox dev33 -Force'
-        Invoke-Azure '@(Get-ShellboxBox -AllUsers).Count' | Should -Be '0'
+
+        Invoke-Azure '@(Get-ShellboxBox -AllUsers | Where-Object Name -eq dev33).Count' | Should -Be '0'
+        (Invoke-WebRequest -Uri $disk -Headers $headers -SkipCertificateCheck -SkipHttpErrorCheck).StatusCode | Should -Be 404 -Because 'the managed disk of the box is deleted in Azure'
     }
 }

@@ -4,7 +4,8 @@
 Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1')
 
 # Starts sshd for the state folder; makes a host key and the given user keys in $Work.
-function Start-ShellboxSshd([string] $Work, [string] $State, [string] $ModulePath, [string[]] $Users = @('alice', 'bob')) {
+# -Environment: further variables for the wrapper's sessions (the Azure provider's: SSL_CERT_FILE, IDENTITY_*, ...).
+function Start-ShellboxSshd([string] $Work, [string] $State, [string] $ModulePath, [string[]] $Users = @('alice', 'bob'), [System.Collections.IDictionary] $Environment = @{}) {
     foreach ($k in @('host') + $Users) {
         if (-not (Test-Path (Join-Path $Work $k))) { & ssh-keygen -q -t ed25519 -N '' -C $k -f (Join-Path $Work $k) | Out-Null }
     }
@@ -32,7 +33,7 @@ MaxStartups 100:30:200
 AllowStreamLocalForwarding no
 PermitTunnel no
 AllowUsers $user
-SetEnv SHELLBOX_HOME=$State
+SetEnv SHELLBOX_HOME=$State $(@($Environment.Keys | Where-Object { $_ -ne 'SHELLBOX_HOME' } | ForEach-Object { "`"$_=$($Environment[$_])`"" }) -join ' ')
 ForceCommand $pwsh -NoProfile -NonInteractive -File $wrapper
 "@ | Set-Content (Join-Path $Work 'sshd_config')
     & /usr/sbin/sshd -t -f (Join-Path $Work 'sshd_config')
