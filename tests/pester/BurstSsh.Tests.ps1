@@ -29,20 +29,7 @@ BeforeAll {
     Invoke-ShellboxPoolReconcile -StateDirectory $State -Confirm:$false | Out-Null
 }
 
-AfterAll {
-    try {
-        if (Get-Module Shellbox) {
-            foreach ($b in @(Get-ShellboxBox -StateDirectory $State -AllUsers)) { Remove-ShellboxBox -StateDirectory $State -UserId $b.UserId -Name $b.Name -Force -ErrorAction Continue }
-        }
-    }
-    finally {
-        Stop-ShellboxSshd $Sshd
-        Get-ChildItem (Join-Path $State 'instances') -Filter qemu.pid -Recurse -ErrorAction Ignore |
-            ForEach-Object { Stop-Process -Id ([int](Get-Content $_)) -ErrorAction Ignore }
-        Remove-Module Shellbox -ErrorAction Ignore
-        Remove-Item -Recurse -Force $Work -ErrorAction Ignore
-    }
-}
+AfterAll { Remove-ShellboxSshdState -Sshd $Sshd -State $State -Work $Work }
 
 Describe 'a burst of new boxes through the real sshd' {
     It 'lets in as many as there is room for and tells every other caller, in one line, when to try again' {

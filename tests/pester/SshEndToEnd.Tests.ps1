@@ -27,20 +27,7 @@ BeforeAll {
     function Invoke-Ssh([string] $Key, [string] $Command) { Invoke-ShellboxSsh $Sshd $Key $Command }
 }
 
-AfterAll {
-    try {
-        if (Get-Module Shellbox) {
-            foreach ($b in @(Get-ShellboxBox -StateDirectory $State -AllUsers)) { Remove-ShellboxBox -StateDirectory $State -UserId $b.UserId -Name $b.Name -Force -ErrorAction Continue }
-        }
-    }
-    finally {
-        Stop-ShellboxSshd $Sshd
-        Get-ChildItem (Join-Path $State 'instances') -Filter qemu.pid -Recurse -ErrorAction Ignore |
-            ForEach-Object { Stop-Process -Id ([int](Get-Content $_)) -ErrorAction Ignore }
-        Remove-Module Shellbox -ErrorAction Ignore
-        Remove-Item -Recurse -Force $Work -ErrorAction Ignore
-    }
-}
+AfterAll { Remove-ShellboxSshdState -Sshd $Sshd -State $State -Work $Work }
 
 Describe 'ssh HOST connect NAME through a real sshd' {
     It 'lands alice in her box; a file and a background process survive disconnect and reconnect' {

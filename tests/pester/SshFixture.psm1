@@ -65,4 +65,20 @@ function Stop-ShellboxSshd($Sshd) {
     if ($Sshd -and $Sshd.Process) { Stop-Process -Id $Sshd.Process.Id -ErrorAction Ignore }
 }
 
-Export-ModuleMember -Function Start-ShellboxSshd, Invoke-ShellboxSsh, Stop-ShellboxSshd
+# Teardown of a test that ran boxes behind an sshd: removes every box, stops sshd and any QEMU left, deletes $Work.
+function Remove-ShellboxSshdState($Sshd, [string] $State, [string] $Work) {
+    try {
+        if (Get-Module Shellbox) {
+            foreach ($b in @(Get-ShellboxBox -StateDirectory $State -AllUsers)) { Remove-ShellboxBox -StateDirectory $State -UserId $b.UserId -Name $b.Name -Force -ErrorAction Continue }
+        }
+    }
+    finally {
+        Stop-ShellboxSshd $Sshd
+        Get-ChildItem (Join-Path $State 'instances') -Filter qemu.pid -Recurse -ErrorAction Ignore |
+            ForEach-Object { Stop-Process -Id ([int](Get-Content $_)) -ErrorAction Ignore }
+        Remove-Module Shellbox -ErrorAction Ignore
+        Remove-Item -Recurse -Force $Work -ErrorAction Ignore
+    }
+}
+
+Export-ModuleMember -Function Start-ShellboxSshd, Invoke-ShellboxSsh, Stop-ShellboxSshd, Remove-ShellboxSshdState
