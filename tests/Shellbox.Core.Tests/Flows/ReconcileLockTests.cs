@@ -8,31 +8,6 @@ namespace Shellbox.Core.Tests.Flows;
 public sealed class ReconcileLockTests
 {
     [Fact]
-    public async Task GivenAPassInProgress_WhenASecondReconcileStarts_ThenItsSkippedResultNamesTheHolderAndTheExpiry()
-    {
-        await using var f = Create();
-        Task<ReconcileResult>? second = null;
-        var once = new Flow.Once();
-        f.Infra.Log.OnCall = async call =>
-        {
-            if (call.Name == nameof(FakeInfrastructure.CreateInstanceAsync) && once.Take())
-            {
-                second = Task.Run(() => f.Reconciler.ReconcileAsync());
-                await second;
-            }
-        };
-
-        var first = await f.Reconciler.ReconcileAsync();
-
-        var skipped = await second!;
-        Assert.True(skipped.Skipped);
-        var holder = Assert.IsType<LockRecord>(skipped.LockHeldBy);
-        Assert.StartsWith($"{first.CorrelationId} on {Environment.MachineName} pid {Environment.ProcessId}", holder.Holder);
-        Assert.Equal(Start + TimeSpan.FromMinutes(15), holder.ExpiresAt);
-        Assert.Null(first.LockHeldBy);
-    }
-
-    [Fact]
     public async Task GivenAPoolBelowItsBounds_WhenOnlyPlanned_ThenNoRowLockOrEventIsWrittenAndNothingIsCreated()
     {
         await using var f = Create();

@@ -106,7 +106,7 @@ public sealed class ReconcileTests
     }
 
     [Fact]
-    public async Task GivenAPassInProgress_WhenASecondReconcileStarts_ThenItIsSkippedAndActsOnNothing()
+    public async Task GivenAPassInProgress_WhenASecondReconcileStarts_ThenItIsSkippedActsOnNothingAndNamesTheHolderAndTheExpiry()
     {
         await using var f = Create();
         Task<ReconcileResult>? second = null;
@@ -129,6 +129,10 @@ public sealed class ReconcileTests
         Assert.Equal(1, f.Infra.Log.Count(nameof(FakeInfrastructure.CreateInstanceAsync)));
         Assert.Equal(2, f.Infra.Log.Count(nameof(FakeInfrastructure.CreateVolumeAsync)));
         Assert.Equal(2, f.Infra.Log.Count(nameof(FakeInfrastructure.ListAsync))); // the skipped pass read no inventory
+        var holder = Assert.IsType<LockRecord>(skipped.LockHeldBy);
+        Assert.StartsWith($"{first.CorrelationId} on {Environment.MachineName} pid {Environment.ProcessId}", holder.Holder);
+        Assert.Equal(Start + TimeSpan.FromMinutes(15), holder.ExpiresAt);
+        Assert.Null(first.LockHeldBy);
     }
 
     [Fact]
