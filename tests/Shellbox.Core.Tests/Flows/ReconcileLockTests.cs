@@ -4,7 +4,7 @@ using static Shellbox.Core.Tests.Flows.FlowFixture;
 
 namespace Shellbox.Core.Tests.Flows;
 
-/// <summary>One reconciler at a time: what a loser learns, and that planning alone writes nothing.</summary>
+/// <summary>Planning alone writes nothing: no row, no lock, no event (a lost lock is in ReconcileTests).</summary>
 public sealed class ReconcileLockTests
 {
     [Fact]
