@@ -63,6 +63,7 @@ public sealed class BoxCatalog(ShellboxEngine engine)
             throw ShellboxException.User("BoxExists", $"Box '{boxName}' already exists; connect to it, or remove it first.");
         }
 
+        await new Users.UserQuota(engine).CheckNewBoxAsync(userId, boxName, runs: false, engine.Ids.NewCorrelationId(), cancellationToken).ConfigureAwait(false);
         var view = await ClaimVolumeAsync(userId, boxName, cancellationToken).ConfigureAwait(false);
 
         // No loose volume but a ready pair: unpair it (suspend its unowned box, detach) and use its volume.

@@ -92,6 +92,7 @@ public sealed class ConnectFlow(ShellboxEngine engine)
     private async Task<BoxConnection> NewBoxAsync(string userId, string boxName, string sessionId, ConnectTrace trace, CancellationToken cancellationToken)
     {
         var boxId = BoxRecord.IdFor(userId, boxName);
+        await new Users.UserQuota(engine).CheckNewBoxAsync(userId, boxName, runs: true, trace.CorrelationId, cancellationToken).ConfigureAwait(false);
 
         // A rival that inserts this box first makes the insert conflict: that is thrown, and the caller decides again.
         var pair = await trace.TimeAsync("claim", () => PoolClaims.ClaimFirstAsync(
@@ -126,6 +127,8 @@ public sealed class ConnectFlow(ShellboxEngine engine)
 
     private async Task<BoxConnection> ReturningAsync(BoxRecord box, string sessionId, ConnectTrace trace, CancellationToken cancellationToken)
     {
+        await new Users.UserQuota(engine).CheckResumeAsync(box, trace.CorrelationId, cancellationToken).ConfigureAwait(false);
+
         // The box and its volume are point reads; only the instance is contended. A conflict on the box or the
         // volume means someone else moved them: thrown, and the caller decides again from fresh state.
         var volume = await Store.GetAsync<VolumeRecord>(box.VolumeId, cancellationToken).ConfigureAwait(false);

@@ -53,6 +53,7 @@ public static class SettingsResolver
             Pool = pool.Validate(),
             Linger = TimeSpan.FromSeconds(file?.LingerSeconds ?? 0),
             Events = file?.Events?.ToRetention(Path.Combine(stateDirectory, ConfigFileName)) ?? Observability.EventRetention.Default,
+            Quotas = file?.Quotas?.ToQuotas(Path.Combine(stateDirectory, ConfigFileName)) ?? UserQuotas.None,
             Providers = new ProviderSections(file?.Sections()),
         }.Validate();
     }
@@ -100,6 +101,8 @@ public static class SettingsResolver
 
         public EventsFile? Events { get; init; }
 
+        public QuotasFile? Quotas { get; init; }
+
         /// <summary>Every other key; the object-valued ones are provider sections ("local", "azure").</summary>
         [JsonExtensionData]
         public Dictionary<string, JsonElement>? Rest { get; init; }
@@ -118,6 +121,32 @@ public static class SettingsResolver
                 ? throw ShellboxException.User("SettingsInvalid", $"{configFile}: events.maxAgeDays must be above 0 (at most 36500) and events.maxCount above 0.")
                 : new(MaxAgeDays is { } days ? TimeSpan.FromDays(days) : defaults.MaxAge, MaxCount ?? defaults.MaxCount);
         }
+    }
+
+    /// <summary>"quotas": { "boxes": 3, "runningBoxes": 1 }: each a whole number of 1 or more; a missing field is no limit.</summary>
+    private sealed class QuotasFile
+    {
+        public double? Boxes { get; init; }
+
+        public double? RunningBoxes { get; init; }
+
+        [JsonExtensionData]
+        public Dictionary<string, JsonElement>? Unknown { get; init; }
+
+        public UserQuotas ToQuotas(string configFile)
+        {
+            if (Unknown?.Keys.FirstOrDefault() is { } unknown)
+            {
+                throw ShellboxException.User("SettingsInvalid", $"{configFile}: quotas.{unknown} is not a quota; use quotas.boxes or quotas.runningBoxes.");
+            }
+
+            return new(Count(Boxes, "boxes", configFile), Count(RunningBoxes, "runningBoxes", configFile));
+        }
+
+        private static int? Count(double? value, string field, string configFile) =>
+            value is null ? null
+            : value is >= 1 and <= 1_000_000 && Math.Floor(value.Value) == value ? (int)value.Value
+            : throw ShellboxException.User("SettingsInvalid", $"{configFile}: quotas.{field} must be a whole number from 1 to 1000000 (leave it out for no limit), not {value.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
     }
 
     /// <summary>Overrides of a named pool configuration, field by field.</summary>

@@ -24,6 +24,9 @@ public sealed record ShellboxSettings
     /// <summary>How long reconcile keeps events (shellbox.json "events").</summary>
     public Observability.EventRetention Events { get; init; } = Observability.EventRetention.Default;
 
+    /// <summary>Per-user limits on boxes and running boxes (shellbox.json "quotas"); none by default.</summary>
+    public UserQuotas Quotas { get; init; } = UserQuotas.None;
+
     /// <summary>The provider sections of shellbox.json; each provider reads and validates its own.</summary>
     public ProviderSections Providers { get; init; } = ProviderSections.Empty;
 

@@ -15,4 +15,7 @@ public enum Candidates
 
     /// <summary>A free, unowned, unattached, unleased volume (a golden clone in the pool).</summary>
     LooseFreeVolumes,
+
+    /// <summary>A user the operator blocked (Get-ShellboxUser -Blocked): found by index, not by reading every row.</summary>
+    BlockedUsers,
 }

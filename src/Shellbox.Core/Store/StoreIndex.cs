@@ -14,6 +14,7 @@ public static class StoreIndex
         InstanceRecord { IsReadyPairHalf: true } => Candidates.ReadyPairInstances,
         InstanceRecord { IsFree: true, VolumeId: null, BoxRunning: false } => Candidates.BareFreeInstances,
         VolumeRecord { IsFree: true, InstanceId: null } => Candidates.LooseFreeVolumes,
+        UserRecord { IsBlocked: true } => Candidates.BlockedUsers,
         _ => null,
     };
 
@@ -22,6 +23,7 @@ public static class StoreIndex
     {
         InstanceRecord i => i.LastUsed,
         VolumeRecord v => v.LastUsed,
+        UserRecord u => u.BlockedAt,
         _ => null,
     };
 
@@ -30,6 +32,7 @@ public static class StoreIndex
     {
         Candidates.ReadyPairInstances or Candidates.BareFreeInstances => ResourceRoles.Instance,
         Candidates.LooseFreeVolumes => ResourceRoles.Volume,
+        Candidates.BlockedUsers => UserRecord.KindName,
         _ => throw new ArgumentOutOfRangeException(nameof(which), which, "Unknown candidate class."),
     };
 

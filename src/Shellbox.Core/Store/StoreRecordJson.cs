@@ -22,6 +22,8 @@ public static class StoreRecordJson
         VolumeRecord r => JsonSerializer.Serialize(r with { ETag = null }, Options),
         BoxRecord r => JsonSerializer.Serialize(r with { ETag = null }, Options),
         LockRecord r => JsonSerializer.Serialize(r with { ETag = null }, Options),
+        CapacityGuardRecord r => JsonSerializer.Serialize(r with { ETag = null }, Options),
+        UserRecord r => JsonSerializer.Serialize(r with { ETag = null }, Options),
         _ => throw new ArgumentException($"Unknown store record type {record.GetType().Name}.", nameof(record)),
     };
 
@@ -33,6 +35,8 @@ public static class StoreRecordJson
             ResourceRoles.Volume => JsonSerializer.Deserialize<VolumeRecord>(json, Options),
             "box" => JsonSerializer.Deserialize<BoxRecord>(json, Options),
             LockRecord.KindName => JsonSerializer.Deserialize<LockRecord>(json, Options),
+            CapacityGuardRecord.KindName => JsonSerializer.Deserialize<CapacityGuardRecord>(json, Options),
+            UserRecord.KindName => JsonSerializer.Deserialize<UserRecord>(json, Options),
             _ => null,
         };
         return (record ?? throw new InvalidDataException($"The pool store holds a row of unknown kind '{kind}'.")) with { ETag = etag };
@@ -44,6 +48,8 @@ public static class StoreRecordJson
         : typeof(T) == typeof(VolumeRecord) ? ResourceRoles.Volume
         : typeof(T) == typeof(BoxRecord) ? "box"
         : typeof(T) == typeof(LockRecord) ? LockRecord.KindName
+        : typeof(T) == typeof(CapacityGuardRecord) ? CapacityGuardRecord.KindName
+        : typeof(T) == typeof(UserRecord) ? UserRecord.KindName
         : throw new ArgumentException($"Unknown store record type {typeof(T).Name}.");
 
     public static string SerializeEvent(PoolEvent poolEvent) => JsonSerializer.Serialize(poolEvent, Options);
