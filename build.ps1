@@ -10,7 +10,8 @@
       Package    out/Shellbox.zip for Azure Automation (the module folder, under 100 MB)
       Demo       the main job on the Local provider (-Provider Azure: through the Azure provider against the
                  loopback ARM emulator and Azurite)
-      Bench      the benchmarks (figures, not pass/fail)
+      Bench      the benchmarks (figures, not pass/fail); -FrontDoorOnly: only `ssh HOST connect NAME true` end to end,
+                 step by step (sshd alone, pwsh startup, the wrapper, the module and store, the connect)
       Emulator   the loopback ARM emulator with Azurite beside it, until Ctrl+C (models Azure for tests and demos only)
 .EXAMPLE
     dotnet tool restore; dotnet pwsh -NoProfile -File ./build.ps1 Bootstrap Build Test
@@ -40,7 +41,12 @@ param(
     [string] $PesterFilter,
 
     # Skip the xunit projects (to iterate on Pester tests).
-    [switch] $SkipXunit
+    [switch] $SkipXunit,
+
+    # Bench: only the front door's end-to-end breakdown; and the samples per figure.
+    [switch] $FrontDoorOnly,
+    [ValidateRange(1, 100)]
+    [int] $Cycles = 10
 )
 
 $ErrorActionPreference = 'Stop'
@@ -237,7 +243,9 @@ function Invoke-Demo {
 }
 
 function Invoke-Bench {
-    Invoke-Pwsh @('-NoProfile', '-File', (Join-Path $Root 'bench/Invoke-ShellboxBench.ps1'), '-ModulePath', (Join-Path $ModuleOut 'Shellbox.psd1'))
+    $bench = @('-NoProfile', '-File', (Join-Path $Root 'bench/Invoke-ShellboxBench.ps1'), '-ModulePath', (Join-Path $ModuleOut 'Shellbox.psd1'), '-Cycles', $Cycles)
+    if ($FrontDoorOnly) { $bench += '-FrontDoorOnly' }
+    Invoke-Pwsh $bench
 }
 
 foreach ($name in $Task) {

@@ -14,7 +14,9 @@ param(
     [ValidateRange(1, 100)] [int] $Cycles = 10,
     [switch] $SkipRuntime,
     # Only the store and Azure figures (no QEMU).
-    [switch] $AzureOnly
+    [switch] $AzureOnly,
+    # Only the front door: `ssh HOST connect NAME true` end to end and the steps it is made of.
+    [switch] $FrontDoorOnly
 )
 
 $ErrorActionPreference = 'Stop'
@@ -32,13 +34,15 @@ function Write-Figure([string] $Name, [double[]] $Ms) {
     '{0,-46} n={1,-3} p50 {2,7:0} ms   p95 {3,7:0} ms' -f $Name, $Ms.Count, (Get-Percentile $Ms 50), (Get-Percentile $Ms 95)
 }
 
-Write-Host '== pool store: connect-claim latency with few and many boxes (SQLite, Table Storage on Azurite)'
-& dotnet run --project (Join-Path $PSScriptRoot 'StoreBench') -c Release
-Write-Host "== Azure: seed 003's connect flow against Shellbox's on the ARM emulator (seed latencies / 100)"
-& dotnet run --project (Join-Path $PSScriptRoot 'AzureBench') -c Release -- --cycles $Cycles
+if (-not $FrontDoorOnly) {
+    Write-Host '== pool store: connect-claim latency with few and many boxes (SQLite, Table Storage on Azurite)'
+    & dotnet run --project (Join-Path $PSScriptRoot 'StoreBench') -c Release
+    Write-Host "== Azure: seed 003's connect flow against Shellbox's on the ARM emulator (seed latencies / 100)"
+    & dotnet run --project (Join-Path $PSScriptRoot 'AzureBench') -c Release -- --cycles $Cycles
+}
 if ($AzureOnly) { return }
 
-if (-not $SkipRuntime -and (Test-Path (Join-Path $PSScriptRoot 'LocalBench'))) {
+if (-not $SkipRuntime -and -not $FrontDoorOnly -and (Test-Path (Join-Path $PSScriptRoot 'LocalBench'))) {
     Write-Host '== box runtime (volume create, resume to SSH, suspend, RSS per box)'
     & dotnet run --project (Join-Path $PSScriptRoot 'LocalBench') -c Release -- --cycles $Cycles
 }
@@ -52,51 +56,39 @@ function Set-Linger([int] $Seconds) { $config.lingerSeconds = $Seconds; $config 
 Set-Linger 0
 $PSDefaultParameterValues['*-Shellbox*:StateDirectory'] = $state
 $PSDefaultParameterValues['*-Shellbox*:Confirm'] = $false
-$sshd = $null
 try {
     New-ShellboxGoldenSnapshot | Out-Null
     function Fill { Invoke-ShellboxPoolReconcile | Out-Null; Invoke-ShellboxPoolReconcile | Out-Null }
 
-    Write-Host "== connect breakdown (Connect-ShellboxBox -PassThru, in process)"
-    $samples = @{ 'new-from-ready-pair' = @(); 'returning' = @(); 'lingering' = @() }
-    for ($i = 1; $i -le $Cycles; $i++) {
-        Fill
-        $c = Connect-ShellboxBox "bench$i" -PassThru; $c | Disconnect-ShellboxBox; $samples[$c.Path] += , $c
-        $c = Connect-ShellboxBox "bench$i" -PassThru; $c | Disconnect-ShellboxBox; $samples[$c.Path] += , $c
-    }
-    Set-Linger 600
-    for ($i = 1; $i -le $Cycles; $i++) {
-        $c = Connect-ShellboxBox "bench1" -PassThru; $c | Disconnect-ShellboxBox; $samples[$c.Path] += , $c
-    }
-    Set-Linger 0
-    foreach ($path in 'new-from-ready-pair', 'returning', 'lingering') {
-        $set = @($samples[$path])
-        if ($set.Count -eq 0) { "{0,-46} no samples" -f $path; continue }
-        Write-Figure "$path total" ($set | ForEach-Object TotalMilliseconds)
-        foreach ($step in 'claim', 'claim-loose', 'attach', 'resume') {
-            $ms = @($set | Where-Object { $_.Steps.ContainsKey($step) } | ForEach-Object { $_.Steps[$step] })
-            if ($ms.Count) { Write-Figure "  $step" $ms }
+    if (-not $FrontDoorOnly) {
+        Write-Host "== connect breakdown (Connect-ShellboxBox -PassThru, in process)"
+        $samples = @{ 'new-from-ready-pair' = @(); 'returning' = @(); 'lingering' = @() }
+        for ($i = 1; $i -le $Cycles; $i++) {
+            Fill
+            $c = Connect-ShellboxBox "bench$i" -PassThru; $c | Disconnect-ShellboxBox; $samples[$c.Path] += , $c
+            $c = Connect-ShellboxBox "bench$i" -PassThru; $c | Disconnect-ShellboxBox; $samples[$c.Path] += , $c
+        }
+        Set-Linger 600
+        for ($i = 1; $i -le $Cycles; $i++) {
+            $c = Connect-ShellboxBox "bench1" -PassThru; $c | Disconnect-ShellboxBox; $samples[$c.Path] += , $c
+        }
+        Set-Linger 0
+        foreach ($path in 'new-from-ready-pair', 'returning', 'lingering') {
+            $set = @($samples[$path])
+            if ($set.Count -eq 0) { "{0,-46} no samples" -f $path; continue }
+            Write-Figure "$path total" ($set | ForEach-Object TotalMilliseconds)
+            foreach ($step in 'claim', 'claim-loose', 'attach', 'resume') {
+                $ms = @($set | Where-Object { $_.Steps.ContainsKey($step) } | ForEach-Object { $_.Steps[$step] })
+                if ($ms.Count) { Write-Figure "  $step" $ms }
+            }
         }
     }
 
-    Write-Host "== end to end: ssh -p PORT 127.0.0.1 connect NAME true (real sshd, wrapper, ssh to the box)"
+    Write-Host "== front door: ssh -p PORT 127.0.0.1 connect NAME true end to end (real sshd, pwsh wrapper, ssh to the box), step by step"
     Get-ShellboxBox -AllUsers | ForEach-Object { Remove-ShellboxBox -UserId $_.UserId -Name $_.Name -Force }
-    $sshd = Start-ShellboxSshd -Work $work -State $state -ModulePath $ModulePath -Users @('alice')
-    $new = @(); $returning = @()
-    for ($i = 1; $i -le $Cycles; $i++) {
-        Fill
-        $clock = [Diagnostics.Stopwatch]::StartNew(); $r = Invoke-ShellboxSsh $sshd alice "connect e2e$i true"; $new += $clock.Elapsed.TotalMilliseconds
-        if ($r.ExitCode -ne 0) { throw "ssh connect failed: $($r.Output)" }
-        $clock = [Diagnostics.Stopwatch]::StartNew(); $r = Invoke-ShellboxSsh $sshd alice "connect e2e$i true"; $returning += $clock.Elapsed.TotalMilliseconds
-        if ($r.ExitCode -ne 0) { throw "ssh connect failed: $($r.Output)" }
-    }
-    Write-Figure 'ssh connect NAME true, new box (ready pair)' $new
-    Write-Figure 'ssh connect NAME true, returning box' $returning
-    $clock = [Diagnostics.Stopwatch]::StartNew(); 1..5 | ForEach-Object { Invoke-ShellboxSsh $sshd alice 'whoami' | Out-Null }
-    Write-Figure 'ssh whoami (sshd + pwsh wrapper floor)' @($clock.Elapsed.TotalMilliseconds / 5)
+    & (Join-Path $PSScriptRoot 'Measure-FrontDoor.ps1') -ModulePath $ModulePath -Work $work -State $state -Cycles $Cycles
 }
 finally {
-    Stop-ShellboxSshd $sshd
     try { Get-ShellboxBox -AllUsers | ForEach-Object { Remove-ShellboxBox -UserId $_.UserId -Name $_.Name -Force -ErrorAction Continue } } catch { }
     Get-ChildItem (Join-Path $state 'instances') -Filter qemu.pid -Recurse -ErrorAction Ignore | ForEach-Object { Stop-Process -Id ([int](Get-Content $_)) -ErrorAction Ignore }
     Remove-Item -Recurse -Force $work -ErrorAction Ignore
