@@ -86,8 +86,13 @@ try {
             exit 0
         }
         'connect' {
-            if ($rest) { Connect-ShellboxBox -UserId $userId -Name $name -Command $rest -Confirm:$false }
-            else { Connect-ShellboxBox -UserId $userId -Name $name -Confirm:$false }
+            # Warnings (the slow path's "making your box, about N s", a cold boot) become one line each on stderr,
+            # as they are written: the box's stdout stays the command's alone.
+            $connect = @{ UserId = $userId; Name = $name; Confirm = $false }
+            if ($rest) { $connect.Command = $rest }
+            Connect-ShellboxBox @connect 3>&1 | ForEach-Object {
+                if ($_ -is [System.Management.Automation.WarningRecord]) { [Console]::Error.WriteLine("shellbox: $($_.Message)") }
+            }
             exit $global:LASTEXITCODE
         }
     }
@@ -99,7 +104,7 @@ catch {
     $e = $_.Exception
     $kind = if ($e.PSObject.Properties['Kind']) { "$($e.Kind)" } else { '' }
     $id = if ($e.PSObject.Properties['ErrorId']) { "$($e.ErrorId)" } else { $e.GetType().Name }
-    $message = if ($kind -in 'User', 'NotFound' -or $id -in 'PoolExhausted', 'BoxBusy') { $e.Message }
+    $message = if ($kind -in 'User', 'NotFound' -or $id -in 'PoolExhausted', 'AtCapacity', 'BoxBusy') { $e.Message }
                else { "the box could not be reached ($id at $([DateTime]::UtcNow.ToString('u'))); try again, or tell the operator." }
     $message = ($message -replace '\s+', ' ').Trim()
     if ($message.Length -gt 300) { $message = $message.Substring(0, 297) + '...' }

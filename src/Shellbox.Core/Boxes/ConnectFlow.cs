@@ -11,9 +11,12 @@ namespace Shellbox.Core.Boxes;
 /// Connect (user, box), provider-neutral. A new box claims a ready pair in one conditional write (no
 /// provider call on the critical path), else a free instance and volume (attach, resume). A returning
 /// box claims a free instance and attaches its volume (one provider call). A box still attached
-/// (another session, or lingering after a disconnect) is joined in place.
+/// (another session, or lingering after a disconnect) is joined in place. When the pool has nothing free, the
+/// <see cref="SlowPath"/> makes what is missing while the caps allow (the user is told once, through
+/// <paramref name="notices"/>); only at the caps does a connect fail, with one line saying when to retry.
 /// </summary>
-public sealed class ConnectFlow(ShellboxEngine engine)
+/// <param name="notices">Told once when the connect takes the slow path, before the wait (the cmdlet writes it as one line).</param>
+public sealed class ConnectFlow(ShellboxEngine engine, IProgress<ConnectNotice>? notices = null)
 {
     private static readonly TimeSpan SuspendWait = TimeSpan.FromSeconds(60);
 
@@ -69,16 +72,25 @@ public sealed class ConnectFlow(ShellboxEngine engine)
                     continue;
                 }
 
-                return box switch
+                var decided = box switch
                 {
                     null => await NewBoxAsync(userId, boxName, sessionId, trace, cancellationToken).ConfigureAwait(false),
                     { InstanceId: not null } => await JoinAsync(box, sessionId, trace, cancellationToken).ConfigureAwait(false),
                     _ => await ReturningAsync(box, sessionId, trace, cancellationToken).ConfigureAwait(false),
                 };
+                if (decided.Connection is { } connection)
+                {
+                    return connection;
+                }
+
+                if (attempt >= 20)
+                {
+                    throw ShellboxException.Service("BoxBusy", $"Box '{boxName}' kept changing while connecting ({decided.AgainBecause}); try again shortly.");
+                }
             }
             catch (StoreConflictException) when (attempt < 20)
             {
-                // Another connect of the same box (or a reconcile) moved a row: decide again from fresh state.
+                // A conditional write lost to another connect of the same box (or a reconcile): decide again from fresh state.
             }
         }
     }
@@ -89,7 +101,7 @@ public sealed class ConnectFlow(ShellboxEngine engine)
         && box.LiveSessions(engine.Time.GetUtcNow()).Count > 0
         && await Store.GetAsync<InstanceRecord>(instanceId, cancellationToken).ConfigureAwait(false) is { BoxRunning: false };
 
-    private async Task<BoxConnection> NewBoxAsync(string userId, string boxName, string sessionId, ConnectTrace trace, CancellationToken cancellationToken)
+    private async Task<ConnectDecision> NewBoxAsync(string userId, string boxName, string sessionId, ConnectTrace trace, CancellationToken cancellationToken)
     {
         var boxId = BoxRecord.IdFor(userId, boxName);
         await new Users.UserQuota(engine).CheckNewBoxAsync(userId, boxName, runs: true, trace.CorrelationId, cancellationToken).ConfigureAwait(false);
@@ -103,7 +115,7 @@ public sealed class ConnectFlow(ShellboxEngine engine)
         if (pair is not null)
         {
             trace.Path = "new-from-ready-pair";
-            return await ResumeAsync(pair.Box, pair.Instance, sessionId, trace, attach: false, created: true, cancellationToken).ConfigureAwait(false);
+            return ConnectDecision.Connected(await ResumeAsync(pair.Box, pair.Instance, sessionId, trace, attach: false, created: true, cancellationToken).ConfigureAwait(false));
         }
 
         var loose = await trace.TimeAsync("claim-loose", () => PoolClaims.ClaimFirstAsync(
@@ -111,21 +123,28 @@ public sealed class ConnectFlow(ShellboxEngine engine)
             ct => PoolCandidates.LoosePairsAsync(Store, ct),
             p => Bind(userId, boxName, sessionId, trace, p.Instance, p.Volume, contended: [p.Instance, p.Volume]),
             cancellationToken)).ConfigureAwait(false);
-        if (loose is null)
+        if (loose is not null)
         {
-            if (await Store.GetAsync<BoxRecord>(boxId, cancellationToken).ConfigureAwait(false) is not null)
-            {
-                throw new StoreConflictException($"box/{boxId}", "was created by another connect meanwhile");
-            }
-
-            throw await ExhaustedAsync(cancellationToken).ConfigureAwait(false);
+            trace.Path = "new-with-attach";
+            return ConnectDecision.Connected(await ResumeAsync(loose.Box, loose.Instance, sessionId, trace, attach: true, created: true, cancellationToken).ConfigureAwait(false));
         }
 
-        trace.Path = "new-with-attach";
-        return await ResumeAsync(loose.Box, loose.Instance, sessionId, trace, attach: true, created: true, cancellationToken).ConfigureAwait(false);
+        if (await Store.GetAsync<BoxRecord>(boxId, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            return ConnectDecision.Again("the box was created by another connect meanwhile");
+        }
+
+        if (await FreedSomethingAsync(unpair: false, cancellationToken).ConfigureAwait(false) is { } freed)
+        {
+            return ConnectDecision.Again(freed);
+        }
+
+        var slow = await new SlowPath(engine, trace, notices).NewBoxAsync(
+            (i, v) => Bind(userId, boxName, sessionId, trace, i, v, contended: [i, v]), cancellationToken).ConfigureAwait(false);
+        return await AfterSlowPathAsync(slow, "new-made", sessionId, trace, created: true, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<BoxConnection> ReturningAsync(BoxRecord box, string sessionId, ConnectTrace trace, CancellationToken cancellationToken)
+    private async Task<ConnectDecision> ReturningAsync(BoxRecord box, string sessionId, ConnectTrace trace, CancellationToken cancellationToken)
     {
         await new Users.UserQuota(engine).CheckResumeAsync(box, trace.CorrelationId, cancellationToken).ConfigureAwait(false);
 
@@ -139,23 +158,63 @@ public sealed class ConnectFlow(ShellboxEngine engine)
                 i => Bind(box.UserId, box.BoxName, sessionId, trace, i, volume, contended: [i], existing: box),
                 cancellationToken)).ConfigureAwait(false)
             : null;
-        if (claimed is null)
+        if (claimed is not null)
         {
-            // Either no free instance, or the box moved (someone else attached it): let the caller decide again.
-            var now = await Store.GetAsync<BoxRecord>(box.Id, cancellationToken).ConfigureAwait(false);
-            if (now?.ETag != box.ETag)
-            {
-                throw new StoreConflictException(box.Key, "changed while connecting");
-            }
-
-            throw await ExhaustedAsync(cancellationToken).ConfigureAwait(false);
+            trace.Path = "returning";
+            return ConnectDecision.Connected(await ResumeAsync(claimed.Box, claimed.Instance, sessionId, trace, attach: true, created: false, cancellationToken).ConfigureAwait(false));
         }
 
-        trace.Path = "returning";
-        return await ResumeAsync(claimed.Box, claimed.Instance, sessionId, trace, attach: true, created: false, cancellationToken).ConfigureAwait(false);
+        // Either no free instance, or the box moved (someone else attached it): then decide again.
+        var now = await Store.GetAsync<BoxRecord>(box.Id, cancellationToken).ConfigureAwait(false);
+        if (now?.ETag != box.ETag)
+        {
+            return ConnectDecision.Again("the box changed while connecting");
+        }
+
+        if (await FreedSomethingAsync(unpair: true, cancellationToken).ConfigureAwait(false) is { } freed)
+        {
+            return ConnectDecision.Again(freed);
+        }
+
+        if (volume is not { InstanceId: null })
+        {
+            throw ShellboxException.Service("BoxBusy", $"Box '{box.BoxName}' is still attached elsewhere; try again shortly.");
+        }
+
+        var slow = await new SlowPath(engine, trace, notices).ReturningAsync(
+            i => Bind(box.UserId, box.BoxName, sessionId, trace, i, volume, contended: [i], existing: box), cancellationToken).ConfigureAwait(false);
+        return await AfterSlowPathAsync(slow, "returning-made", sessionId, trace, created: false, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<BoxConnection> JoinAsync(BoxRecord box, string sessionId, ConnectTrace trace, CancellationToken cancellationToken)
+    /// <summary>Resumes what the slow path bound (attach, first resume), or names why it could not.</summary>
+    private async Task<ConnectDecision> AfterSlowPathAsync(SlowPathOutcome slow, string path, string sessionId, ConnectTrace trace, bool created, CancellationToken cancellationToken)
+    {
+        switch (slow)
+        {
+            case SlowPathMade made:
+                trace.Path = path;
+                var connection = await ResumeAsync(made.Claimed.Box, made.Claimed.Instance, sessionId, trace, attach: true, created, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await SlowPathTimes.RecordAsync(engine, trace, connection.Box, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The box is up; only the next user's estimate misses this figure.
+                    Observability.ShellboxLog.Dropped("Shellbox.Core.Connect", $"recording the slow path's time for box={connection.Box.Id} failed", e);
+                }
+
+                return ConnectDecision.Connected(connection);
+            case SlowPathAtCapacity full:
+                throw AtCapacity(full.Limit);
+            case SlowPathDecideAgain again:
+                return ConnectDecision.Again(again.Why);
+            default:
+                throw new InvalidOperationException($"Unknown slow path outcome {slow.GetType().Name}.");
+        }
+    }
+
+    private async Task<ConnectDecision> JoinAsync(BoxRecord box, string sessionId, ConnectTrace trace, CancellationToken cancellationToken)
     {
         var instance = await Store.GetAsync<InstanceRecord>(box.InstanceId!, cancellationToken).ConfigureAwait(false);
         if (instance is null)
@@ -170,7 +229,7 @@ public sealed class ConnectFlow(ShellboxEngine engine)
             }
 
             await Store.CommitAsync(writes, cancellationToken).ConfigureAwait(false);
-            throw new StoreConflictException(box.Key, "pointed at a missing instance and was unbound");
+            return ConnectDecision.Again("the box pointed at a missing instance and was unbound");
         }
 
         var now = engine.Time.GetUtcNow();
@@ -180,7 +239,7 @@ public sealed class ConnectFlow(ShellboxEngine engine)
         var leased = instance with { Status = ResourceStatuses.Connected, Lease = lease, LastUsed = now };
         var written = new CommittedRows(await trace.TimeAsync("claim", () => Store.CommitAsync([StoreWrite.Replace(joined), StoreWrite.Replace(leased)], cancellationToken)).ConfigureAwait(false));
         trace.Path = instance.BoxRunning ? "joining" : "lingering";
-        return await ResumeAsync(written.Of(joined), written.Of(leased), sessionId, trace, attach: false, created: false, cancellationToken).ConfigureAwait(false);
+        return ConnectDecision.Connected(await ResumeAsync(written.Of(joined), written.Of(leased), sessionId, trace, attach: false, created: false, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>The one commit that binds a box to an instance and volume: instance, volume, box (inserted when new).</summary>
@@ -263,30 +322,33 @@ public sealed class ConnectFlow(ShellboxEngine engine)
         }
     }
 
-    /// <summary>No instance or volume is free: reclaim any expired linger first, so the caller's retry can succeed.</summary>
-    private async Task<ShellboxException> ExhaustedAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Nothing free for this connect: before making anything, take back what the pool already has. Reclaims expired
+    /// lingers, and for a returning box (it needs a bare instance) unpairs a ready pair. Null when nothing was freed.
+    /// </summary>
+    private async Task<string?> FreedSomethingAsync(bool unpair, CancellationToken cancellationToken)
     {
         var correlation = engine.Ids.NewCorrelationId();
-        var reclaimed = await new LeaseReclaimer(engine, correlation).ReclaimExpiredAsync(cancellationToken).ConfigureAwait(false);
-        if (reclaimed > 0)
+        if (await new LeaseReclaimer(engine, correlation).ReclaimExpiredAsync(cancellationToken).ConfigureAwait(false) > 0)
         {
-            return new StoreConflictException("pool", "had an expired linger that was just reclaimed");
+            return "the pool had an expired linger that was just reclaimed";
         }
 
-        // A returning box needs a bare instance; when every free instance holds a ready pair, break one
-        // (suspend its unowned box, detach) rather than turn the user away.
-        return await new ReadyPairs(engine, correlation).UnpairOneAsync(cancellationToken).ConfigureAwait(false)
-            ? new StoreConflictException("pool", "had a ready pair that was just broken up for a returning box")
-            : PoolExhausted();
+        return unpair && await new ReadyPairs(engine, correlation).UnpairOneAsync(cancellationToken).ConfigureAwait(false)
+            ? "a ready pair was just unpaired for a returning box"
+            : null;
     }
 
     /// <summary>
-    /// Fail fast with one line the user can act on: the next reconcile pass (one CheckInterval away at most)
-    /// refills the pool, so that is when a retry can succeed. A burst never queues callers on the bastion.
+    /// One line the user can act on: the pool may not grow, so a retry can succeed once a box leaves or the next
+    /// reconcile pass (one CheckInterval away at most) has taken back what dead sessions held.
     /// </summary>
-    private ShellboxException PoolExhausted()
+    private ShellboxException AtCapacity(CapacityLimit limit)
     {
         var retrySeconds = Math.Max(1, (int)Math.Ceiling(engine.Settings.Pool.CheckInterval.TotalSeconds));
-        return ShellboxException.Service("PoolExhausted", $"Pool exhausted: no free instance or volume right now; try again in {retrySeconds} s, once the pool has refilled.");
+        return ShellboxException.Service(AtCapacityErrorId, $"At capacity: all {limit.Cap} {limit.Role}s the pool may have are in use or being made; retry in {retrySeconds} s.");
     }
+
+    /// <summary>The error id of a connect refused at the pool's caps (the ssh wrapper shows its message as written).</summary>
+    public const string AtCapacityErrorId = "AtCapacity";
 }

@@ -60,9 +60,14 @@ internal sealed class PlanExecutor(ShellboxEngine engine, string correlation)
     private async Task<ActionResult> CreateInstanceAsync(CancellationToken cancellationToken)
     {
         var now = Now;
-        var row = await engine.Store.InsertAsync(
+        var row = await InsertWithinCapsAsync(
             new InstanceRecord { Id = engine.Ids.NewResourceId(ResourceRoles.Instance), Status = ResourceStatuses.Creating, Created = now, LastUsed = now, Mark = TransitionMark.Start(TransitionAct.Create, correlation, now) },
             cancellationToken).ConfigureAwait(false);
+        if (row is null)
+        {
+            return new(null, $"no instance created: the pool reached {engine.Settings.Pool.MaxTotalInstances} instances meanwhile (connects create too)");
+        }
+
         try
         {
             CrashPoints.Reach(CrashPoints.DuringCreate);
@@ -82,9 +87,14 @@ internal sealed class PlanExecutor(ShellboxEngine engine, string correlation)
         var golden = await engine.Infrastructure.GetGoldenSnapshotAsync(cancellationToken).ConfigureAwait(false)
             ?? throw ShellboxException.User("GoldenSnapshotMissing", "There is no golden snapshot to clone volumes from; run New-ShellboxGoldenSnapshot first.");
         var now = Now;
-        var row = await engine.Store.InsertAsync(
+        var row = await InsertWithinCapsAsync(
             new VolumeRecord { Id = engine.Ids.NewResourceId(ResourceRoles.Volume), Status = ResourceStatuses.Creating, Created = now, LastUsed = now, Golden = golden.Version, Mark = TransitionMark.Start(TransitionAct.Create, correlation, now) },
             cancellationToken).ConfigureAwait(false);
+        if (row is null)
+        {
+            return new(null, $"no volume created: the pool reached {engine.Settings.Pool.MaxTotalVolumes} volumes meanwhile (connects create too)");
+        }
+
         try
         {
             CrashPoints.Reach(CrashPoints.DuringCreate);
@@ -97,6 +107,14 @@ internal sealed class PlanExecutor(ShellboxEngine engine, string correlation)
             await UndoCreateAsync(row, () => engine.Infrastructure.DeleteVolumeAsync(row.Id, CancellationToken.None)).ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>The planner counted from its snapshot; a connect's slow path may have created since: the guard decides (null: at a cap).</summary>
+    private async Task<T?> InsertWithinCapsAsync<T>(T row, CancellationToken cancellationToken)
+        where T : StoreRecord
+    {
+        var outcome = await PoolCapacity.InsertWithinCapsAsync(engine.Store, engine.Settings.Pool, [row], correlation, Now, cancellationToken).ConfigureAwait(false);
+        return outcome.AtCapacity ? null : (T)outcome.Inserted[0];
     }
 
     /// <summary>Best effort: remove what a failed create left; if even that fails, the "creating" row stays for a later reset.</summary>

@@ -46,7 +46,10 @@ public sealed class ConnectShellboxBoxCommand : ShellboxBoxCmdlet
         OpenSession? session = null;
         Run(async cancellationToken =>
         {
-            var connection = await new ConnectFlow(engine).ConnectAsync(Owner, Name, create: !NoCreate, cancellationToken).ConfigureAwait(false);
+            // The slow path's one line ("making your box, about N s") goes to the warning stream before the wait;
+            // the ssh wrapper turns warnings into lines on stderr, so a command's stdout stays the box's alone.
+            var notices = new Notices(notice => EmitWarning(notice.ToString()));
+            var connection = await new ConnectFlow(engine, notices).ConnectAsync(Owner, Name, create: !NoCreate, cancellationToken).ConfigureAwait(false);
             var knownHosts = Path.Combine(engine.Settings.StateDirectory, "sessions", connection.SessionId + ".known_hosts");
             Directory.CreateDirectory(Path.GetDirectoryName(knownHosts)!);
             await File.WriteAllTextAsync(knownHosts, connection.Endpoint.HostKey + "\n", cancellationToken).ConfigureAwait(false);
@@ -80,5 +83,11 @@ public sealed class ConnectShellboxBoxCommand : ShellboxBoxCmdlet
             Run(async cancellationToken => EmitVerbose($"disconnect: {await OpenSessions.CloseAsync(session, CancellationToken.None).ConfigureAwait(false)}"));
             SessionState.PSVariable.Set("global:LASTEXITCODE", exitCode);
         }
+    }
+
+    /// <summary>Calls straight through: the cmdlet's queue already carries the line to the pipeline thread, in order.</summary>
+    private sealed class Notices(Action<ConnectNotice> write) : IProgress<ConnectNotice>
+    {
+        public void Report(ConnectNotice value) => write(value);
     }
 }

@@ -8,26 +8,28 @@ namespace Shellbox.Core.Tests.Flows;
 public sealed class ConcurrencyTests
 {
     [Fact]
-    public async Task GivenThreeFreeSlots_WhenEightNewBoxesConnectAtOnce_ThenExactlyThreeSucceedTheRestArePoolExhaustedAndNothingIsShared()
+    public async Task GivenThreeFreeInstancesAndRoomForTwoMore_WhenEightNewBoxesConnectAtOnce_ThenExactlyFiveSucceedTheRestAreAtCapacityAndNothingIsShared()
     {
+        // Dev allows five instances: two ready pairs and a bare instance leave room to make two more.
         await using var f = Create();
         await f.AddReadyPairAsync();
         await f.AddReadyPairAsync();
         await f.AddInstanceAsync();
         await f.AddVolumeAsync();
-        await f.AddVolumeAsync(); // one volume too many: the loose instance is the limit
+        await f.AddVolumeAsync();
 
         var outcomes = await Task.WhenAll(Flow.StartTogether(8, i => Flow.TryAsync(f.Connect.ConnectAsync(User, $"dev{i}"))));
 
         var won = outcomes.Where(o => o.Result is not null).Select(o => o.Result!).ToList();
-        Assert.Equal(3, won.Count);
-        Assert.All(outcomes.Where(o => o.Error is not null), o => Assert.Equal("PoolExhausted", Assert.IsAssignableFrom<ShellboxException>(o.Error).ErrorId));
-        Assert.Equal(3, won.Select(c => c.Box.InstanceId).Distinct().Count());
-        Assert.Equal(3, won.Select(c => c.Box.VolumeId).Distinct().Count());
+        Assert.Equal(5, won.Count);
+        Assert.All(outcomes.Where(o => o.Error is not null), o => Assert.Equal(ConnectFlow.AtCapacityErrorId, Assert.IsAssignableFrom<ShellboxException>(o.Error).ErrorId));
+        Assert.Equal(5, won.Select(c => c.Box.InstanceId).Distinct().Count());
+        Assert.Equal(5, won.Select(c => c.Box.VolumeId).Distinct().Count());
         Assert.Equal(2, won.Count(c => c.Trace.Path == "new-from-ready-pair"));
-        Assert.Equal(1, won.Count(c => c.Trace.Path == "new-with-attach"));
-        Assert.Equal(3, (await f.Store.ReadSnapshotAsync()).Boxes.Count);
-        Assert.Equal(1, f.Infra.Log.Count(nameof(FakeInfrastructure.AttachAsync)));
+        Assert.Equal(5, (await f.Store.ReadSnapshotAsync()).Boxes.Count);
+        Assert.Equal(5, (await f.Store.ReadSnapshotAsync()).Instances.Count);
+        Assert.Equal(2, f.Infra.Log.Count(nameof(FakeInfrastructure.CreateInstanceAsync)));
+        Assert.Equal(3, f.Infra.Log.Count(nameof(FakeInfrastructure.AttachAsync)));
         await f.AssertConsistentAsync();
     }
 

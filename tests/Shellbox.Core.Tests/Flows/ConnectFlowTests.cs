@@ -12,6 +12,9 @@ public sealed class ConnectFlowTests
 {
     private static readonly TimeSpan Linger = TimeSpan.FromMinutes(5);
 
+    // The pool may hold one instance: with it in use, a connect that needs another is at capacity.
+    private static readonly PoolConfig OneInstance = PoolConfig.Dev with { MinFreeInstances = 1, MaxFreeInstances = 1, MaxTotalInstances = 1 };
+
     [Fact]
     public async Task GivenReadyPair_WhenNewBoxConnects_ThenNoInfrastructureCallNoColdResumeAndPathIsNewFromReadyPair()
     {
@@ -187,19 +190,19 @@ public sealed class ConnectFlowTests
     }
 
     [Fact]
-    public async Task GivenNothingFree_WhenNewBoxConnects_ThenPoolExhaustedAndTheStoreIsUnchanged()
+    public async Task GivenNothingFreeAndNoRoomForAnotherInstance_WhenNewBoxConnects_ThenAtCapacityAndTheStoreIsUnchanged()
     {
-        await using var f = Create();
+        await using var f = Create(pool: OneInstance);
         await f.AddReadyPairAsync();
-        await f.AddVolumeAsync(); // a volume but no instance: still nothing to run a box on
+        await f.AddVolumeAsync(); // a volume but no instance, and the one instance allowed is in use
         await f.Connect.ConnectAsync(User, "dev1");
         f.ClearCalls();
         var before = await f.RowsAsync();
 
-        var e = await Flow.FailsWithAsync("PoolExhausted", () => f.Connect.ConnectAsync(User, "dev2"));
+        var e = await Flow.FailsWithAsync(ConnectFlow.AtCapacityErrorId, () => f.Connect.ConnectAsync(User, "dev2"));
 
         Assert.Equal(Errors.ShellboxErrorKind.Service, e.Kind);
-        Assert.Contains("try again", e.Message);
+        Assert.Contains("retry in", e.Message);
         Assert.Equal(before, await f.RowsAsync());
         Assert.Empty(f.Infra.Log.Calls);
         Assert.Empty(f.Runtime.Log.Calls);
@@ -207,9 +210,9 @@ public sealed class ConnectFlowTests
     }
 
     [Fact]
-    public async Task GivenSuspendedBoxAndNoFreeInstance_WhenItReturns_ThenPoolExhaustedAndTheStoreIsUnchanged()
+    public async Task GivenSuspendedBoxAndNoFreeInstanceAndNoRoomForAnother_WhenItReturns_ThenAtCapacityAndTheStoreIsUnchanged()
     {
-        await using var f = Create();
+        await using var f = Create(pool: OneInstance);
         await f.AddReadyPairAsync();
         var first = await f.Connect.ConnectAsync(User, "dev1");
         await f.Disconnect.DisconnectAsync(first.Box.Id, first.SessionId);
@@ -218,7 +221,7 @@ public sealed class ConnectFlowTests
         f.ClearCalls();
         var before = await f.RowsAsync();
 
-        await Flow.FailsWithAsync("PoolExhausted", () => f.Connect.ConnectAsync(User, "dev1"));
+        await Flow.FailsWithAsync(ConnectFlow.AtCapacityErrorId, () => f.Connect.ConnectAsync(User, "dev1"));
 
         Assert.Equal(before, await f.RowsAsync());
         Assert.Empty(f.Infra.Log.Calls);

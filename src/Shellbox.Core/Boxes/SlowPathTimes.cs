@@ -1,0 +1,47 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Shellbox.Core.Engine;
+using Shellbox.Core.Model;
+using Shellbox.Core.Observability;
+using Shellbox.Core.Settings;
+
+namespace Shellbox.Core.Boxes;
+
+/// <summary>
+/// How long the slow path takes, for the "about N s" a user is told: the median of the last few slow-path connects
+/// of this pool (an event each, read by kind: a handful of rows), or before the first one a figure per provider.
+/// </summary>
+internal static partial class SlowPathTimes
+{
+    /// <summary>The event kind of a finished slow-path connect; its message carries seconds=S.S.</summary>
+    public const string EventKind = "slow-path";
+
+    private const int Recent = 5;
+
+    /// <summary>
+    /// Before any was measured here: Local makes a qcow2 overlay and a slot and resumes the clone for the first time
+    /// (rekey, reseed, clock: about 1.6 s on a 2-core TCG host, README figures), so 3 s; a cloud provider creates a VM
+    /// and a managed disk, minutes.
+    /// </summary>
+    public static TimeSpan FirstGuess(string provider) =>
+        string.Equals(provider, ShellboxSettings.LocalProvider, StringComparison.OrdinalIgnoreCase) ? TimeSpan.FromSeconds(3) : TimeSpan.FromMinutes(3);
+
+    public static async Task<int> EstimateSecondsAsync(ShellboxEngine engine, CancellationToken cancellationToken)
+    {
+        var events = await engine.Store.QueryEventsAsync(new EventQuery { Kind = EventKind, Max = Recent }, cancellationToken).ConfigureAwait(false);
+        var measured = events.Where(e => e.Succeeded).Select(e => SecondsOf(e.Message)).OfType<double>().Order().ToList();
+        var seconds = measured.Count == 0 ? FirstGuess(engine.Settings.Provider).TotalSeconds : measured[measured.Count / 2];
+        return Math.Max(1, (int)Math.Ceiling(seconds));
+    }
+
+    public static Task RecordAsync(ShellboxEngine engine, ConnectTrace trace, BoxRecord box, CancellationToken cancellationToken) =>
+        engine.Store.AppendEventAsync(new PoolEvent(
+            engine.Time.GetUtcNow(), trace.CorrelationId, EventKind, "box", box.Id, true,
+            string.Create(CultureInfo.InvariantCulture, $"box {box.UserId}/{box.BoxName} took the slow path ({trace.Path}): seconds={trace.Total.TotalSeconds:0.0}")), cancellationToken);
+
+    private static double? SecondsOf(string message) =>
+        SecondsPattern().Match(message) is { Success: true } m && double.TryParse(m.Groups[1].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) ? s : null;
+
+    [GeneratedRegex(@"seconds=(\d+(?:\.\d+)?)")]
+    private static partial Regex SecondsPattern();
+}
