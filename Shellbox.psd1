@@ -11,17 +11,20 @@
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('Shellbox.format.ps1xml')
     CmdletsToExport      = @(
+        'Block-ShellboxUser'
         'Connect-ShellboxBox'
         'Disconnect-ShellboxBox'
         'Get-ShellboxBox'
         'Get-ShellboxEvent'
         'Get-ShellboxPool'
+        'Get-ShellboxUser'
         'Invoke-ShellboxPoolReconcile'
         'New-ShellboxBox'
         'New-ShellboxGoldenSnapshot'
         'Remove-ShellboxBox'
         'Start-ShellboxStatusServer'
         'Stop-ShellboxStatusServer'
+        'Unblock-ShellboxUser'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -329,4 +329,26 @@ public abstract class PoolStoreContract
         Assert.All(boxes, b => Assert.False(string.IsNullOrEmpty(b.ETag)));
         Assert.Empty(await store.ListBoxesAsync("carol"));
     }
+
+    [Fact]
+    public async Task A_blocked_user_reads_back_is_found_by_the_blocked_index_and_leaves_it_when_unblocked()
+    {
+        var store = await CreateStoreAsync();
+        await store.InsertAsync(Instance("i-1"));
+        var mallory = await store.InsertAsync(new UserRecord { Id = "3f9a0c5e7b2d4e6f8a1c3e5f7b9d0a2c", BlockedAt = T0.AddMinutes(1), BlockReason = "mining" });
+        await store.InsertAsync(new UserRecord { Id = "eve", BlockedAt = T0 });
+
+        var read = await store.GetAsync<UserRecord>("3f9a0c5e7b2d4e6f8a1c3e5f7b9d0a2c");
+        Assert.Equal(mallory, read);
+        Assert.Null(await store.GetAsync<UserRecord>("alice"));
+        Assert.Equal(["eve", mallory.Id], (await store.FindCandidatesAsync<UserRecord>(Candidates.BlockedUsers, 100)).Select(u => u.Id));
+
+        // A user row never shows up as a pool resource, and deleting it (unblock) takes it out of the index.
+        var snapshot = await store.ReadSnapshotAsync();
+        Assert.Equal(["i-1"], snapshot.Instances.Select(i => i.Id));
+        Assert.Empty(snapshot.Boxes);
+        await store.DeleteAsync(read!);
+        Assert.Equal(["eve"], (await store.FindCandidatesAsync<UserRecord>(Candidates.BlockedUsers, 100)).Select(u => u.Id));
+        await Assert.ThrowsAsync<StoreConflictException>(() => store.DeleteAsync(read!));
+    }
 }

@@ -177,6 +177,13 @@ public sealed class AzureInfrastructure : IInfrastructure
         await DeleteDiskAsync(volumeId, cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<long?> GetVolumeSizeAsync(string volumeId, CancellationToken cancellationToken = default)
+    {
+        // A managed disk is billed and sized as provisioned: that is what the box takes.
+        var disk = await arm.FindDiskAsync(volumeId, cancellationToken).ConfigureAwait(false);
+        return disk?.Data.DiskSizeBytes ?? (disk?.Data.DiskSizeGB is { } gb ? gb * (1L << 30) : null);
+    }
+
     public async Task TagVolumeAsync(string volumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
     {
         var patch = new TagResourcePatch { PatchMode = TagPatchMode.Merge };

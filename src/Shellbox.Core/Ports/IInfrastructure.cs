@@ -36,6 +36,12 @@ public interface IInfrastructure
     Task DeleteBoxVolumeAsync(string volumeId, string userId, string boxName, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// How many bytes the volume takes (Local: its folder's blocks on disk; Azure: the managed disk's size), or null
+    /// when the volume is gone or the provider cannot tell. One point read, never a listing.
+    /// </summary>
+    Task<long?> GetVolumeSizeAsync(string volumeId, CancellationToken cancellationToken = default) => Task.FromResult<long?>(null);
+
+    /// <summary>
     /// Mirrors the store's owner onto the volume (its tags) when no attach carried them, e.g. a box made
     /// from a ready pair. Called off the connect's critical path.
     /// </summary>

@@ -219,6 +219,19 @@ public sealed class LocalInfrastructure : IInfrastructure
         DeleteFolder(folder, state.Layout.VolumesRoot, volumeId);
     }
 
+    public async Task<long?> GetVolumeSizeAsync(string volumeId, CancellationToken cancellationToken = default)
+    {
+        // Blocks actually allocated (du), not file lengths: the disk and RAM files are sparse clones of the golden.
+        var folder = state.Layout.Volume(volumeId);
+        if (!Directory.Exists(folder))
+        {
+            return null;
+        }
+
+        var result = await ExternalTool.TryRunAsync("du", ["-s", "-B1", folder], cancellationToken).ConfigureAwait(false);
+        return result.ExitCode == 0 && long.TryParse(result.StdOut.Split('\t', 2)[0], System.Globalization.CultureInfo.InvariantCulture, out var bytes) ? bytes : null;
+    }
+
     public async Task AttachAsync(string instanceId, string volumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
     {
         using var _ = await state.LockAsync(cancellationToken).ConfigureAwait(false);

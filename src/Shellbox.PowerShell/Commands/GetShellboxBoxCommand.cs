@@ -27,6 +27,10 @@ public sealed class GetShellboxBoxCommand : ShellboxBoxCmdlet
     [Parameter(Mandatory = true, ParameterSetName = ForAll)]
     public SwitchParameter AllUsers { get; set; }
 
+    /// <summary>Also read the disk each box's volume takes (DiskUsedBytes): one provider read per box.</summary>
+    [Parameter]
+    public SwitchParameter Detailed { get; set; }
+
     protected override void ProcessRecord()
     {
         var engine = Engine;
@@ -40,7 +44,10 @@ public sealed class GetShellboxBoxCommand : ShellboxBoxCmdlet
                 EmitError(Core.Errors.ShellboxException.NotFound("BoxNotFound", $"There is no box '{Name}' for user '{Owner}'."), Name);
             }
 
-            matched.ForEach(b => Emit(new ShellboxBoxInfo(b)));
+            foreach (var box in matched)
+            {
+                Emit(new ShellboxBoxInfo(box, Detailed ? await BoxDetails.ReadAsync(engine, box, cancellationToken).ConfigureAwait(false) : null));
+            }
         });
     }
 }

@@ -5,7 +5,7 @@ namespace Shellbox.PowerShell.Output;
 /// <summary>A box: who owns it, its state (running, lingering, suspended) and where it lives.</summary>
 public sealed class ShellboxBoxInfo
 {
-    internal ShellboxBoxInfo(BoxView view)
+    internal ShellboxBoxInfo(BoxView view, BoxDetails? details = null)
     {
         UserId = view.Box.UserId;
         Name = view.Box.BoxName;
@@ -15,6 +15,9 @@ public sealed class ShellboxBoxInfo
         InstanceId = view.InstanceId;
         Created = view.Box.Created;
         LastConnected = view.Box.LastConnected;
+        LastUsed = details?.LastUsed ?? view.Box.LastConnected ?? view.Box.Created;
+        DiskUsedBytes = details?.DiskUsedBytes;
+        RamState = details?.RamState ?? BoxDetails.RamStateOf(view.State);
     }
 
     public string UserId { get; }
@@ -32,4 +35,13 @@ public sealed class ShellboxBoxInfo
     public DateTimeOffset Created { get; }
 
     public DateTimeOffset? LastConnected { get; }
+
+    /// <summary>The last connect, or the creation of a box never connected to.</summary>
+    public DateTimeOffset LastUsed { get; }
+
+    /// <summary>Bytes the box's volume takes; read from the provider by Get-ShellboxBox -Detailed only, else null.</summary>
+    public long? DiskUsedBytes { get; }
+
+    /// <summary>Where the box's RAM state is, e.g. kept on its volume indefinitely while suspended.</summary>
+    public string RamState { get; }
 }
