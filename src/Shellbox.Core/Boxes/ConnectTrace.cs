@@ -10,7 +10,7 @@ public sealed class ConnectTrace(string correlationId)
 
     public string CorrelationId { get; } = correlationId;
 
-    /// <summary>new-from-ready-pair, new-with-attach, returning, lingering or joining.</summary>
+    /// <summary>new-from-ready-pair, new-with-attach, new-made (slow path), returning, returning-made (slow path), lingering or joining.</summary>
     public string Path { get; internal set; } = "unknown";
 
     public IReadOnlyList<ConnectStep> Steps => steps;
