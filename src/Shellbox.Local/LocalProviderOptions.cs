@@ -31,4 +31,10 @@ public sealed record LocalProviderOptions
 
     /// <summary>How long saving the device state and quitting QEMU may take.</summary>
     public TimeSpan SuspendTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The DNS servers a box's 10.0.2.3 forwards to, reached like any outside address; null: the bastion's own
+    /// resolver (through slirp4netns, so one on the bastion's loopback works too).
+    /// </summary>
+    public IReadOnlyList<string>? BoxDnsServers { get; init; }
 }

@@ -73,7 +73,7 @@ internal static class CloudInit
         Indent(yaml, hostKey.PrivateKeyOpenSsh, 4);
         yaml.Append("  ed25519_public: ").Append(hostKey.PublicKeyOpenSsh).Append('\n');
         yaml.Append("package_update: true\n");
-        yaml.Append("packages:\n  - qemu-system-x86\n  - qemu-utils\n  - curl\n");
+        yaml.Append("packages:\n  - qemu-system-x86\n  - qemu-utils\n  - slirp4netns\n  - curl\n");
         yaml.Append("write_files:\n");
         File(yaml, "/usr/local/sbin/shellbox-userdata-mount", "0755", MountScript.Replace("__DEV__", DataDiskLun0, StringComparison.Ordinal).Replace("__MNT__", UserDataMount, StringComparison.Ordinal));
         File(yaml, "/etc/udev/rules.d/99-shellbox-userdata.rules", "0644", UdevRule);

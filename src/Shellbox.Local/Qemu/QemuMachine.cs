@@ -61,7 +61,8 @@ internal sealed record QemuMachine(int MemoryMiB, string Accelerator)
         var args = Template.Select(a => a
             .Replace("{ram}", OptionValue(launch.RamFile), StringComparison.Ordinal)
             .Replace("{disk}", OptionValue(launch.DiskFile), StringComparison.Ordinal)
-            .Replace("{address}", launch.Address, StringComparison.Ordinal)
+            // QEMU runs in the box's own namespace: its forward listens there, slirp4netns publishes it at launch.Address.
+            .Replace("{address}", Network.BoxNamespace.InsideAddress, StringComparison.Ordinal)
             .Replace("{port}", launch.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal))
             .ToList();
         args.AddRange(
@@ -87,7 +88,10 @@ internal sealed record QemuMachine(int MemoryMiB, string Accelerator)
     private static string OptionValue(string path) => path.Replace(",", ",,", StringComparison.Ordinal);
 }
 
-/// <summary>The per-run parts of a QEMU command line; the box's SSH server is forwarded to <see cref="Address"/>:<see cref="Port"/>.</summary>
+/// <summary>
+/// The per-run parts of a QEMU command line; the box's SSH server is published at <see cref="Address"/>:<see cref="Port"/>
+/// on the bastion, and its DNS goes to <see cref="DnsServers"/> (null: the bastion's resolver).
+/// </summary>
 internal sealed record QemuLaunch(
     string Name,
     string RamFile,
@@ -99,4 +103,5 @@ internal sealed record QemuLaunch(
     string Kernel,
     string Initrd,
     string KernelAppend,
-    bool Incoming);
+    bool Incoming,
+    IReadOnlyList<string>? DnsServers = null);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Shellbox.Core.Errors;
 using Shellbox.Local.Files;
+using Shellbox.Local.Network;
 using Shellbox.Local.Qmp;
 
 namespace Shellbox.Local.Qemu;
@@ -34,15 +35,19 @@ internal sealed class QemuProcess
 
     private string PidFile => Path.Combine(RunFolder, LocalFiles.Pid);
 
-    /// <summary>Starts QEMU detached from our session; its stdout and stderr go to qemu.log.</summary>
-    public static QemuProcess Start(string qemuBinary, IReadOnlyList<string> arguments, string runFolder)
+    /// <summary>
+    /// Starts QEMU detached from our session, in its own network namespace (<see cref="BoxNamespace"/>: the
+    /// caller attaches its network, <see cref="Network.SlirpNetwork"/>); its stdout and stderr go to qemu.log.
+    /// </summary>
+    public static QemuProcess Start(string qemuBinary, IReadOnlyList<string> arguments, string runFolder, IReadOnlyList<string>? dnsServers)
     {
         Directory.CreateDirectory(runFolder);
         File.Delete(LocalFiles.Socket(runFolder, LocalFiles.Qmp));
         var start = new ProcessStartInfo("setsid") { UseShellExecute = false };
+        var command = BoxNamespace.Wrap(runFolder, dnsServers, [qemuBinary, .. arguments]);
 
         // Not our pipes: QEMU must not die of SIGPIPE when the process that started it exits.
-        foreach (var argument in (string[])["sh", "-c", "log=$1; shift; exec \"$@\" </dev/null >>\"$log\" 2>&1", "sh", Path.Combine(runFolder, LocalFiles.QemuLog), qemuBinary, .. arguments])
+        foreach (var argument in (string[])["sh", "-c", "log=$1; shift; exec \"$@\" </dev/null >>\"$log\" 2>&1", "sh", Path.Combine(runFolder, LocalFiles.QemuLog), .. command])
         {
             start.ArgumentList.Add(argument);
         }
@@ -111,6 +116,12 @@ internal sealed class QemuProcess
             return commandLine is not null && commandLine.Contains(QmpSocket.Replace(",", ",,", StringComparison.Ordinal), StringComparison.Ordinal);
         }
     }
+
+    /// <summary>
+    /// Still its starter's shell, waiting for the box network before it becomes QEMU: a process found so
+    /// under the run lock was left by a starter that died, and never loaded anything.
+    /// </summary>
+    public bool IsWaitingForNetwork => TryRead($"/proc/{Pid}/comm")?.Trim() is "sh" or "unshare" or "setsid";
 
     private int ThreadCount()
     {
@@ -219,7 +230,18 @@ internal sealed class QemuProcess
         File.Delete(PidFile);
         File.Delete(QmpSocket);
         File.Delete(LocalFiles.Socket(RunFolder, LocalFiles.MigrationSocket));
+        BoxNamespace.RemoveRunFiles(RunFolder);
         child?.Dispose();
+
+        // slirp4netns ends with QEMU and removes its socket then; wait for it, so the next start's files and
+        // port are not the old one's. A slirp4netns killed outright leaves its socket: that costs this second.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(1);
+        while (File.Exists(BoxNamespace.ApiSocket(RunFolder)) && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(2);
+        }
+
+        File.Delete(BoxNamespace.ApiSocket(RunFolder));
     }
 
     /// <summary>An error naming what QEMU said last and where its logs are.</summary>

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using Shellbox.Core.Errors;
 using Shellbox.Local.Files;
+using Shellbox.Local.Network;
 using Shellbox.Local.Qmp;
 using Shellbox.Local.Ssh;
 
@@ -36,9 +37,10 @@ internal sealed class QemuRun : IAsyncDisposable
             throw ShellboxException.Service("PortInUse", $"Port {launch.Port} on {launch.Address}, where the box's SSH is forwarded, is in use by another program{(launch.Address == QemuMachine.LoopbackAddress ? "; choose another local.basePort" : "")}.");
         }
 
-        var process = QemuProcess.Start(qemuBinary, machine.Arguments(launch), runFolder);
+        var process = QemuProcess.Start(qemuBinary, machine.Arguments(launch), runFolder, launch.DnsServers);
         try
         {
+            await SlirpNetwork.AttachAsync(process, launch.Address, launch.Port, cancellationToken).ConfigureAwait(false);
             var qmp = await process.ConnectQmpAsync(QmpTimeout, cancellationToken).ConfigureAwait(false);
             var run = new QemuRun(process, qmp);
 
@@ -53,12 +55,21 @@ internal sealed class QemuRun : IAsyncDisposable
         }
     }
 
-    /// <summary>The QEMU already running for <paramref name="runFolder"/>, connected; null when none runs.</summary>
+    /// <summary>
+    /// The QEMU already running for <paramref name="runFolder"/>, connected; null when none runs. Called under
+    /// the run lock: a starter still waiting for its box network was left by a process that died, and is killed.
+    /// </summary>
     public static async Task<QemuRun?> FindAsync(string runFolder, CancellationToken cancellationToken)
     {
         var process = QemuProcess.Find(runFolder);
         if (process is null)
         {
+            return null;
+        }
+
+        if (process.IsWaitingForNetwork)
+        {
+            await process.KillAsync().ConfigureAwait(false);
             return null;
         }
 
@@ -162,6 +173,51 @@ internal sealed class QemuRun : IAsyncDisposable
         finally
         {
             File.Delete(socketPath);
+        }
+    }
+
+    /// <summary>
+    /// Pauses the running box, saves its device state to <paramref name="deviceStateFile"/> (elsewhere than its own
+    /// volume: a copy's), runs <paramref name="whileStopped"/> (which copies RAM file and disk: both are still and
+    /// flushed now), then lets the box go on. The box continues whether the copy worked or not.
+    /// </summary>
+    public async Task CheckpointAsync(string deviceStateFile, Func<Task> whileStopped, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        var socketPath = LocalFiles.Socket(Process.RunFolder, LocalFiles.MigrationSocket);
+        File.Delete(socketPath);
+        try
+        {
+            using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            listener.Bind(new UnixDomainSocketEndPoint(socketPath));
+            listener.Listen(1);
+            var receive = ReceiveStateAsync(listener, deviceStateFile, deadline.Token);
+
+            await Qmp.ExecuteAsync("stop", null, deadline.Token).ConfigureAwait(false);
+            await Qmp.ExecuteAsync("migrate", new { uri = $"unix:{socketPath}" }, deadline.Token).ConfigureAwait(false);
+            await WaitForMigrationAsync(deadline.Token).ConfigureAwait(false);
+            await receive.ConfigureAwait(false);
+            CheckStateFile(deviceStateFile);
+
+            // The completed migration has flushed and handed over the disk: it is consistent with the state just saved.
+            await whileStopped().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is QmpException or IOException or SocketException or OperationCanceledException)
+        {
+            if (e is OperationCanceledException && cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            throw Process.Failed("CheckpointFailed", $"Copying the running box failed ({(e is OperationCanceledException ? $"not done within {timeout.TotalSeconds:0} s" : e.Message)}); the box keeps running");
+        }
+        finally
+        {
+            File.Delete(socketPath);
+
+            // `cont` takes the disk back from the finished migration and runs the guest on, in every case.
+            await TryContinueAsync().ConfigureAwait(false);
         }
     }
 

@@ -20,7 +20,7 @@ public sealed class QemuMachineTests
         Assert.NotEqual(a, b);
         Assert.Contains("pc-i440fx-7.2,memory-backend=mem", a);
         Assert.Contains("memory-backend-file,id=mem,size=256M,share=on,mem-path=/a/ram.img", a);
-        Assert.Contains("user,id=n0,hostfwd=tcp:127.0.0.1:22001-:22", a);
+        Assert.Contains("user,id=n0,hostfwd=tcp:10.0.2.100:22001-:22", a);
         Assert.Equal(["-S", "-incoming", "defer"], a.TakeLast(3));
     }
 
@@ -29,8 +29,9 @@ public sealed class QemuMachineTests
     {
         var machine = QemuMachine.Create(256, "tcg");
 
-        // An instance forwards the box's SSH on its private address, Local on loopback: same machine.
-        Assert.Contains("user,id=n0,hostfwd=tcp:127.0.1.7:2222-:22", machine.Arguments(Launch("/a", 2222, "127.0.1.7")));
+        // QEMU forwards inside the box's namespace, whatever address slirp4netns publishes it at on the
+        // bastion (an instance's private address, Local's loopback): same machine.
+        Assert.Contains("user,id=n0,hostfwd=tcp:10.0.2.100:2222-:22", machine.Arguments(Launch("/a", 2222, "127.0.1.7")));
 
         // The fingerprint volumes suspended before the address became a per-run part carry in meta.json;
         // another value here would refuse to resume every one of them.

@@ -1,0 +1,206 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Shellbox.Core.Ports;
+using Shellbox.Local.Infrastructure;
+using Shellbox.Local.Qemu;
+using Shellbox.Local.Runtime;
+
+namespace Shellbox.Local.Tests.Isolation;
+
+/// <summary>
+/// Tried from inside real boxes: a box reaches neither the bastion (its loopback through the gateway
+/// 10.0.2.2, its other addresses) nor another box, and still reaches what the bastion reaches (TCP and
+/// DNS to a "world" namespace of the test's own). Guest commands are busybox sh and its nc/nslookup.
+/// </summary>
+[Collection(GoldenCollection.Name)]
+public sealed class BoxIsolationTests(GoldenFixture golden) : IAsyncLifetime
+{
+    private const string Secret = "bastion-secret";
+
+    private readonly TempFolder folder = new("shellbox-isolation");
+    private readonly List<TcpListener> listeners = [];
+    private readonly CancellationTokenSource stop = new();
+    private WorldNamespace world = null!;
+    private Core.Settings.ShellboxSettings settings = null!;
+    private LocalInfrastructure infrastructure = null!;
+    private int accepted;
+
+    public async Task InitializeAsync()
+    {
+        // Before any box starts: the box's namespace closes the bastion's addresses as they are at its start.
+        world = await WorldNamespace.CreateAsync();
+        settings = GoldenFixture.Settings(folder.Path, 2, GoldenFixture.FreePortBlock(2));
+        infrastructure = new LocalInfrastructure(settings, golden.Options);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await stop.CancelAsync();
+        listeners.ForEach(l => l.Stop());
+        await GoldenFixture.KillBoxesAsync(folder.Path);
+        await world.DisposeAsync();
+        folder.Dispose();
+        stop.Dispose();
+    }
+
+    [Fact]
+    public async Task A_box_reaches_neither_the_bastions_loopback_nor_its_other_addresses_nor_another_box()
+    {
+        var loopbackOnly = Listen(IPAddress.Loopback);   // a status server, a storage emulator
+        var allAddresses = Listen(IPAddress.Any);        // the bastion's sshd
+        var runtime = new QemuBoxRuntime(settings, golden.Options);
+        var box = await StartBoxAsync(runtime, "a");
+        var other = await StartBoxAsync(runtime, "b");
+
+        var probes = await ProbeAsync(
+            runtime,
+            box,
+            ("10.0.2.2", loopbackOnly),
+            ("10.0.2.2", allAddresses),
+            ("10.0.2.2", other.Port),
+            ("10.0.2.2", box.Port),
+            (world.HostAddress, allAddresses),
+            (world.Address, WorldNamespace.TcpPort));
+
+        // The last probe proves the probe itself connects and reads: the box reaches the world.
+        Assert.Contains(WorldNamespace.Greeting, probes[^1]);
+        foreach (var probe in probes[..^1])
+        {
+            Assert.DoesNotContain(Secret, probe);
+            Assert.DoesNotContain("SSH-2.0", probe);
+        }
+
+        Assert.Equal(0, Volatile.Read(ref accepted));
+    }
+
+    [Fact]
+    public async Task A_box_keeps_its_outbound_network_tcp_and_dns_to_what_the_bastion_reaches()
+    {
+        var runtime = new QemuBoxRuntime(settings, golden.Options with { BoxDnsServers = [world.Address] });
+        var box = await StartBoxAsync(runtime, "a");
+
+        var tcp = await runtime.RunAsync(box, $"nc -w 5 {world.Address} {WorldNamespace.TcpPort} </dev/null", TimeSpan.FromSeconds(30));
+        Assert.Contains(WorldNamespace.Greeting, tcp.StdOut);
+
+        // The guest's own resolver, 10.0.2.3, as every program in the box uses it (its resolv.conf).
+        var dns = await runtime.RunAsync(box, "nslookup probe.shellbox.test 10.0.2.3", TimeSpan.FromSeconds(30));
+        Assert.True(dns.ExitCode == 0, dns.StdOut + dns.StdErr);
+        Assert.Contains(world.Address, dns.StdOut.Split("probe.shellbox.test")[^1]);
+    }
+
+    [Fact]
+    public async Task The_box_network_lives_exactly_as_long_as_its_qemu_and_a_suspended_box_resumes_behind_it()
+    {
+        var runtime = new QemuBoxRuntime(settings, golden.Options);
+        var box = await StartBoxAsync(runtime, "a");
+        var run = folder.Combine("instances", "instance-a");
+        var qemu = QemuProcess.Find(run)!;
+        Assert.NotEqual(new FileInfo("/proc/self/ns/net").LinkTarget, new FileInfo($"/proc/{qemu.Pid}/ns/net").LinkTarget);
+        Assert.Single(SlirpProcesses(run));
+
+        await runtime.SuspendAsync("instance-a", "volume-a");
+        Assert.Empty(SlirpProcesses(run));
+        Assert.False(await AnswersAsync(box.Port));
+
+        // The state just saved resumes, and the box answers on the same endpoint.
+        box = await runtime.ResumeAsync("instance-a", "volume-a");
+        Assert.Equal("up", (await runtime.RunAsync(box, "echo up", TimeSpan.FromSeconds(30))).StdOut.Trim());
+
+        // However QEMU ends, its network ends with it.
+        qemu = QemuProcess.Find(run)!;
+        using (var process = System.Diagnostics.Process.GetProcessById(qemu.Pid))
+        {
+            process.Kill();
+        }
+
+        for (var i = 0; i < 200 && SlirpProcesses(run).Count > 0; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Empty(SlirpProcesses(run));
+        Assert.False(await AnswersAsync(box.Port));
+    }
+
+    private async Task<BoxEndpoint> StartBoxAsync(QemuBoxRuntime runtime, string name)
+    {
+        var none = new Dictionary<string, string>();
+        await infrastructure.CreateInstanceAsync($"instance-{name}", none);
+        await infrastructure.CreateVolumeAsync($"volume-{name}", golden.Golden, none);
+        await infrastructure.AttachAsync($"instance-{name}", $"volume-{name}", none);
+        return await runtime.ResumeAsync($"instance-{name}", $"volume-{name}");
+    }
+
+    /// <summary>What the box reads from each address and port (nc prints what the other side sends), one string per probe.</summary>
+    private static async Task<string[]> ProbeAsync(QemuBoxRuntime runtime, BoxEndpoint box, params (string Host, int Port)[] targets)
+    {
+        var script = new StringBuilder();
+        foreach (var (host, port) in targets)
+        {
+            script.Append($"echo '=={host}:{port}'; nc -w 3 {host} {port} </dev/null 2>&1; ");
+        }
+
+        var result = await runtime.RunAsync(box, script.ToString(), TimeSpan.FromSeconds(60));
+        var parts = result.StdOut.Split("==", StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(parts.Length == targets.Length, $"The probes printed: {result.StdOut}{result.StdErr}");
+        return parts;
+    }
+
+    private int Listen(IPAddress address)
+    {
+        var listener = new TcpListener(address, 0);
+        listener.Start();
+        listeners.Add(listener);
+        _ = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    using var client = await listener.AcceptTcpClientAsync(stop.Token);
+                    Interlocked.Increment(ref accepted);
+                    await client.GetStream().WriteAsync(Encoding.ASCII.GetBytes(Secret + "\n"), stop.Token);
+                }
+                catch (Exception e) when (e is OperationCanceledException or SocketException or IOException or ObjectDisposedException)
+                {
+                    return;
+                }
+            }
+        });
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task<bool> AnswersAsync(int port)
+    {
+        using var client = new TcpClient();
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await client.ConnectAsync(IPAddress.Loopback, port, timeout.Token);
+            return true;
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static List<int> SlirpProcesses(string runFolder) =>
+        Directory.EnumerateDirectories("/proc")
+            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
+            .Where(pid => pid > 0 && CommandLine(pid) is { } line && line.StartsWith("slirp4netns", StringComparison.Ordinal) && line.Contains(runFolder, StringComparison.Ordinal))
+            .ToList();
+
+    private static string? CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}
