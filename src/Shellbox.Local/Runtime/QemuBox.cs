@@ -49,7 +49,6 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
             }
         }
 
-        meta = await GoldenRam.EnsureCopiedAsync(site, meta, cancellationToken).ConfigureAwait(false);
         var deviceState = CheckResumable(meta, site.VolumeFolder);
         var run = await QemuRun.StartAsync(options.QemuBinary, machine, Launch(site, meta, incoming: true), site.RunFolder, cancellationToken).ConfigureAwait(false);
         try
@@ -99,38 +98,6 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
         await site.UpdateMetaAsync(
             m => m with { LastSuspended = time.GetUtcNow(), MachineFingerprint = machine.Fingerprint, MachineDescription = machine.Description },
             cancellationToken).ConfigureAwait(false);
-        return true;
-    }
-
-    /// <summary>
-    /// Copies the box of the site into the work folder of a new volume: a running box is paused (device state
-    /// saved into the copy, RAM file and disk copied while it stands still) and goes on; a box found suspended is
-    /// copied as it rests. Returns whether it was running (the copy's state was then written by this machine).
-    /// </summary>
-    public async Task<bool> CopyAsync(BoxSite site, string work, CancellationToken cancellationToken)
-    {
-        var run = await QemuRun.FindAsync(site.RunFolder, cancellationToken).ConfigureAwait(false);
-        if (run is null)
-        {
-            await VolumeCopy.CopyFilesAsync(site.VolumeFolder, work, deviceState: true, cancellationToken).ConfigureAwait(false);
-            return false;
-        }
-
-        await using (run.ConfigureAwait(false))
-        {
-            var status = await run.StatusAsync(cancellationToken).ConfigureAwait(false);
-            if (status != "running")
-            {
-                throw ShellboxException.Service("BoxBusy", $"The box of volume '{site.VolumeId}' is {status}, not running; try the copy again shortly.");
-            }
-
-            await run.CheckpointAsync(
-                Path.Combine(work, LocalFiles.DeviceState),
-                () => VolumeCopy.CopyFilesAsync(site.VolumeFolder, work, deviceState: false, cancellationToken),
-                options.SuspendTimeout,
-                cancellationToken).ConfigureAwait(false);
-        }
-
         return true;
     }
 
