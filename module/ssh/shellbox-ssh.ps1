@@ -9,9 +9,14 @@
     User text is never handed to a shell on the bastion: a command after `connect NAME` is passed as
     one argument to ssh and runs in the user's own box. Anything else gets one line and a non-zero exit.
 
+    Any public key is a user (open sign-up: the AuthorizedKeysCommand shellbox-authorized-keys accepts it);
+    a key the operator blocked (Block-ShellboxUser) gets one line for every command and nothing else.
+
     connect NAME [COMMAND...]  connect to box NAME (created if new); with COMMAND, run it there
     spinup NAME                create box NAME without connecting
-    list                       your boxes
+    remove NAME                delete box NAME and its volume (asks nothing)
+    list [--json]              your boxes
+    info NAME [--json]         state, created, last used, disk used, how its RAM state is kept
     whoami                     your user id
     help                       this list
 #>
@@ -22,7 +27,14 @@ $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 
 $usage = @'
-usage: ssh HOST connect NAME [COMMAND...] | spinup NAME | list | whoami | help
+usage: ssh HOST COMMAND
+  connect NAME [COMMAND...]  connect to box NAME (created if new); with COMMAND, run it there
+  spinup NAME                create box NAME without connecting
+  remove NAME                delete box NAME, its files and its saved state, for good
+  list [--json]              your boxes
+  info NAME [--json]         state, created, last used, disk used, how its RAM state is kept
+  whoami                     your user id
+  help                       this text
   NAME: 1 to 32 characters: lower-case letters, digits and '-', starting with a letter
 '@
 
@@ -55,11 +67,29 @@ $name = $match.Groups['name'].Value
 $rest = $match.Groups['rest'].Value
 $namePattern = '^[a-z][a-z0-9-]{0,31}$'
 
+# Every command of a key the operator blocked gets this one line and nothing else, so the block list is read
+# (a point read of the store) before any verb is looked at.
+$userId = Get-ShellboxUserId
+try {
+    Import-Module (Join-Path $PSScriptRoot '..' 'Shellbox.psd1')
+    $blocked = (Get-ShellboxUser -UserId $userId).Blocked
+}
+catch { Stop-WithError "the bastion cannot read its state ($($_.Exception.GetType().Name) at $([DateTime]::UtcNow.ToString('u'))); try again, or tell the operator." 1 }
+if ($blocked) { Stop-WithError 'this key is blocked; contact the operator' 1 }
+
 switch -CaseSensitive ($verb) {
     '' { [Console]::Error.WriteLine($usage); exit 2 }
     'help' { if ($name) { Stop-WithError 'help takes no arguments.' 2 }; [Console]::Out.WriteLine($usage); exit 0 }
     'whoami' { if ($name) { Stop-WithError 'whoami takes no arguments.' 2 }; [Console]::Out.WriteLine((Get-ShellboxUserId)); exit 0 }
-    'list' { if ($name) { Stop-WithError 'list takes no arguments.' 2 } }
+    'list' { if (($name -and $name -cne '--json') -or $rest) { Stop-WithError 'list takes no arguments but --json.' 2 } }
+    'remove' {
+        if ($name -cnotmatch $namePattern) { Stop-WithError "'$name' is not a valid box name: 1 to 32 characters: lower-case letters, digits and '-', starting with a letter." 2 }
+        if ($rest) { Stop-WithError 'remove takes one box name.' 2 }
+    }
+    'info' {
+        if ($name -cnotmatch $namePattern) { Stop-WithError "'$name' is not a valid box name: 1 to 32 characters: lower-case letters, digits and '-', starting with a letter." 2 }
+        if ($rest -and $rest -cne '--json') { Stop-WithError 'info takes one box name and --json.' 2 }
+    }
     'spinup' {
         if ($name -cnotmatch $namePattern) { Stop-WithError "'$name' is not a valid box name: 1 to 32 characters: lower-case letters, digits and '-', starting with a letter." 2 }
         if ($rest) { Stop-WithError 'spinup takes one box name.' 2 }
@@ -70,14 +100,40 @@ switch -CaseSensitive ($verb) {
     default { Stop-WithError "unknown command '$($verb.Substring(0, [Math]::Min(32, $verb.Length)))'; try: ssh HOST help" 2 }
 }
 
-$userId = Get-ShellboxUserId
+function Format-Time([DateTimeOffset] $Time) { $Time.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ', [Globalization.CultureInfo]::InvariantCulture) }
+
 try {
-    Import-Module (Join-Path $PSScriptRoot '..' 'Shellbox.psd1')
     switch ($verb) {
         'list' {
-            foreach ($box in @(Get-ShellboxBox -UserId $userId)) {
+            $boxes = @(Get-ShellboxBox -UserId $userId)
+            if ($name -ceq '--json') {
+                $rows = @($boxes | ForEach-Object { [ordered]@{ name = $_.Name; state = $_.State; sessions = $_.Sessions; created = Format-Time $_.Created; lastUsed = Format-Time $_.LastUsed } })
+                [Console]::Out.WriteLine((ConvertTo-Json -InputObject $rows -Compress -Depth 3))
+                exit 0
+            }
+            foreach ($box in $boxes) {
                 [Console]::Out.WriteLine(('{0,-32} {1,-10} {2} session(s)' -f $box.Name, $box.State, $box.Sessions))
             }
+            exit 0
+        }
+        'info' {
+            $box = Get-ShellboxBox -UserId $userId -Name $name -Detailed
+            $disk = if ($null -eq $box.DiskUsedBytes) { 'unknown' } else { '{0:0.0} MiB' -f ($box.DiskUsedBytes / 1MB) }
+            if ($rest -ceq '--json') {
+                $info = [ordered]@{ name = $box.Name; state = $box.State; sessions = $box.Sessions; created = Format-Time $box.Created; lastUsed = Format-Time $box.LastUsed
+                                    diskUsedBytes = $box.DiskUsedBytes; ramState = $box.RamState }
+                [Console]::Out.WriteLine((ConvertTo-Json -InputObject $info -Compress -Depth 3))
+                exit 0
+            }
+            [Console]::Out.WriteLine((@(
+                "name:       $($box.Name)", "state:      $($box.State)", "sessions:   $($box.Sessions)",
+                "created:    $(Format-Time $box.Created)", "last used:  $(Format-Time $box.LastUsed)", "disk used:  $disk",
+                "RAM state:  $($box.RamState)") -join [Environment]::NewLine))
+            exit 0
+        }
+        'remove' {
+            Remove-ShellboxBox -UserId $userId -Name $name -Force -Confirm:$false
+            [Console]::Out.WriteLine("removed box $name")
             exit 0
         }
         'spinup' {

@@ -3,13 +3,17 @@
 
 Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1')
 
-# Starts sshd for the state folder; makes a host key and the given user keys in $Work.
+# Starts sshd for the state folder; makes a host key and the given user keys in $Work. Any key logs in
+# (the module's AuthorizedKeysCommand): New-ShellboxSshKey makes one never seen before.
 # -Environment: further variables for the wrapper's sessions (the Azure provider's: SSL_CERT_FILE, IDENTITY_*, ...).
 function Start-ShellboxSshd([string] $Work, [string] $State, [string] $ModulePath, [string[]] $Users = @('alice', 'bob'), [System.Collections.IDictionary] $Environment = @{}) {
     foreach ($k in @('host') + $Users) {
         if (-not (Test-Path (Join-Path $Work $k))) { & ssh-keygen -q -t ed25519 -N '' -C $k -f (Join-Path $Work $k) | Out-Null }
     }
-    $Users | ForEach-Object { Get-Content (Join-Path $Work "$_.pub") } | Set-Content (Join-Path $Work 'authorized_keys')
+    # Open sign-up as on a bastion: the module's AuthorizedKeysCommand accepts any key, no authorized_keys file.
+    # sshd refuses to run it unless it and its folders are root-owned and not group/world-writable (out/ is).
+    $keysCommand = Join-Path (Split-Path $ModulePath) 'ssh/shellbox-authorized-keys'
+    if (-not (Test-Path $keysCommand)) { $keysCommand = Join-Path $PSScriptRoot '../../module/ssh/shellbox-authorized-keys' | Resolve-Path | Select-Object -ExpandProperty Path }
     $pwsh = (Get-PwshCommand) -join ' '
     $port = Get-Random -Minimum 20000 -Maximum 29999
     $user = [Environment]::UserName
@@ -19,7 +23,9 @@ ListenAddress 127.0.0.1
 Port $port
 HostKey $Work/host
 PidFile $Work/sshd.pid
-AuthorizedKeysFile $Work/authorized_keys
+AuthorizedKeysFile none
+AuthorizedKeysCommand $keysCommand %t %k
+AuthorizedKeysCommandUser nobody
 AuthenticationMethods publickey
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -45,6 +51,12 @@ ForceCommand $pwsh -NoProfile -NonInteractive -File $wrapper
         Start-Sleep -Milliseconds 100
     }
     [pscustomobject]@{ Work = $Work; Port = $port; User = $user; Process = $process }
+}
+
+# A new key pair $Work/$Name(.pub) for a user the bastion has never seen.
+function New-ShellboxSshKey([string] $Work, [string] $Name) {
+    & ssh-keygen -q -t ed25519 -N '' -C $Name -f (Join-Path $Work $Name) | Out-Null
+    if ($LASTEXITCODE -ne 0) { throw "ssh-keygen could not make key $Name in $Work." }
 }
 
 function Test-NetPort([string] $HostName, [int] $Port) {
@@ -81,4 +93,4 @@ function Remove-ShellboxSshdState($Sshd, [string] $State, [string] $Work) {
     }
 }
 
-Export-ModuleMember -Function Start-ShellboxSshd, Invoke-ShellboxSsh, Stop-ShellboxSshd, Remove-ShellboxSshdState
+Export-ModuleMember -Function Start-ShellboxSshd, New-ShellboxSshKey, Invoke-ShellboxSsh, Stop-ShellboxSshd, Remove-ShellboxSshdState
