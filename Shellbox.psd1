@@ -13,6 +13,7 @@
     CmdletsToExport      = @(
         'Block-ShellboxUser'
         'Connect-ShellboxBox'
+        'Copy-ShellboxBox'
         'Disconnect-ShellboxBox'
         'Get-ShellboxBox'
         'Get-ShellboxEvent'
@@ -22,6 +23,7 @@
         'New-ShellboxBox'
         'New-ShellboxGoldenSnapshot'
         'Remove-ShellboxBox'
+        'Set-ShellboxBoxKeepalive'
         'Start-ShellboxStatusServer'
         'Stop-ShellboxStatusServer'
         'Unblock-ShellboxUser'

@@ -79,7 +79,7 @@ internal static class BoxRelease
             var writes = new List<StoreWrite>();
             if (b is not null)
             {
-                writes.Add(StoreWrite.Replace(b with { InstanceId = null, Sessions = [], Mark = null, LingerUntil = null }));
+                writes.Add(StoreWrite.Replace(b with { InstanceId = null, Sessions = [], Mark = null, LingerUntil = null, KeptAliveUntil = null }));
             }
 
             if (i is not null)

@@ -30,6 +30,9 @@ public static class CrashPoints
     /// <summary>A row is marked deleting (scale-down, reset or a box removal), before the provider deletes it.</summary>
     public const string DuringDelete = "during-delete";
 
+    /// <summary>A duplicate has written the copy's box and volume rows (marked), before the provider copies the volume (not in <see cref="All"/>: the crash trials do not run duplicates).</summary>
+    public const string DuringDuplicate = "during-duplicate";
+
     public static readonly IReadOnlyList<string> All = [AfterClaim, AfterAttach, DuringResume, DuringSuspend, DuringCreate, DuringDelete];
 
     private static readonly string? Armed = Environment.GetEnvironmentVariable(Variable);

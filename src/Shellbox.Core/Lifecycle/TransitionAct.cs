@@ -32,4 +32,7 @@ public enum TransitionAct
 
     /// <summary>Deleting a free instance or volume from the provider (scale-down, reset).</summary>
     Delete,
+
+    /// <summary>Copying a box (disk, RAM and device state) into a new box and volume of the same user.</summary>
+    Duplicate,
 }

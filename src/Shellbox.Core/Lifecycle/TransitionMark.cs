@@ -15,7 +15,7 @@ public sealed record TransitionMark(TransitionAct Act, string Owner, DateTimeOff
     {
         // A suspend takes about a second and a detach one provider call; a connect waits this long for a release.
         TransitionAct.Release or TransitionAct.Unpair => TimeSpan.FromSeconds(90),
-        TransitionAct.Remove => TimeSpan.FromMinutes(5),
+        TransitionAct.Remove or TransitionAct.Duplicate => TimeSpan.FromMinutes(5),
 
         // Provider creates and deletes are slow in the cloud (an Azure VM: minutes).
         _ => TimeSpan.FromMinutes(10),

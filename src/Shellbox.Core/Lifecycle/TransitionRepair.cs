@@ -27,12 +27,17 @@ internal sealed class TransitionRepair(ShellboxEngine engine, string correlation
 
         try
         {
-            var finished = mark.Act == TransitionAct.Remove
-                ? await FinishRemoveAsync(box, cancellationToken).ConfigureAwait(false)
-                : await FinishReleaseAsync(box, cancellationToken).ConfigureAwait(false);
+            var finished = mark.Act switch
+            {
+                TransitionAct.Remove => await FinishRemoveAsync(box, cancellationToken).ConfigureAwait(false),
+
+                // A copy cut short is undone (its partial volume deleted); a failure is left for the next pass.
+                TransitionAct.Duplicate => await DuplicateFlow.UndoAsync(engine, boxId, mark, cancellationToken).ConfigureAwait(false),
+                _ => await FinishReleaseAsync(box, cancellationToken).ConfigureAwait(false),
+            };
             return new(boxId, finished);
         }
-        catch (Exception e) when (e is not OperationCanceledException && e is not Errors.StoreConflictException)
+        catch (Exception e) when (e is not OperationCanceledException && e is not Errors.StoreConflictException && mark.Act != TransitionAct.Duplicate)
         {
             await UndoAsync(boxId, mark, cancellationToken).ConfigureAwait(false);
             var undone = $"undid the expired {mark.Act} of box {box.UserId}/{box.BoxName} (owner {mark.Owner}); finishing it failed: {e.Message}";

@@ -32,6 +32,12 @@ public sealed record BoxRecord : StoreRecord
     /// <summary>When a lingering box (no sessions, still attached) is detached.</summary>
     public DateTimeOffset? LingerUntil { get; init; }
 
+    /// <summary>The owner's keepalive: how long the box keeps running after its last session leaves (null: suspend at once).</summary>
+    public TimeSpan? Keepalive { get; init; }
+
+    /// <summary>Set by the last session out while <see cref="Keepalive"/> is in force: the box runs with no session until then.</summary>
+    public DateTimeOffset? KeptAliveUntil { get; init; }
+
     public int Connections => Sessions.Count;
 
     public IReadOnlyList<BoxSession> LiveSessions(DateTimeOffset now) => Sessions.Where(s => s.ExpiresAt > now).ToList();

@@ -48,7 +48,10 @@ public static class PoolPlanner
 
         var actions = new List<PlanAction>();
         actions.AddRange(BoxRepairs(boxes, input.Now));
-        actions.AddRange(instancePass.Repairs);
+        var keepaliveEnds = KeepaliveEnds(boxes, input.Now).ToList();
+        var keptInstances = keepaliveEnds.Select(k => k.InstanceId).ToHashSet(StringComparer.Ordinal);
+        actions.AddRange(keepaliveEnds);
+        actions.AddRange(instancePass.Repairs.Where(a => !(a is ReclaimLease r && keptInstances.Contains(r.Id))));
         actions.AddRange(volumePass.Repairs);
         actions.AddRange(instancePass.Deletes);
         actions.AddRange(volumePass.Deletes);
@@ -65,6 +68,13 @@ public static class PoolPlanner
         boxes.Where(b => b.Id is not null && b.Mark is { } mark && mark.IsExpired(now))
             .DistinctBy(b => b.Id).OrderBy(b => b.Id, StringComparer.Ordinal)
             .Select(b => new RepairTransition(b.Id, b.Mark!.Act, b.Mark.Owner ?? string.Empty));
+
+    /// <summary>Boxes kept running by a keepalive that has run out with no live session (and no transition on them).</summary>
+    private static IEnumerable<EndKeepalive> KeepaliveEnds(IReadOnlyList<BoxRecord> boxes, DateTimeOffset now) =>
+        boxes.Where(b => b.Id is not null && b is { InstanceId: not null, Mark: null, KeptAliveUntil: { } until } && until <= now
+                && (b.Sessions ?? []).All(s => s is null || s.ExpiresAt <= now))
+            .DistinctBy(b => b.Id).OrderBy(b => b.Id, StringComparer.Ordinal)
+            .Select(b => new EndKeepalive(b.Id, b.InstanceId!, b.KeptAliveUntil!.Value));
 
     /// <summary>
     /// Owned volumes at rest or attached whose listed userid tag differs from the store (the store is the
@@ -102,6 +112,7 @@ public static class PoolPlanner
         ReportDrift a => [$"{a.Role}/{a.Id}"],
         ResetStuck a => [$"{a.Role}/{a.Id}"],
         RepairTransition a => [$"{a.Role}/{a.Id}"],
+        EndKeepalive a => [$"{a.Role}/{a.Id}", $"{ResourceRoles.Instance}/{a.InstanceId}"],
         _ => [],
     };
 
@@ -165,10 +176,10 @@ public static class PoolPlanner
         }
 
         // A transitional row is stuck once its mark expires; a row from before marks, after the grace period.
-        // A removal's volume is repaired with its box (RepairTransition), never reset on its own.
+        // A removal's or a duplicate's volume is repaired with its box (RepairTransition), never reset on its own.
         var transitional = row.Status is ResourceStatuses.Creating or ResourceStatuses.Deleting;
         var stuck = row.Mark is { } mark ? mark.IsExpired(now) : now - row.LastUsed >= GracePeriod;
-        if (present is not null && transitional && liveLease is null && stuck && row.Mark?.Act != TransitionAct.Remove)
+        if (present is not null && transitional && liveLease is null && stuck && row.Mark?.Act is not (TransitionAct.Remove or TransitionAct.Duplicate))
         {
             return new ResetStuck(row.Role, row.Id);
         }

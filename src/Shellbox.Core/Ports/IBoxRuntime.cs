@@ -23,6 +23,15 @@ public interface IBoxRuntime
 
     /// <summary>Runs a command inside the box as root over the control key, with a deadline.</summary>
     Task<BoxCommandResult> RunAsync(BoxEndpoint endpoint, string command, TimeSpan timeout, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Copies the box of a volume attached to the instance into a new volume <paramref name="copyVolumeId"/>
+    /// (see <see cref="IInfrastructure.CopyVolumeAsync"/>). A running box is paused for the copy and goes on
+    /// (its sessions survive); a box found suspended is copied as it rests. A runtime that cannot do this
+    /// refuses with one clear error, and nothing changes.
+    /// </summary>
+    Task CopyAttachedAsync(string instanceId, string volumeId, string copyVolumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default) =>
+        throw Errors.ShellboxException.User("DuplicateRunning", "duplicate a running box: disconnect it first.");
 }
 
 /// <summary>

@@ -51,6 +51,15 @@ public interface IInfrastructure
     Task AttachAsync(string instanceId, string volumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default);
 
     Task DetachAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Copies a volume whose box is not running (suspended: disk, RAM file and device state) into a new volume
+    /// <paramref name="copyVolumeId"/> owned as <paramref name="tags"/> say. The source is only read. The copy
+    /// presents the source's host key until its first resume, which gives it its own, as for a golden clone.
+    /// A provider that cannot copy volumes refuses with one clear error.
+    /// </summary>
+    Task CopyVolumeAsync(string sourceVolumeId, string copyVolumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default) =>
+        throw Errors.ShellboxException.User("DuplicateUnsupported", "This provider cannot duplicate boxes.");
 }
 
 /// <summary>One resource as the provider sees it.</summary>

@@ -201,6 +201,9 @@ public sealed class LocalInfrastructure : IInfrastructure
     {
         var folder = state.Layout.Volume(volumeId);
         using var _ = await state.LockAsync(cancellationToken).ConfigureAwait(false);
+
+        // A duplicate cut short leaves its copy in a work folder; undoing it deletes that too.
+        new VolumeCopy(state, time).Sweep(volumeId);
         if (!Directory.Exists(folder))
         {
             return;
@@ -230,6 +233,28 @@ public sealed class LocalInfrastructure : IInfrastructure
 
         var result = await ExternalTool.TryRunAsync("du", ["-s", "-B1", folder], cancellationToken).ConfigureAwait(false);
         return result.ExitCode == 0 && long.TryParse(result.StdOut.Split('\t', 2)[0], System.Globalization.CultureInfo.InvariantCulture, out var bytes) ? bytes : null;
+    }
+
+    public async Task CopyVolumeAsync(string sourceVolumeId, string copyVolumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
+    {
+        var source = state.ReadVolume(sourceVolumeId) ?? throw LocalState.VolumeNotFound(sourceVolumeId);
+        if (state.Slots().FirstOrDefault(s => s.VolumeId == sourceVolumeId) is { } slot && QemuProcess.Find(state.Layout.Instance(slot.InstanceId)) is not null)
+        {
+            throw new ShellboxException(ShellboxErrorKind.Conflict, "VolumeInUse", $"The box of volume '{sourceVolumeId}' is running on instance '{slot.InstanceId}'; the runtime copies a running box.");
+        }
+
+        var copy = new VolumeCopy(state, time);
+        var work = copy.Begin(copyVolumeId);
+        try
+        {
+            await VolumeCopy.CopyFilesAsync(state.Layout.Volume(sourceVolumeId), work, deviceState: true, cancellationToken).ConfigureAwait(false);
+            copy.Commit(work, source, copyVolumeId, tags);
+        }
+        catch
+        {
+            VolumeCopy.Discard(work);
+            throw;
+        }
     }
 
     public async Task AttachAsync(string instanceId, string volumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)

@@ -102,6 +102,38 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
     }
 
     /// <summary>
+    /// Copies the box of the site into the work folder of a new volume: a running box is paused (device state
+    /// saved into the copy, RAM file and disk copied while it stands still) and goes on; a box found suspended is
+    /// copied as it rests. Returns whether it was running (the copy's state was then written by this machine).
+    /// </summary>
+    public async Task<bool> CopyAsync(BoxSite site, string work, CancellationToken cancellationToken)
+    {
+        var run = await QemuRun.FindAsync(site.RunFolder, cancellationToken).ConfigureAwait(false);
+        if (run is null)
+        {
+            await VolumeCopy.CopyFilesAsync(site.VolumeFolder, work, deviceState: true, cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        await using (run.ConfigureAwait(false))
+        {
+            var status = await run.StatusAsync(cancellationToken).ConfigureAwait(false);
+            if (status != "running")
+            {
+                throw ShellboxException.Service("BoxBusy", $"The box of volume '{site.VolumeId}' is {status}, not running; try the copy again shortly.");
+            }
+
+            await run.CheckpointAsync(
+                Path.Combine(work, LocalFiles.DeviceState),
+                () => VolumeCopy.CopyFilesAsync(site.VolumeFolder, work, deviceState: false, cancellationToken),
+                options.SuspendTimeout,
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// Boots the box from its disk because its saved state is known to be lost: the stale RAM file and
     /// device state are deleted first (old RAM over a changed disk would corrupt its filesystem). Running
     /// programs are gone; files on the disk stay. Never called on the resume path.

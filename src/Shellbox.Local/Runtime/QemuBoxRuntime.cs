@@ -63,6 +63,26 @@ public sealed class QemuBoxRuntime : IBoxRuntime
     public Task<BoxCommandResult> RunAsync(BoxEndpoint endpoint, string command, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         BoxSsh.RunAsync(endpoint.Host, endpoint.Port, endpoint.ControlKeyPath, [HostKeys.FromKnownHostsLine(endpoint.HostKey)], null, command, timeout, cancellationToken);
 
+    /// <summary>Copies the box of an attached volume into a new volume (see <see cref="QemuBox.CopyAsync"/>), under the run lock: no suspend or resume meanwhile.</summary>
+    public async Task CopyAttachedAsync(string instanceId, string volumeId, string copyVolumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
+    {
+        Attached(instanceId, volumeId);
+        using var _ = await box.RunLockAsync(state.Layout.Instance(instanceId), cancellationToken).ConfigureAwait(false);
+        var (site, meta) = Attached(instanceId, volumeId);
+        var copy = new VolumeCopy(state, time);
+        var work = copy.Begin(copyVolumeId);
+        try
+        {
+            var wasRunning = await box.CopyAsync(site, work, cancellationToken).ConfigureAwait(false);
+            copy.Commit(work, meta, copyVolumeId, tags, wasRunning ? box.Machine.Fingerprint : null, wasRunning ? box.Machine.Description : null);
+        }
+        catch
+        {
+            VolumeCopy.Discard(work);
+            throw;
+        }
+    }
+
     /// <summary>
     /// Boots the box from its disk because its saved state is known to be lost (see <see cref="QemuBox.ColdBootAsync"/>).
     /// Never called on the resume path.

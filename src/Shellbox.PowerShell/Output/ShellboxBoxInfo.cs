@@ -7,6 +7,8 @@ public sealed class ShellboxBoxInfo
 {
     internal ShellboxBoxInfo(BoxView view, BoxDetails? details = null)
     {
+        Keepalive = view.Box.Keepalive is { } keepalive ? KeepaliveDuration.Format(keepalive) : KeepaliveDuration.Off;
+        KeptAliveUntil = view.Box is { InstanceId: not null, KeptAliveUntil: { } until } && view.Sessions == 0 && view.State == BoxCatalog.Running ? until : null;
         UserId = view.Box.UserId;
         Name = view.Box.BoxName;
         State = view.State;
@@ -19,6 +21,12 @@ public sealed class ShellboxBoxInfo
         DiskUsedBytes = details?.DiskUsedBytes;
         RamState = details?.RamState ?? BoxDetails.RamStateOf(view.State);
     }
+
+    /// <summary>How long the box keeps running after its last session leaves ("2h"), or "off": suspended at once (the default).</summary>
+    public string Keepalive { get; }
+
+    /// <summary>While the box runs with nobody connected because of its keepalive: when it will be suspended.</summary>
+    public DateTimeOffset? KeptAliveUntil { get; }
 
     public string UserId { get; }
 
