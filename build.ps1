@@ -58,7 +58,7 @@ $Tools = Join-Path $Root 'tools'
 $PesterManifest = Join-Path $Tools 'nuget/pester/6.2.0/tools/Pester.psd1'
 $Net8SmokeProject = Join-Path $Root 'tests/Shellbox.Net8Smoke/Shellbox.Net8Smoke.csproj'
 $AptPackages = @(
-    'qemu-system-x86', 'qemu-utils', 'busybox-static', 'cpio', 'e2fsprogs', 'zstd', 'xz-utils',
+    'qemu-system-x86', 'qemu-utils', 'busybox-static', 'cpio', 'e2fsprogs', 'zstd', 'xz-utils', 'mmdebstrap',
     'openssh-client', 'openssh-server', 'tmux', 'systemd', 'slirp4netns', 'python3-minimal'
 )
 

@@ -64,7 +64,7 @@ if (Get-ShellboxBox -Name $BoxName -ErrorAction SilentlyContinue) {
 }
 
 Step "connect: a new box '$BoxName' from the ready pair; write a file and start a background counter"
-$first = Invoke-InBox 'echo "written at $(date)" > /root/hello.txt; setsid sh -c ''i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 1; done'' >/dev/null 2>&1 </dev/null & sleep 2; echo "counter at $(cat /tmp/counter)"'
+$first = Invoke-InBox 'echo "you are $(whoami) on $(hostname), $(. /etc/os-release; echo $PRETTY_NAME), $(bash --version | head -n1 | cut -d, -f2 | xargs)"; sudo -n true && echo "sudo works without a password; apt: $(apt-get --version | head -n1)"; echo "written at $(date)" > ~/hello.txt; setsid sh -c ''i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 1; done'' >/dev/null 2>&1 </dev/null & sleep 2; echo "counter at $(cat /tmp/counter)"'
 $first.Output
 Get-ShellboxBox -Name $BoxName | Format-Table UserId, Name, State, Sessions, VolumeId
 
@@ -73,7 +73,7 @@ Invoke-ShellboxPoolReconcile -Confirm:$false | Select-Object Succeeded, Failed, 
 
 Step 'reconnect: the box resumes from its volume where it was'
 Start-Sleep -Seconds 2
-$second = Invoke-InBox 'cat /root/hello.txt; echo "counter now $(cat /tmp/counter)"; ps | grep "[s]leep 1" | head -1'
+$second = Invoke-InBox 'cat ~/hello.txt; echo "counter now $(cat /tmp/counter)"; ps -eo pid,args | grep "[s]leep 1" | head -1'
 $second.Output
 
 Step 'pool and connect timings (ms)'

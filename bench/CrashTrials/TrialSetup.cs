@@ -32,7 +32,7 @@ public sealed record TrialSetup(string StateDirectory, int BasePort, string Cach
         Provider = ShellboxSettings.LocalProvider,
         StateDirectory = StateDirectory,
         Pool = Pool,
-    }.WithLocal(new LocalProviderSettings { MaxSlots = Slots, BasePort = BasePort, MemoryMiB = 256 });
+    }.WithLocal(new LocalProviderSettings { Guest = GuestKinds.Minimal, MaxSlots = Slots, BasePort = BasePort, MemoryMiB = 256 });
 
     public LocalProviderOptions Options => new()
     {

@@ -12,7 +12,8 @@ using Shellbox.Local.Runtime;
 // LocalBench: times the box life cycle of the Local provider on this machine and prints p50/p95.
 //   --cycles N        cycles of create volume / resume / suspend (default 10, at least 1)
 //   --boxes N         boxes running at once for the memory figure (default 3)
-//   --memory MiB      guest RAM per box (default 256)
+//   --guest NAME      debian (default) or minimal: the guest the golden holds
+//   --memory MiB      guest RAM per box (default: the guest's, 512 for debian, 256 for minimal)
 //   --accel tcg|kvm   QEMU accelerator (default tcg)
 //   --cache DIR       golden + control key cache (default <repo>/.cache, shared with the tests)
 //   --state DIR       state folder (default: a new temp folder, removed at the end)
@@ -29,7 +30,10 @@ var settings = new ShellboxSettings
     Provider = ShellboxSettings.LocalProvider,
     StateDirectory = state,
     Pool = PoolConfig.Dev,
-}.WithLocal(new LocalProviderSettings { MaxSlots = Math.Max(options.Boxes, 1), BasePort = options.BasePort, MemoryMiB = options.MemoryMiB });
+}.WithLocal(options.MemoryMiB is { } memory
+    ? new LocalProviderSettings { Guest = options.Guest, MaxSlots = Math.Max(options.Boxes, 1), BasePort = options.BasePort, MemoryMiB = memory }
+    : new LocalProviderSettings { Guest = options.Guest, MaxSlots = Math.Max(options.Boxes, 1), BasePort = options.BasePort });
+var memoryMiB = settings.Local().MemoryMiB;
 var providerOptions = new LocalProviderOptions
 {
     GoldenDirectory = Path.Combine(options.Cache, "golden"),
@@ -42,13 +46,14 @@ var none = new Dictionary<string, string>();
 
 try
 {
-    Console.WriteLine($"LocalBench: {options.Cycles} cycles, {options.Boxes} boxes at once, {options.MemoryMiB} MiB, {options.Accelerator}, {Environment.ProcessorCount} cores, state {state}");
+    Console.WriteLine($"LocalBench: {options.Guest} guest, {options.Cycles} cycles, {options.Boxes} boxes at once, {memoryMiB} MiB, {options.Accelerator}, {Environment.ProcessorCount} cores, state {state}");
     var clock = Stopwatch.StartNew();
     var golden = await infrastructure.EnsureGoldenSnapshotAsync(new Progress<ShellboxProgress>(p => Console.Error.WriteLine($"  golden: {p.Status}")));
     Console.WriteLine($"golden {golden.Version} ready in {clock.Elapsed.TotalSeconds:0.0} s");
 
     var samples = new Dictionary<string, List<double>>();
     void Add(string name, TimeSpan elapsed) => (samples.TryGetValue(name, out var list) ? list : samples[name] = []).Add(elapsed.TotalMilliseconds);
+    var newVolumeMB = new List<double>();
 
     await infrastructure.CreateInstanceAsync("instance-bench", none);
     var port = options.BasePort; // slot 0
@@ -58,11 +63,12 @@ try
         clock.Restart();
         await infrastructure.CreateVolumeAsync(volume, golden, none);
         Add("volume create", clock.Elapsed);
+        newVolumeMB.Add(await DiskUsageMBAsync(Path.Combine(state, "volumes", volume)));
         await infrastructure.AttachAsync("instance-bench", volume, none);
 
         clock.Restart();
         await runtime.ResumeAsync("instance-bench", volume);
-        Add("first resume, ready (rekey + clock)", clock.Elapsed);
+        Add("first resume, ready (RAM copy + rekey + clock)", clock.Elapsed);
         clock.Restart();
         await runtime.SuspendAsync("instance-bench", volume);
         Add("suspend", clock.Elapsed);
@@ -82,11 +88,13 @@ try
     }
 
     Console.WriteLine();
-    Console.WriteLine($"{"operation",-38} {"n",4} {"p50 ms",9} {"p95 ms",9} {"max ms",9}");
+    Console.WriteLine($"{"operation",-46} {"n",4} {"p50 ms",9} {"p95 ms",9} {"max ms",9}");
     foreach (var (name, values) in samples)
     {
-        Console.WriteLine($"{name,-38} {values.Count,4} {Percentile(values, 50),9:0.0} {Percentile(values, 95),9:0.0} {values.Max(),9:0.0}");
+        Console.WriteLine($"{name,-46} {values.Count,4} {Percentile(values, 50),9:0.0} {Percentile(values, 95),9:0.0} {values.Max(),9:0.0}");
     }
+
+    Console.WriteLine($"{"new volume on disk until written to (du, MB)",-46} {newVolumeMB.Count,4} {Percentile(newVolumeMB, 50),9:0.0} {Percentile(newVolumeMB, 95),9:0.0} {newVolumeMB.Max(),9:0.0}");
 
     await MeasureMemoryAsync();
     return 0;
@@ -111,7 +119,7 @@ async Task MeasureMemoryAsync()
     var endpoints = await Task.WhenAll(boxes.Select(b => runtime.ResumeAsync(b.Instance, b.Volume)));
     await Task.WhenAll(endpoints.Select(e => runtime.RunAsync(e, "ls -R /usr >/dev/null; echo ok", TimeSpan.FromSeconds(60))));
     Console.WriteLine();
-    Console.WriteLine($"resident memory of {boxes.Count} boxes running at once ({options.MemoryMiB} MiB guests, after an SSH command):");
+    Console.WriteLine($"resident memory of {boxes.Count} boxes running at once ({memoryMiB} MiB guests, after an SSH command):");
     foreach (var (instance, _) in boxes)
     {
         var pid = int.Parse(File.ReadAllText(Path.Combine(state, "instances", instance, "qemu.pid")), CultureInfo.InvariantCulture);
@@ -183,6 +191,14 @@ static async Task<TimeSpan> WaitForBannerAsync(int port, Stopwatch clock)
     throw new TimeoutException("no SSH banner within 60 s");
 }
 
+static async Task<double> DiskUsageMBAsync(string folder)
+{
+    using var du = Process.Start(new ProcessStartInfo("du", ["-s", "-B1", folder]) { RedirectStandardOutput = true })!;
+    var output = await du.StandardOutput.ReadToEndAsync();
+    await du.WaitForExitAsync();
+    return long.Parse(output.Split('\t')[0], CultureInfo.InvariantCulture) / 1e6;
+}
+
 static double Percentile(List<double> values, int percent)
 {
     // Nearest rank: with 10 samples, p95 is the largest.
@@ -194,11 +210,11 @@ static double Percentile(List<double> values, int percent)
 static string Status(int pid, string field) =>
     File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith(field + ":", StringComparison.Ordinal))?[(field.Length + 1)..].Trim() ?? "?";
 
-internal sealed record BenchOptions(int Cycles, int Boxes, int MemoryMiB, string Accelerator, string Cache, string? State, int BasePort)
+internal sealed record BenchOptions(int Cycles, int Boxes, int? MemoryMiB, string Guest, string Accelerator, string Cache, string? State, int BasePort)
 {
     public static BenchOptions? Parse(string[] args)
     {
-        var result = new BenchOptions(10, 3, 256, "tcg", Path.Combine(RepositoryRoot(), ".cache"), null, 22600);
+        var result = new BenchOptions(10, 3, null, GuestKinds.Debian, "tcg", Path.Combine(RepositoryRoot(), ".cache"), null, 22600);
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : null;
@@ -208,11 +224,12 @@ internal sealed record BenchOptions(int Cycles, int Boxes, int MemoryMiB, string
                 case "--boxes" when int.TryParse(value, out var n) && n >= 1: result = result with { Boxes = n }; i++; break;
                 case "--memory" when int.TryParse(value, out var n): result = result with { MemoryMiB = n }; i++; break;
                 case "--accel" when value is "tcg" or "kvm": result = result with { Accelerator = value }; i++; break;
+                case "--guest" when value is GuestKinds.Debian or GuestKinds.Minimal: result = result with { Guest = value }; i++; break;
                 case "--cache" when value is not null: result = result with { Cache = Path.GetFullPath(value) }; i++; break;
                 case "--state" when value is not null: result = result with { State = Path.GetFullPath(value) }; i++; break;
                 case "--base-port" when int.TryParse(value, out var n): result = result with { BasePort = n }; i++; break;
                 default:
-                    Console.Error.WriteLine($"LocalBench: unknown or invalid argument '{args[i]}'. Arguments: --cycles N --boxes N --memory MiB --accel tcg|kvm --cache DIR --state DIR --base-port N");
+                    Console.Error.WriteLine($"LocalBench: unknown or invalid argument '{args[i]}'. Arguments: --cycles N --boxes N --guest debian|minimal --memory MiB --accel tcg|kvm --cache DIR --state DIR --base-port N");
                     return null;
             }
         }

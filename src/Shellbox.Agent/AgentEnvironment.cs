@@ -14,7 +14,9 @@ namespace Shellbox.Agent;
 /// SHELLBOX_USERDATA      where the volume's data disk (LUN 0) is mounted                      default /mnt/userdata
 /// SHELLBOX_BOX_ADDRESS   the address the box's SSH server is forwarded to                     default the primary address
 /// SHELLBOX_BOX_PORT      its port                                                             default 2222
-/// SHELLBOX_BOX_MEMORY_MIB, SHELLBOX_ACCELERATOR   the QEMU machine (256, tcg: as Local's default)
+/// SHELLBOX_BOX_GUEST     debian (default) or minimal: the guest build-golden builds (as Local's local.guest)
+/// SHELLBOX_BOX_DISK_GIB  its disk size (Local's default for the guest)
+/// SHELLBOX_BOX_MEMORY_MIB, SHELLBOX_ACCELERATOR   the QEMU machine (Local's defaults for the guest, tcg)
 /// SHELLBOX_GOLDEN_CACHE  a folder of ready golden builds to take build-golden's result from (test machines)
 /// </code>
 /// </summary>
@@ -29,6 +31,10 @@ internal sealed record AgentEnvironment
     public required int BoxPort { get; init; }
 
     public required int MemoryMiB { get; init; }
+
+    public required string Guest { get; init; }
+
+    public required int DiskGiB { get; init; }
 
     public required string Accelerator { get; init; }
 
@@ -46,7 +52,19 @@ internal sealed record AgentEnvironment
         KeyDirectory = Path.Combine(Home, "keys"),
     };
 
-    public static AgentEnvironment Read() => new()
+    public static AgentEnvironment Read()
+    {
+        var guest = Variable("SHELLBOX_BOX_GUEST") ?? new LocalProviderSettings().Guest;
+        if (guest is not (GuestKinds.Debian or GuestKinds.Minimal))
+        {
+            throw ShellboxException.User("AgentSettingsInvalid", $"SHELLBOX_BOX_GUEST must be {GuestKinds.Debian} or {GuestKinds.Minimal}, not '{guest}'.");
+        }
+
+        var defaults = new LocalProviderSettings { Guest = guest };
+        return Read(guest, defaults);
+    }
+
+    private static AgentEnvironment Read(string guest, LocalProviderSettings defaults) => new()
     {
         Home = Path.GetFullPath(Variable("SHELLBOX_AGENT_HOME") ?? "/var/lib/shellbox"),
         UserData = Path.GetFullPath(Variable("SHELLBOX_USERDATA") ?? "/mnt/userdata"),
@@ -54,7 +72,9 @@ internal sealed record AgentEnvironment
             ? IPAddress.TryParse(address, out _) ? address : throw ShellboxException.User("AgentSettingsInvalid", $"SHELLBOX_BOX_ADDRESS '{address}' is not an IP address.")
             : PrimaryAddress(),
         BoxPort = Number("SHELLBOX_BOX_PORT", 2222, 1, 65535),
-        MemoryMiB = Number("SHELLBOX_BOX_MEMORY_MIB", new LocalProviderSettings().MemoryMiB, 64, 16384),
+        MemoryMiB = Number("SHELLBOX_BOX_MEMORY_MIB", defaults.MemoryMiB, 64, 16384),
+        Guest = guest,
+        DiskGiB = Number("SHELLBOX_BOX_DISK_GIB", defaults.DiskGiB, 1, 4096),
         Accelerator = Variable("SHELLBOX_ACCELERATOR") ?? new LocalProviderOptions().Accelerator,
         GoldenCache = Variable("SHELLBOX_GOLDEN_CACHE") is { } cache ? Path.GetFullPath(cache) : null,
     };

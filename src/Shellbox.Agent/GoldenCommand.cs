@@ -23,7 +23,7 @@ internal sealed class GoldenCommand(AgentEnvironment environment, TimeProvider t
         var options = environment.Options;
         var layout = new LocalLayout(environment.Home, options);
         var machine = QemuMachine.Create(environment.MemoryMiB, environment.Accelerator);
-        var builder = new GoldenBuilder(new LocalState(layout), options, machine, time);
+        var builder = new GoldenBuilder(new LocalState(layout), options, machine, new GuestBuild(environment.Guest, environment.DiskGiB), time);
         var golden = await builder.EnsureAsync(new GoldenAccess(WriteAuthorizedKey(layout.KeyDirectory, controlPublicKey), null), null, cancellationToken).ConfigureAwait(false);
         var goldenMeta = AtomicFile.ReadJson<GoldenMeta>(Path.Combine(golden.Location, LocalFiles.GoldenMeta))
             ?? throw ShellboxException.Service("GoldenNotFound", $"The golden build at {golden.Location} is incomplete.");

@@ -21,8 +21,29 @@ public sealed record LocalProviderSettings
     /// <summary>First loopback port forwarded to a box's SSH server; slot N uses BasePort + N.</summary>
     public int BasePort { get; init; } = 22200;
 
-    /// <summary>Guest RAM per box.</summary>
-    public int MemoryMiB { get; init; } = 256;
+    /// <summary>
+    /// The guest every box runs: "debian" (a Debian 12 system, the default) or "minimal" (busybox and
+    /// dropbear: quick to build and boot, for tests). Part of the golden's version.
+    /// </summary>
+    public string Guest { get; init; } = GuestKinds.Debian;
+
+    private readonly int? memoryMiB;
+
+    /// <summary>Guest RAM per box: 512 MiB for the Debian guest, 256 MiB for the minimal one unless set.</summary>
+    public int MemoryMiB
+    {
+        get => memoryMiB ?? (Guest == GuestKinds.Minimal ? 256 : 512);
+        init => memoryMiB = value;
+    }
+
+    private readonly int? diskGiB;
+
+    /// <summary>The box's disk (sparse: it takes only what is written): 8 GiB for the Debian guest, 1 GiB for the minimal one unless set.</summary>
+    public int DiskGiB
+    {
+        get => diskGiB ?? (Guest == GuestKinds.Minimal ? 1 : 8);
+        init => diskGiB = value;
+    }
 
     /// <summary>The section of <paramref name="settings"/>, or the defaults; a bad value is one error naming the field.</summary>
     public static LocalProviderSettings From(ShellboxSettings settings)
@@ -53,6 +74,16 @@ public sealed record LocalProviderSettings
         if (BasePort is < 1024 || BasePort + MaxSlots > 65535)
         {
             throw Invalid(configFile, $"local.basePort must leave room for {MaxSlots} ports between 1024 and 65535, not {BasePort}.");
+        }
+
+        if (Guest is not (GuestKinds.Debian or GuestKinds.Minimal))
+        {
+            throw Invalid(configFile, $"local.guest must be \"{GuestKinds.Debian}\" or \"{GuestKinds.Minimal}\", not \"{Guest}\".");
+        }
+
+        if (DiskGiB is < 1 or > 4096)
+        {
+            throw Invalid(configFile, $"local.diskGiB must be between 1 and 4096, not {DiskGiB}.");
         }
 
         return MemoryMiB is < 64 or > 16384

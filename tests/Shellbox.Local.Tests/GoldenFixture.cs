@@ -35,13 +35,16 @@ public sealed class GoldenFixture : IAsyncLifetime
 
     public Task DisposeAsync() => Task.CompletedTask;
 
-    /// <summary>Settings over <paramref name="stateDirectory"/> with <paramref name="slots"/> slots from <paramref name="basePort"/>.</summary>
-    public static ShellboxSettings Settings(string stateDirectory, int slots, int basePort, int memoryMiB = 256) => new ShellboxSettings
+    /// <summary>
+    /// Settings over <paramref name="stateDirectory"/> with <paramref name="slots"/> slots from <paramref name="basePort"/>,
+    /// on the minimal guest: these tests boot many boxes (DebianGuestTests and the end-to-end tests use the Debian one).
+    /// </summary>
+    public static ShellboxSettings Settings(string stateDirectory, int slots, int basePort, int memoryMiB = 256, string guest = GuestKinds.Minimal) => new ShellboxSettings
     {
         Provider = ShellboxSettings.LocalProvider,
         StateDirectory = stateDirectory,
         Pool = PoolConfig.Dev,
-    }.WithLocal(new LocalProviderSettings { MaxSlots = slots, BasePort = basePort, MemoryMiB = memoryMiB });
+    }.WithLocal(new LocalProviderSettings { Guest = guest, MaxSlots = slots, BasePort = basePort, MemoryMiB = memoryMiB });
 
     /// <summary>The first port of <paramref name="count"/> consecutive loopback ports that are free now (below the ephemeral range).</summary>
     public static int FreePortBlock(int count) => Ssh.LoopbackPorts.FindFreeBlock(count);

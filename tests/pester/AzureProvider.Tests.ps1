@@ -67,7 +67,7 @@ Describe 'the Azure provider against the loopback ARM emulator and Azurite' {
 `$before = $CountWrites
 `$c = Connect-ShellboxBox dev33 -PassThru -Confirm:`$false
 `$after = $CountWrites
-`$out = & ssh @(`$c.SshArguments) 'echo persisted > /root/note.txt; sync; echo ok'
+`$out = & ssh @(`$c.SshArguments) 'echo persisted > ~/note.txt; sync; echo ok'
 `$c | Disconnect-ShellboxBox -Confirm:`$false
 "`$(`$after - `$before) `$(`$c.Path) `$out"
 "@
@@ -81,7 +81,7 @@ Describe 'the Azure provider against the loopback ARM emulator and Azurite' {
 `$before = $CountWrites
 `$c = Connect-ShellboxBox dev33 -PassThru -Confirm:`$false
 `$after = $CountWrites
-`$out = & ssh @(`$c.SshArguments) 'cat /root/note.txt'
+`$out = & ssh @(`$c.SshArguments) 'cat ~/note.txt'
 `$c | Disconnect-ShellboxBox -Confirm:`$false
 "`$(`$after - `$before) `$(`$c.Path) `$out"
 "@
@@ -94,7 +94,7 @@ Describe 'the Azure provider against the loopback ARM emulator and Azurite' {
         $work = New-Item -ItemType Directory (Join-Path $Emulator.StateDirectory 'sshd')
         $sshd = Start-ShellboxSshd -Work $work.FullName -State $Emulator.StateDirectory -ModulePath $ModulePath -Environment $Emulator.Environment
         try {
-            $first = Invoke-ShellboxSsh $sshd alice 'connect web echo hello-from-azure > /root/hello; cat /root/hello'
+            $first = Invoke-ShellboxSsh $sshd alice 'connect web echo hello-from-azure > ~/hello; cat ~/hello'
             $first.ExitCode | Should -Be 0 -Because $first.Output
             $first.Output | Should -Match 'hello-from-azure'
             $list = Invoke-ShellboxSsh $sshd alice 'list'

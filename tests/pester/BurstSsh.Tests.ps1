@@ -18,7 +18,7 @@ BeforeAll {
     @{ pool = 'Dev'
        poolBounds = @{ minFreeInstances = 0; maxFreeInstances = $Cap; maxTotalInstances = $Cap
                        minFreeVolumes = 0; maxFreeVolumes = $Cap; maxTotalVolumes = $Cap; checkIntervalSeconds = $CheckIntervalSeconds }
-       local = @{ maxSlots = $Cap; basePort = (Get-Random -Minimum 32800 -Maximum 34800) } } |
+       local = @{ guest = 'minimal'; maxSlots = $Cap; basePort = (Get-Random -Minimum 32800 -Maximum 34800) } } |
         ConvertTo-Json | Set-Content (Join-Path $State 'shellbox.json')
 
     Import-Module (Join-Path $PSScriptRoot 'SshFixture.psm1') -Force

@@ -7,7 +7,7 @@ BeforeAll {
     $script:State = New-TestStateDirectory 'shellbox-runbook'
     $script:Bounds = @{ minFreeInstances = 1; maxFreeInstances = 2; maxTotalInstances = 3; minFreeVolumes = 2; maxFreeVolumes = 3; maxTotalVolumes = 4 }
     function Set-Bounds([hashtable] $Bounds) {
-        @{ pool = 'Dev'; poolBounds = $Bounds; local = @{ maxSlots = 3; basePort = $script:BasePort } } |
+        @{ pool = 'Dev'; poolBounds = $Bounds; local = @{ guest = 'minimal'; maxSlots = 3; basePort = $script:BasePort } } |
             ConvertTo-Json | Set-Content (Join-Path $State 'shellbox.json')
     }
     $script:BasePort = Get-Random -Minimum 30000 -Maximum 32700

@@ -8,9 +8,9 @@ BeforeAll {
     $script:State = Join-Path $Work 'state'
     New-Item -ItemType Directory $State | Out-Null
 
-    # A small pool so the test is quick: one ready pair plus a spare of each.
+    # A small pool so the test is quick: one ready pair plus a spare of each. The guest users get: Debian.
     @{ pool = 'Dev'; poolBounds = @{ minFreeInstances = 2; maxFreeInstances = 3; maxTotalInstances = 4; minFreeVolumes = 2; maxFreeVolumes = 4; maxTotalVolumes = 8 }
-       local = @{ maxSlots = 4; basePort = (Get-Random -Minimum 30000 -Maximum 32700) } } |
+       local = @{ guest = 'debian'; maxSlots = 4; basePort = (Get-Random -Minimum 30000 -Maximum 32700) } } |
         ConvertTo-Json | Set-Content (Join-Path $State 'shellbox.json')
 
     Import-Module (Join-Path $PSScriptRoot 'SshFixture.psm1') -Force
@@ -31,16 +31,31 @@ AfterAll { Remove-ShellboxSshdState -Sshd $Sshd -State $State -Work $Work }
 
 Describe 'ssh HOST connect NAME through a real sshd' {
     It 'lands alice in her box; a file and a background process survive disconnect and reconnect' {
-        $first = Invoke-Ssh alice 'connect dev33 echo persisted > /root/note.txt; setsid sh -c ''while :; do date +%s > /tmp/beat; sleep 1; done'' >/dev/null 2>&1 </dev/null & echo started'
+        $first = Invoke-Ssh alice 'connect dev33 echo persisted > ~/note.txt; setsid sh -c ''while :; do date +%s > /tmp/beat; sleep 1; done'' >/dev/null 2>&1 </dev/null & echo started'
         $first.ExitCode | Should -Be 0 -Because $first.Output
         $first.Output | Should -Match 'started'
         (Get-ShellboxBox -StateDirectory $State -AllUsers | Where-Object Name -eq 'dev33').State | Should -Not -Be 'running'
 
-        $second = Invoke-Ssh alice 'connect dev33 cat /root/note.txt; ps | grep -c "[s]leep 1\|[w]hile" ; cat /tmp/beat'
+        $second = Invoke-Ssh alice 'connect dev33 cat ~/note.txt; ps -eo args | grep -c "[s]leep 1\|[w]hile" ; cat /tmp/beat'
         $second.ExitCode | Should -Be 0 -Because $second.Output
         $lines = $second.Output -split "`n"
         $lines[0] | Should -Be 'persisted'
         [int]$lines[1] | Should -BeGreaterThan 0
+    }
+
+    It 'lands alice in a Debian 12 system as the login user, with bash, passwordless sudo, apt and a UTF-8 locale, named after the box' {
+        $r = Invoke-Ssh alice 'connect dev33 echo "user=$(whoami) home=$HOME pwd=$PWD shell=$SHELL"; bash --version | head -n1; sudo -n true && echo sudo-ok; hostname; . /etc/os-release; echo "os=$ID $VERSION_ID"; apt-get --version | head -n1; ls /etc/apt/sources.list /etc/apt/sources.list.d >/dev/null && echo sources-ok; locale charmap; command -v curl git less vi ps ip ssh /usr/sbin/sshd | wc -l'
+        $r.ExitCode | Should -Be 0 -Because $r.Output
+        $lines = $r.Output -split "`n"
+        $lines[0] | Should -Be 'user=dev home=/home/dev pwd=/home/dev shell=/bin/bash'
+        $lines[1] | Should -Match '^GNU bash, version 5'
+        $lines[2] | Should -Be 'sudo-ok'
+        $lines[3] | Should -Be 'dev33'
+        $lines[4] | Should -Be 'os=debian 12'
+        $lines[5] | Should -Match '^apt 2\.6'
+        $lines[6] | Should -Be 'sources-ok'
+        $lines[7] | Should -Be 'UTF-8'
+        [int]$lines[8] | Should -Be 8
     }
 
     It 'passes the exit code of the command in the box back to the ssh client' {
@@ -49,7 +64,7 @@ Describe 'ssh HOST connect NAME through a real sshd' {
 
     It 'keeps users apart: bob neither sees nor reaches alice''s dev33' {
         (Invoke-Ssh bob 'list').Output | Should -Not -Match 'dev33'
-        $bob = Invoke-Ssh bob 'connect dev33 cat /root/note.txt 2>&1 || echo missing'
+        $bob = Invoke-Ssh bob 'connect dev33 cat ~/note.txt 2>&1 || echo missing'
         $bob.Output | Should -Match 'missing'
         $ids = @(Get-ShellboxBox -StateDirectory $State -AllUsers | Where-Object Name -eq 'dev33' | Select-Object -ExpandProperty UserId)
         $ids.Count | Should -Be 2
@@ -103,8 +118,9 @@ Describe 'ssh HOST connect NAME through a real sshd' {
         & tmux new-session -d -s $session -x 120 -y 30 $sshCmd
         try {
             $deadline = (Get-Date).AddSeconds(60)
-            do { Start-Sleep -Milliseconds 300; $screen = (& tmux capture-pane -p -t $session) -join "`n" } until ($screen -match '#\s*$' -or (Get-Date) -gt $deadline)
-            $screen | Should -Match '#\s*$' -Because "a prompt is expected, the screen was: $screen"
+            # bash's prompt for the login user: dev@dev33:~$
+            do { Start-Sleep -Milliseconds 300; $screen = (& tmux capture-pane -p -t $session) -join "`n" } until ($screen -match 'dev@dev33:~\$\s*$' -or (Get-Date) -gt $deadline)
+            $screen | Should -Match 'dev@dev33:~\$\s*$' -Because "a prompt is expected, the screen was: $screen"
             & tmux send-keys -t $session 'echo MARK$((40+2))' Enter
             $deadline = (Get-Date).AddSeconds(20)
             do { Start-Sleep -Milliseconds 300; $screen = (& tmux capture-pane -p -t $session) -join "`n" } until ($screen -match 'MARK42' -or (Get-Date) -gt $deadline)

@@ -10,7 +10,7 @@ BeforeAll {
     # One ready pair and a spare volume; events kept at most 1000.
     @{ pool = 'Dev'; poolBounds = @{ minFreeInstances = 1; maxFreeInstances = 2; maxTotalInstances = 3; minFreeVolumes = 2; maxFreeVolumes = 3; maxTotalVolumes = 6 }
        events = @{ maxAgeDays = 7; maxCount = 1000 }
-       local = @{ maxSlots = 3; basePort = (Get-Random -Minimum 32800 -Maximum 34000) } } |
+       local = @{ guest = 'minimal'; maxSlots = 3; basePort = (Get-Random -Minimum 32800 -Maximum 34000) } } |
         ConvertTo-Json | Set-Content (Join-Path $State 'shellbox.json')
 
     function Get-FreePort {

@@ -274,7 +274,7 @@ public sealed class ConnectFlow(ShellboxEngine engine, IProgress<ConnectNotice>?
             BoxEndpoint endpoint;
             try
             {
-                endpoint = await trace.TimeAsync("resume", () => engine.Runtime.ResumeAsync(instance.Id, box.VolumeId, cancellationToken)).ConfigureAwait(false);
+                endpoint = await trace.TimeAsync("resume", () => engine.Runtime.ResumeAsync(instance.Id, box.VolumeId, box.BoxName, cancellationToken)).ConfigureAwait(false);
             }
             catch (SavedStateMissingException)
             {

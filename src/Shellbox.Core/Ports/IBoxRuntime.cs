@@ -9,6 +9,13 @@ public interface IBoxRuntime
     /// <summary>Resumes the box of <paramref name="volumeId"/> on the instance and waits until its SSH server answers.</summary>
     Task<BoxEndpoint> ResumeAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Resumes the box as above for a connect to the box named <paramref name="boxName"/>: a runtime that can
+    /// gives the box that name as its hostname (once; a ready pair's box was resumed before it had a name).
+    /// </summary>
+    Task<BoxEndpoint> ResumeAsync(string instanceId, string volumeId, string boxName, CancellationToken cancellationToken) =>
+        ResumeAsync(instanceId, volumeId, cancellationToken);
+
     /// <summary>Stops the box, saves its device state to the volume, flushes its RAM file and ends QEMU.</summary>
     Task SuspendAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default);
 

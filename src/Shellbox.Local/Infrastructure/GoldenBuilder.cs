@@ -14,10 +14,11 @@ namespace Shellbox.Local.Infrastructure;
 /// <summary>
 /// Makes the golden snapshot: build the guest, boot it once, wait for SSH, suspend it (RAM file + device
 /// state), flatten its disk. The version is a hash of the guest's build inputs and of the machine
-/// fingerprint, since the saved RAM only resumes on the machine that wrote it. A complete golden is
+/// fingerprint, since the saved RAM only resumes on the machine that wrote it. Which guest (Debian or
+/// minimal) and its disk size are build inputs, so they are part of the version too. A complete golden is
 /// never rebuilt; a build happens in a dot-folder beside it and is renamed into place at the end.
 /// </summary>
-internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions options, QemuMachine machine, TimeProvider time)
+internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions options, QemuMachine machine, GuestBuild guest, TimeProvider time)
 {
     private const string Activity = "Shellbox golden snapshot";
 
@@ -42,7 +43,7 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
     {
         progress?.Report(new ShellboxProgress(Activity, "Hashing the guest's build inputs", 0));
         var script = GoldenScript.Locate(options.GoldenScriptPath);
-        var buildHash = await script.PrintHashAsync(access.AuthorizedKeyFile, cancellationToken).ConfigureAwait(false);
+        var buildHash = await script.PrintHashAsync(access.AuthorizedKeyFile, guest, cancellationToken).ConfigureAwait(false);
         var version = VersionOf(buildHash, machine);
 
         if (TryRead(version) is { } existing)
@@ -98,8 +99,9 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
         {
             Directory.CreateDirectory(work);
             progress?.Report(new ShellboxProgress(Activity, $"Building the guest with {Path.GetFileName(script.Path)}", 10));
-            await script.BuildAsync(access.AuthorizedKeyFile, build, cancellationToken).ConfigureAwait(false);
-            var append = ReadAppend(Path.Combine(build, LocalFiles.Manifest));
+            await script.BuildAsync(access.AuthorizedKeyFile, guest, build, Path.Combine(Layout.GoldenRoot, ".packages"), cancellationToken).ConfigureAwait(false);
+            var manifest = GuestManifest.Read(Path.Combine(build, LocalFiles.Manifest));
+            var append = manifest.Append;
 
             // The first boot writes to the disk (host key, ext4 state): boot an overlay, flatten it after.
             var bootDisk = Path.Combine(work, "boot.qcow2");
@@ -126,6 +128,14 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
                 throw process.Failed("GoldenBootFailed", $"The golden guest did not answer SSH within {options.BootTimeout.TotalSeconds:0} s of its first boot");
             }
 
+            // A guest that settles after sshd is up (systemd finishing its boot, then dropping its page cache)
+            // says so on the console: suspended any earlier, every clone would finish that boot itself.
+            if (manifest.ReadyMarker is { } marker
+                && !await ConsoleLine.WaitAsync(launch.ConsoleLog, marker, options.BootTimeout, () => process.IsAlive, cancellationToken).ConfigureAwait(false))
+            {
+                throw process.Failed("GoldenBootFailed", $"The golden guest did not print '{marker}' on its console within {options.BootTimeout.TotalSeconds:0} s of answering SSH");
+            }
+
             // The guest prints its host key on the console (a channel only we read); SSH must present that one.
             var consoleKey = HostKeyFromConsole(launch.ConsoleLog);
             var presented = await CheckGuestAsync(launch.Address, port, access, consoleKey, cancellationToken).ConfigureAwait(false);
@@ -133,6 +143,9 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
             progress?.Report(new ShellboxProgress(Activity, "Suspending the guest (RAM and device state)", 80));
             await run.SuspendAsync(Path.Combine(work, LocalFiles.DeviceState), launch.RamFile, options.SuspendTimeout, cancellationToken).ConfigureAwait(false);
             run = null;
+
+            // Pages the guest never used or zeroed (init_on_free) need no room: clones copy the file sparsely too.
+            await DigHolesAsync(launch.RamFile, cancellationToken).ConfigureAwait(false);
 
             progress?.Report(new ShellboxProgress(Activity, "Flattening the golden disk", 90));
             await ExternalTool.RunAsync("qemu-img", ["convert", "-O", "qcow2", bootDisk, Path.Combine(work, LocalFiles.GoldenDisk)], cancellationToken).ConfigureAwait(false);
@@ -207,19 +220,13 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
             : throw ShellboxException.Service("GoldenBootFailed", $"The golden guest answered SSH but could not run a command: {check.StdErr.Trim()}");
     }
 
-    private static string ReadAppend(string manifest)
+    private static async Task DigHolesAsync(string file, CancellationToken cancellationToken)
     {
-        try
+        var result = await ExternalTool.TryRunAsync("fallocate", ["--dig-holes", file], cancellationToken).ConfigureAwait(false);
+        if (result.ExitCode != 0)
         {
-            using var document = JsonDocument.Parse(File.ReadAllText(manifest));
-            return document.RootElement.TryGetProperty("append", out var append) && append.GetString() is { Length: > 0 } value
-                ? value
-                : QemuMachine.DefaultKernelAppend;
-        }
-        catch (Exception e) when (e is IOException or JsonException)
-        {
-            Core.Observability.ShellboxLog.Dropped("Shellbox.Local.Golden", $"kernel append of manifest={manifest} unreadable, the default is used", e);
-            return QemuMachine.DefaultKernelAppend;
+            // Only disk space is lost: the file reads the same.
+            Core.Observability.ShellboxLog.Dropped("Shellbox.Local.Golden", $"holes of file={file} not dug", new IOException($"fallocate --dig-holes: {result.StdErr.Trim()}"), routine: true);
         }
     }
 

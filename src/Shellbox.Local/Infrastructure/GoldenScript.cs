@@ -40,17 +40,28 @@ internal sealed class GoldenScript(string path)
         throw ShellboxException.User("GoldenScriptNotFound", $"Cannot find {RelativePath} in or above {string.Join(" or ", starts)}; pass its path in LocalProviderOptions.GoldenScriptPath.");
     }
 
-    /// <summary>The hash of the guest's build inputs (package versions, the script, the key); downloads nothing.</summary>
-    public async Task<string> PrintHashAsync(string authorizedKeyFile, CancellationToken cancellationToken)
+    /// <summary>The hash of the guest's build inputs (package versions, the script, the key, the disk size); downloads nothing.</summary>
+    public async Task<string> PrintHashAsync(string authorizedKeyFile, GuestBuild guest, CancellationToken cancellationToken)
     {
-        var output = await ExternalTool.RunAsync("bash", [Path, "--authorized-key", authorizedKeyFile, "--print-hash"], cancellationToken, "GoldenBuildFailed").ConfigureAwait(false);
+        var output = await ExternalTool.RunAsync("bash", [Path, .. guest.Arguments, "--authorized-key", authorizedKeyFile, "--print-hash"], cancellationToken, "GoldenBuildFailed").ConfigureAwait(false);
         var hash = output.Trim();
         return hash.Length >= 12 && hash.All(char.IsAsciiHexDigit)
             ? hash.ToLowerInvariant()
             : throw ShellboxException.Service("GoldenBuildFailed", $"{Path} --print-hash printed no hash.");
     }
 
-    /// <summary>Builds base.qcow2, vmlinuz, initrd.img and manifest.json into <paramref name="outputFolder"/>.</summary>
-    public Task BuildAsync(string authorizedKeyFile, string outputFolder, CancellationToken cancellationToken) =>
-        ExternalTool.RunAsync("bash", [Path, "--authorized-key", authorizedKeyFile, "--out", outputFolder], cancellationToken, "GoldenBuildFailed");
+    /// <summary>
+    /// Builds base.qcow2, vmlinuz, initrd.img and manifest.json into <paramref name="outputFolder"/>; downloaded
+    /// packages are kept in <paramref name="packageCache"/> for the next build.
+    /// </summary>
+    public Task BuildAsync(string authorizedKeyFile, GuestBuild guest, string outputFolder, string packageCache, CancellationToken cancellationToken) =>
+        ExternalTool.RunAsync("bash", [Path, .. guest.Arguments, "--authorized-key", authorizedKeyFile, "--out", outputFolder, "--cache", packageCache], cancellationToken, "GoldenBuildFailed");
+}
+
+/// <summary>Which guest the golden holds (<see cref="GuestKinds"/>) and the size of its sparse disk.</summary>
+internal sealed record GuestBuild(string Guest, int DiskGiB)
+{
+    public static GuestBuild From(LocalProviderSettings local) => new(local.Guest, local.DiskGiB);
+
+    public IReadOnlyList<string> Arguments => ["--guest", Guest, "--disk-size", $"{DiskGiB.ToString(System.Globalization.CultureInfo.InvariantCulture)}G"];
 }

@@ -28,7 +28,7 @@ public sealed class LocalInfrastructure : IInfrastructure
         options ??= new LocalProviderOptions();
         this.time = time ?? TimeProvider.System;
         state = new LocalState(new LocalLayout(settings, options));
-        golden = new GoldenBuilder(state, options, QemuMachine.Create(local.MemoryMiB, options.Accelerator), this.time);
+        golden = new GoldenBuilder(state, options, QemuMachine.Create(local.MemoryMiB, options.Accelerator), GuestBuild.From(local), this.time);
     }
 
     /// <summary>The private key the control plane logs in to boxes with (made by the first EnsureGoldenSnapshotAsync).</summary>
@@ -125,19 +125,13 @@ public sealed class LocalInfrastructure : IInfrastructure
                 "qemu-img",
                 ["create", "-q", "-f", "qcow2", "-b", Path.Combine(golden.Location, LocalFiles.GoldenDisk), "-F", "qcow2", Path.Combine(work, LocalFiles.Disk)],
                 cancellationToken).ConfigureAwait(false);
-            await ExternalTool.RunAsync(
-                "cp",
-                ["--reflink=auto", "--sparse=always", Path.Combine(golden.Location, LocalFiles.Ram), Path.Combine(work, LocalFiles.Ram)],
-                cancellationToken).ConfigureAwait(false);
+            // The RAM file stays the golden's until the first resume copies it (GoldenRam): a new volume is small.
             File.Copy(Path.Combine(golden.Location, LocalFiles.DeviceState), Path.Combine(work, LocalFiles.DeviceState));
             if (!OperatingSystem.IsWindows())
             {
-                var readWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-                File.SetUnixFileMode(Path.Combine(work, LocalFiles.Ram), readWrite);
-                File.SetUnixFileMode(Path.Combine(work, LocalFiles.DeviceState), readWrite);
+                File.SetUnixFileMode(Path.Combine(work, LocalFiles.DeviceState), UnixFileMode.UserRead | UnixFileMode.UserWrite);
             }
 
-            AtomicFile.Sync(Path.Combine(work, LocalFiles.Ram));
             AtomicFile.Sync(Path.Combine(work, LocalFiles.DeviceState));
             var meta = new VolumeMeta
             {
@@ -150,6 +144,7 @@ public sealed class LocalInfrastructure : IInfrastructure
                 MachineFingerprint = goldenMeta.MachineFingerprint,
                 MachineDescription = goldenMeta.MachineDescription,
                 GoldenHostKey = goldenMeta.HostKey,
+                RamInGolden = true,
                 Tags = new Dictionary<string, string>(tags),
             };
             AtomicFile.WriteJson(Path.Combine(work, LocalFiles.VolumeMeta), meta);

@@ -31,6 +31,15 @@ internal sealed record VolumeMeta
 
     public DateTimeOffset? LastResumed { get; init; }
 
+    /// <summary>
+    /// True while the volume's RAM is still the golden's, not yet copied: a new volume takes no room for it
+    /// until its first resume copies it (off the critical path: pairing resumes a box before anyone claims it).
+    /// </summary>
+    public bool RamInGolden { get; init; }
+
+    /// <summary>The box name the guest last took as its hostname.</summary>
+    public string? Hostname { get; init; }
+
     public DateTimeOffset? LastSuspended { get; init; }
 
     /// <summary>The tags given at create.</summary>

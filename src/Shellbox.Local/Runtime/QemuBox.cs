@@ -49,6 +49,7 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
             }
         }
 
+        meta = await GoldenRam.EnsureCopiedAsync(site, meta, cancellationToken).ConfigureAwait(false);
         var deviceState = CheckResumable(meta, site.VolumeFolder);
         var run = await QemuRun.StartAsync(options.QemuBinary, machine, Launch(site, meta, incoming: true), site.RunFolder, cancellationToken).ConfigureAwait(false);
         try

@@ -33,17 +33,31 @@ public sealed class QemuBoxRuntime : IBoxRuntime
 
     internal QemuMachine Machine => box.Machine;
 
-    public async Task<BoxEndpoint> ResumeAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
+    public Task<BoxEndpoint> ResumeAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default) =>
+        ResumeAsync(instanceId, volumeId, null, cancellationToken);
+
+    public async Task<BoxEndpoint> ResumeAsync(string instanceId, string volumeId, string? boxName, CancellationToken cancellationToken)
     {
         Attached(instanceId, volumeId);
         using var _ = await box.RunLockAsync(state.Layout.Instance(instanceId), cancellationToken).ConfigureAwait(false);
         var (site, meta) = Attached(instanceId, volumeId); // again under the lock: another process may have just resumed it
         var started = await box.ResumeAsync(site, meta, cancellationToken).ConfigureAwait(false);
+        boxName ??= started.Meta.BoxName;
 
-        // A box that was already running had its clock set when it resumed and has kept time since.
-        return started.WasRunning && started.Meta.HostKey is { } pinned
-            ? Endpoint(site, pinned)
-            : await AfterStartAsync(site, started.Meta, cancellationToken).ConfigureAwait(false);
+        // A box that was already running had its clock set when it resumed and has kept time since; a ready
+        // pair's box, resumed before it had a name, takes its name now (once).
+        if (started.WasRunning && started.Meta.HostKey is { } pinned)
+        {
+            if (boxName is not null && started.Meta.Hostname != boxName
+                && await BoxGuest.SetHostnameAsync(Login(site, started.Meta, boxName), pinned, cancellationToken).ConfigureAwait(false))
+            {
+                await site.UpdateMetaAsync(m => m with { Hostname = boxName }, cancellationToken).ConfigureAwait(false);
+            }
+
+            return Endpoint(site, pinned);
+        }
+
+        return await AfterStartAsync(site, started.Meta, boxName, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task SuspendAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
@@ -93,7 +107,7 @@ public sealed class QemuBoxRuntime : IBoxRuntime
         using var _ = await box.RunLockAsync(state.Layout.Instance(instanceId), cancellationToken).ConfigureAwait(false);
         var (site, meta) = Attached(instanceId, volumeId); // again under the lock: another process may have just resumed it
         var started = await box.ColdBootAsync(site, meta, cancellationToken).ConfigureAwait(false);
-        return await AfterStartAsync(site, started.Meta, cancellationToken).ConfigureAwait(false);
+        return await AfterStartAsync(site, started.Meta, started.Meta.BoxName, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The QEMU command line parts for the volume's box on the instance (internal for crash-recovery tests).</summary>
@@ -103,16 +117,23 @@ public sealed class QemuBoxRuntime : IBoxRuntime
         return box.Launch(site, meta, incoming);
     }
 
-    private async Task<BoxEndpoint> AfterStartAsync(BoxSite site, VolumeMeta meta, CancellationToken cancellationToken)
+    private async Task<BoxEndpoint> AfterStartAsync(BoxSite site, VolumeMeta meta, string? boxName, CancellationToken cancellationToken)
     {
         var hostKey = await BoxGuest.AfterStartAsync(
-            new BoxLogin(meta.VolumeId, site.Address, site.Port, ControlKeyPath),
+            Login(site, meta, boxName),
             new BoxHostKeys(meta.HostKey, meta.GoldenHostKey),
             (key, ct) => site.UpdateMetaAsync(m => m with { HostKey = key }, ct),
             time.GetUtcNow(),
             cancellationToken).ConfigureAwait(false);
+        if (boxName is not null && meta.Hostname != boxName)
+        {
+            await site.UpdateMetaAsync(m => m with { Hostname = boxName }, cancellationToken).ConfigureAwait(false);
+        }
+
         return Endpoint(site, hostKey);
     }
+
+    private BoxLogin Login(BoxSite site, VolumeMeta meta, string? boxName) => new(meta.VolumeId, site.Address, site.Port, ControlKeyPath, boxName);
 
     private BoxEndpoint Endpoint(BoxSite site, string hostKey) =>
         new(site.Address, site.Port, HostKeys.KnownHostsLine(site.Address, site.Port, hostKey), ControlKeyPath);

@@ -56,7 +56,13 @@ public sealed class ShellboxConnection
 
     public double TotalMilliseconds { get; }
 
-    /// <summary>The arguments for an ssh client to reach the box as root with the control key.</summary>
+    /// <summary>
+    /// The user a session lands as: every guest build-golden.sh makes has it (on the Debian guest with passwordless
+    /// sudo and a bash login shell in /home/dev); the control plane's own steps log in as root.
+    /// </summary>
+    public const string LoginUser = "dev";
+
+    /// <summary>The arguments for an ssh client to reach the box as its login user with the control key.</summary>
     public string[] SshArguments =>
     [
         // No user config, no escape character, no forwarding: on the bastion the client runs with the
@@ -64,6 +70,6 @@ public sealed class ShellboxConnection
         "-F", "/dev/null", "-e", "none", "-o", "ClearAllForwardings=yes", "-o", "ForwardAgent=no", "-o", "PermitLocalCommand=no",
         "-i", ControlKeyPath, "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "-o", $"UserKnownHostsFile={KnownHostsFile}", "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes",
-        "-o", "LogLevel=ERROR", "-o", "GlobalKnownHostsFile=/dev/null", $"root@{Host}",
+        "-o", "LogLevel=ERROR", "-o", "GlobalKnownHostsFile=/dev/null", $"{LoginUser}@{Host}",
     ];
 }

@@ -51,7 +51,9 @@ public sealed class AgentHostFixture : IAsyncLifetime
         var cache = Path.Combine(repository, ".cache");
         var options = new LocalProviderOptions { GoldenDirectory = Path.Combine(cache, "golden"), KeyDirectory = Path.Combine(cache, "keys") };
         var state = Directory.CreateDirectory(Path.Combine(Folder, "local")).FullName;
-        var settings = new ShellboxSettings { Provider = ShellboxSettings.LocalProvider, StateDirectory = state, Pool = PoolConfig.Dev };
+        // The minimal guest: these tests boot many boxes (the Debian guest is the end-to-end tests').
+        var settings = new ShellboxSettings { Provider = ShellboxSettings.LocalProvider, StateDirectory = state, Pool = PoolConfig.Dev }
+            .WithLocal(new LocalProviderSettings { Guest = GuestKinds.Minimal });
         var local = new LocalInfrastructure(settings, options);
         LocalGolden = await local.EnsureGoldenSnapshotAsync();
         ControlKeyPath = local.ControlKeyPath;
@@ -61,7 +63,7 @@ public sealed class AgentHostFixture : IAsyncLifetime
         {
             DataDirectory = Folder,
             AgentDirectory = AgentDirectory(repository),
-            Environment = new Dictionary<string, string> { ["SHELLBOX_GOLDEN_CACHE"] = options.GoldenDirectory },
+            Environment = new Dictionary<string, string> { ["SHELLBOX_GOLDEN_CACHE"] = options.GoldenDirectory, ["SHELLBOX_BOX_GUEST"] = GuestKinds.Minimal },
         });
 
         // The golden disk: an empty data disk on a builder VM, filled by build-golden through the agent.

@@ -87,10 +87,14 @@ public sealed class QemuBoxRuntimeTests(GoldenFixture golden) : IAsyncLifetime
     [Fact]
     public async Task A_missing_ram_file_is_refused_instead_of_resuming_on_zeroed_memory()
     {
+        // GIVEN a box that has its own RAM file (its first resume copied the golden's in) and lost it
         await NewBoxAsync();
+        var runtime = Runtime();
+        await runtime.ResumeAsync("instance-a", "volume-a");
+        await runtime.SuspendAsync("instance-a", "volume-a");
         File.Delete(VolumeFile("ram.img"));
 
-        var error = await Assert.ThrowsAsync<ShellboxException>(() => Runtime().ResumeAsync("instance-a", "volume-a"));
+        var error = await Assert.ThrowsAsync<ShellboxException>(() => runtime.ResumeAsync("instance-a", "volume-a"));
 
         Assert.Equal("RamFileInvalid", error.ErrorId);
         Assert.False(File.Exists(VolumeFile("ram.img")));

@@ -1,0 +1,165 @@
+using System.Globalization;
+using Shellbox.Core.Model;
+using Shellbox.Core.Ports;
+using Shellbox.Local.Files;
+using Shellbox.Local.Infrastructure;
+using Shellbox.Local.Runtime;
+
+namespace Shellbox.Local.Tests.Guest;
+
+/// <summary>
+/// The Debian guest as a user meets it, through real QEMU boxes cloned from the Debian golden: what the
+/// login user finds, what each clone makes its own, what survives a suspend. Nothing here reaches a network
+/// beyond loopback (no apt-get update).
+/// </summary>
+[Collection(DebianGuestCollection.Name)]
+public sealed class DebianGuestTests(DebianGoldenFixture golden) : IAsyncLifetime
+{
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly TempFolder folder = new("shellbox-debian");
+    private Core.Settings.ShellboxSettings settings = null!;
+    private LocalInfrastructure infrastructure = null!;
+    private QemuBoxRuntime runtime = null!;
+
+    public Task InitializeAsync()
+    {
+        settings = DebianGoldenFixture.Settings(folder.Path, 2, GoldenFixture.FreePortBlock(2));
+        infrastructure = new LocalInfrastructure(settings, golden.Options);
+        runtime = new QemuBoxRuntime(settings, golden.Options);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await GoldenFixture.KillBoxesAsync(folder.Path);
+        folder.Dispose();
+    }
+
+    /// <summary>A box on its own instance; with a name, the volume is tagged as a connect's attach tags it.</summary>
+    private async Task NewBoxAsync(string id, string? boxName)
+    {
+        var tags = boxName is null ? new Dictionary<string, string>() : new Dictionary<string, string> { [TagKeys.UserId] = "u1", [TagKeys.BoxName] = boxName };
+        await infrastructure.CreateInstanceAsync($"instance-{id}", new Dictionary<string, string>());
+        await infrastructure.CreateVolumeAsync($"volume-{id}", golden.Golden, new Dictionary<string, string>());
+        await infrastructure.AttachAsync($"instance-{id}", $"volume-{id}", tags);
+    }
+
+    /// <summary>Runs <paramref name="command"/> as the login user with the OpenSSH client, the way a session reaches the box.</summary>
+    private async Task<string> AsLoginUserAsync(BoxEndpoint endpoint, string command)
+    {
+        var knownHosts = folder.Combine($"known_hosts_{endpoint.Port}");
+        await File.WriteAllTextAsync(knownHosts, endpoint.HostKey + "\n");
+        var ssh = await ExternalTool.TryRunAsync(
+            "ssh",
+            ["-F", "/dev/null", "-i", endpoint.ControlKeyPath, "-p", endpoint.Port.ToString(CultureInfo.InvariantCulture), "-o", "UserKnownHostsFile=" + knownHosts,
+             "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", $"{GuestKinds.LoginUser}@{endpoint.Host}", command],
+            CancellationToken.None);
+        Assert.True(ssh.ExitCode == 0, $"{command}: exit {ssh.ExitCode}: {ssh.StdErr}");
+        return ssh.StdOut.Trim();
+    }
+
+    private async Task<string> AsRootAsync(BoxEndpoint endpoint, string command)
+    {
+        var result = await runtime.RunAsync(endpoint, command, CommandTimeout);
+        Assert.True(result.ExitCode == 0, $"{command}: exit {result.ExitCode}: {result.StdErr}");
+        return result.StdOut.Trim();
+    }
+
+    [Fact]
+    public async Task A_fresh_box_gives_the_login_user_Debian_12_bash_sudo_apt_a_UTF8_locale_and_the_box_name_as_hostname()
+    {
+        await NewBoxAsync("a", "dev33");
+        var endpoint = await runtime.ResumeAsync("instance-a", "volume-a");
+
+        var lines = (await AsLoginUserAsync(endpoint, string.Join("; ",
+            "echo \"$(whoami) $HOME $PWD $SHELL\"",
+            "bash --version | head -n1",
+            "sudo -n true && echo sudo-ok",
+            "hostname",
+            ". /etc/os-release && echo \"$ID $VERSION_ID\"",
+            "apt-get --version | head -n1",
+            "grep -h '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -n1",
+            "locale charmap",
+            "for t in curl git less vi ps ip ssh /usr/sbin/sshd; do command -v $t >/dev/null || echo missing $t; done; echo tools-checked"))).Split('\n');
+
+        Assert.Equal("dev /home/dev /home/dev /bin/bash", lines[0]);
+        Assert.StartsWith("GNU bash, version 5.", lines[1], StringComparison.Ordinal);
+        Assert.Equal("sudo-ok", lines[2]);
+        Assert.Equal("dev33", lines[3]);
+        Assert.Equal("debian 12", lines[4]);
+        Assert.StartsWith("apt 2.6", lines[5], StringComparison.Ordinal);
+        Assert.StartsWith("deb http://deb.debian.org/debian bookworm main", lines[6], StringComparison.Ordinal);
+        Assert.Equal("UTF-8", lines[7]);
+        Assert.Equal("tools-checked", lines[8]); // no "missing" line before it
+    }
+
+    [Fact]
+    public async Task A_ready_pairs_box_resumed_without_a_name_takes_its_name_as_hostname_when_claimed()
+    {
+        // GIVEN a box resumed by pairing, before anyone named it
+        await NewBoxAsync("a", null);
+        var paired = await runtime.ResumeAsync("instance-a", "volume-a");
+        Assert.Equal("shellbox", await AsLoginUserAsync(paired, "hostname"));
+
+        // WHEN a connect claims it for box dev44 THEN the running box is called dev44, now and after a suspend
+        var claimed = await runtime.ResumeAsync("instance-a", "volume-a", "dev44", CancellationToken.None);
+        Assert.Equal("dev44 dev44", await AsLoginUserAsync(claimed, "echo $(hostname) $(cat /etc/hostname)"));
+        await runtime.SuspendAsync("instance-a", "volume-a");
+        Assert.Equal("dev44", await AsLoginUserAsync(await runtime.ResumeAsync("instance-a", "volume-a"), "hostname"));
+    }
+
+    [Fact]
+    public async Task Two_clones_make_their_own_host_keys_machine_ids_and_random_numbers()
+    {
+        await NewBoxAsync("a", "one");
+        await NewBoxAsync("b", "two");
+        var boxes = await Task.WhenAll(runtime.ResumeAsync("instance-a", "volume-a"), runtime.ResumeAsync("instance-b", "volume-b"));
+
+        Assert.NotEqual(boxes[0].HostKey.Split(' ')[^1], boxes[1].HostKey.Split(' ')[^1]);
+        var probe = "cat /etc/machine-id; head -c 16 /dev/urandom | od -An -tx1 | tr -d ' '; cut -d' ' -f2 /etc/ssh/ssh_host_ed25519_key.pub";
+        var a = (await AsRootAsync(boxes[0], probe)).Split('\n');
+        var b = (await AsRootAsync(boxes[1], probe)).Split('\n');
+        Assert.Matches("^[0-9a-f]{32}$", a[0]);
+        Assert.NotEqual(a[0], b[0]);
+        Assert.NotEqual(a[1], b[1]);
+        Assert.NotEqual(a[2], b[2]);
+
+        // The key sshd presents is the one the box made, pinned by the control plane.
+        Assert.EndsWith(a[2], boxes[0].HostKey, StringComparison.Ordinal);
+        Assert.EndsWith(b[2], boxes[1].HostKey, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_file_in_home_and_a_running_process_survive_suspend_and_resume_and_the_clock_is_set_again()
+    {
+        await NewBoxAsync("a", "keep");
+        var endpoint = await runtime.ResumeAsync("instance-a", "volume-a");
+        await AsLoginUserAsync(endpoint, "echo kept > ~/note.txt; setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $! > /tmp/pid; sync");
+        await runtime.SuspendAsync("instance-a", "volume-a");
+        await Task.Delay(TimeSpan.FromSeconds(3)); // the guest clock stands still meanwhile
+
+        var resumed = await runtime.ResumeAsync("instance-a", "volume-a");
+        var lines = (await AsLoginUserAsync(resumed, "cat ~/note.txt; kill -0 $(cat /tmp/pid) && echo alive; date +%s")).Split('\n');
+        Assert.Equal("kept", lines[0]);
+        Assert.Equal("alive", lines[1]);
+        Assert.InRange(long.Parse(lines[2], CultureInfo.InvariantCulture), DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 3, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
+    }
+
+    [Fact]
+    public async Task A_new_volume_takes_under_50_MB_until_its_first_resume_copies_the_golden_RAM_in()
+    {
+        await NewBoxAsync("a", null);
+        var volume = folder.Combine("volumes", "volume-a");
+        Assert.InRange(await DiskUsageAsync(volume), 0, 50L * 1024 * 1024);
+
+        await runtime.ResumeAsync("instance-a", "volume-a");
+        Assert.Equal(DebianGoldenFixture.MemoryMiB * 1024L * 1024, new FileInfo(Path.Combine(volume, LocalFiles.Ram)).Length);
+    }
+
+    private static async Task<long> DiskUsageAsync(string folder)
+    {
+        var du = await ExternalTool.RunAsync("du", ["-s", "-B1", folder], CancellationToken.None);
+        return long.Parse(du.Split('\t')[0], CultureInfo.InvariantCulture);
+    }
+}
