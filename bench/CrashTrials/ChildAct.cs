@@ -20,7 +20,7 @@ public static class ChildAct
         switch (act)
         {
             case Connect:
-                await new ConnectFlow(engine).ConnectAsync(TrialSetup.User, box!, create: false);
+                await new ConnectFlow(engine).ConnectAsync(TrialSetup.User, box!);
                 break;
             case Disconnect:
                 await new DisconnectFlow(engine).DisconnectAsync(Shellbox.Core.Model.BoxRecord.IdFor(TrialSetup.User, box!), session!);

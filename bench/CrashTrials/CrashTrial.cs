@@ -21,6 +21,7 @@ public sealed class CrashTrial(TrialSetup setup, string point, TimeSpan? recover
     private const string Marker = "/root/crash-marker";
     private const string Kept = "dev1";
     private const string Removed = "dev2";
+    private const string Made = "dev3";
 
     /// <summary>The act a step belongs to, and the box it acts on.</summary>
     public static (string Act, string? Box) ActOf(string point) => point switch
@@ -29,6 +30,7 @@ public sealed class CrashTrial(TrialSetup setup, string point, TimeSpan? recover
         CrashPoints.DuringSuspend => (ChildAct.Disconnect, Kept),
         CrashPoints.DuringCreate => (ChildAct.Reconcile, null),
         CrashPoints.DuringDelete => (ChildAct.Remove, Removed),
+        CrashPoints.DuringMake => (ChildAct.Connect, Made), // a new box: the pool has a free instance but no volume
         _ => throw new ArgumentOutOfRangeException(nameof(point), point, "Not a crash point."),
     };
 

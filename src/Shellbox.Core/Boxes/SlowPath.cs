@@ -119,6 +119,7 @@ internal sealed class SlowPath(ShellboxEngine engine, ConnectTrace trace, IProgr
             return new Made([], limit);
         }
 
+        CrashPoints.Reach(CrashPoints.DuringMake);
         notices?.Report(new ConnectNotice(await SlowPathTimes.EstimateSecondsAsync(engine, cancellationToken).ConfigureAwait(false)));
         try
         {

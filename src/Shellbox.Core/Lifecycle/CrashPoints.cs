@@ -30,10 +30,13 @@ public static class CrashPoints
     /// <summary>A row is marked deleting (scale-down, reset or a box removal), before the provider deletes it.</summary>
     public const string DuringDelete = "during-delete";
 
+    /// <summary>A connect's slow path holds what was free and has inserted its creating rows, before the provider makes them.</summary>
+    public const string DuringMake = "during-make";
+
     /// <summary>A duplicate has written the copy's box and volume rows (marked), before the provider copies the volume (not in <see cref="All"/>: the crash trials do not run duplicates).</summary>
     public const string DuringDuplicate = "during-duplicate";
 
-    public static readonly IReadOnlyList<string> All = [AfterClaim, AfterAttach, DuringResume, DuringSuspend, DuringCreate, DuringDelete];
+    public static readonly IReadOnlyList<string> All = [AfterClaim, AfterAttach, DuringResume, DuringSuspend, DuringCreate, DuringDelete, DuringMake];
 
     private static readonly string? Armed = Environment.GetEnvironmentVariable(Variable);
 

@@ -20,6 +20,7 @@ public sealed class CrashRecoveryTests(GoldenFixture golden, ITestOutputHelper o
     [InlineData(CrashPoints.DuringSuspend)]
     [InlineData(CrashPoints.DuringCreate)]
     [InlineData(CrashPoints.DuringDelete)]
+    [InlineData(CrashPoints.DuringMake)]
     public async Task GivenTheProcessIsKilledAtAStep_WhenOneReconcileRuns_ThenEverythingIsRecoveredAndTheBoxFileIsIntact(string point)
     {
         Assert.NotNull(golden.Golden);
