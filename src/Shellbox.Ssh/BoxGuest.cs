@@ -20,24 +20,28 @@ public static partial class BoxGuest
     /// <param name="keys">The host key pinned for the box (null before its first resume) and the golden's, which a clone presents until then.</param>
     /// <param name="pinAsync">Records the box's new host key with its volume; called once, after the rekey.</param>
     /// <returns>The box's host key ("ssh-ed25519 AAAA..."), now pinned.</returns>
-    public static async Task<string> AfterStartAsync(BoxLogin box, BoxHostKeys keys, Func<string, CancellationToken, Task> pinAsync, DateTimeOffset now, CancellationToken cancellationToken)
+    public static Task<string> AfterStartAsync(BoxLogin box, BoxHostKeys keys, Func<string, CancellationToken, Task> pinAsync, DateTimeOffset now, CancellationToken cancellationToken) =>
+        AfterStartAsync(box, keys, pinAsync, () => now, cancellationToken);
+
+    /// <param name="now">Read once the box has been logged in to: a key exchange with a just-resumed box takes a while.</param>
+    public static async Task<string> AfterStartAsync(BoxLogin box, BoxHostKeys keys, Func<string, CancellationToken, Task> pinAsync, Func<DateTimeOffset> now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(box);
         ArgumentNullException.ThrowIfNull(keys);
         ArgumentNullException.ThrowIfNull(pinAsync);
-        var setClock = $"date -s @{now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)} >/dev/null";
+        ArgumentNullException.ThrowIfNull(now);
+        string SetClock() => $"date -s @{now().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)} >/dev/null";
         var name = Hostname(box.BoxName);
         if (keys.Pinned is { } pinned)
         {
-            var command = name is null ? setClock : $"{setClock}; {SetHostname(name)}";
-            var clock = await BoxSsh.RunAsync(box.Host, box.Port, box.ControlKeyPath, [pinned], null, command, GuestCommandTimeout, cancellationToken).ConfigureAwait(false);
+            var clock = await BoxSsh.RunAsync(box.Host, box.Port, box.ControlKeyPath, [pinned], null, () => name is null ? SetClock() : $"{SetClock()}; {SetHostname(name)}", GuestCommandTimeout, cancellationToken).ConfigureAwait(false);
             return clock.ExitCode == 0
                 ? pinned
                 : throw ShellboxException.Service("ClockNotSet", $"The box of volume '{box.VolumeId}' refused to set its clock: {clock.StdErr.Trim()}");
         }
 
         var seed = Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
-        var rekey = await BoxSsh.RunAsync(box.Host, box.Port, box.ControlKeyPath, [keys.Golden], null, $"{setClock}; /sbin/shellbox-rekey {seed} {name}", GuestCommandTimeout, cancellationToken).ConfigureAwait(false);
+        var rekey = await BoxSsh.RunAsync(box.Host, box.Port, box.ControlKeyPath, [keys.Golden], null, () => $"{SetClock()}; /sbin/shellbox-rekey {seed} {name}", GuestCommandTimeout, cancellationToken).ConfigureAwait(false);
         var hostKey = rekey.ExitCode == 0 ? HostKeys.FindEd25519(rekey.StdOut) : null;
         if (hostKey is null || hostKey == keys.Golden)
         {

@@ -13,13 +13,25 @@ public static class BoxSsh
 {
     /// <param name="expectedHostKeys">The keys ("ssh-ed25519 AAAA...") the box may present; null accepts any (golden build only).</param>
     /// <param name="presentedHostKey">Told the key the box presented.</param>
-    public static async Task<BoxCommandResult> RunAsync(
+    public static Task<BoxCommandResult> RunAsync(
         string host,
         int port,
         string controlKeyPath,
         IReadOnlyCollection<string>? expectedHostKeys,
         Action<string>? presentedHostKey,
         string command,
+        TimeSpan timeout,
+        CancellationToken cancellationToken) =>
+        RunAsync(host, port, controlKeyPath, expectedHostKeys, presentedHostKey, () => command, timeout, cancellationToken);
+
+    /// <param name="command">Made once the box has been reached and logged in to: a clock to set is read then, not before the key exchange.</param>
+    public static async Task<BoxCommandResult> RunAsync(
+        string host,
+        int port,
+        string controlKeyPath,
+        IReadOnlyCollection<string>? expectedHostKeys,
+        Action<string>? presentedHostKey,
+        Func<string> command,
         TimeSpan timeout,
         CancellationToken cancellationToken)
     {
@@ -40,7 +52,7 @@ public static class BoxSsh
         try
         {
             using var client = await ConnectAsync(connection, CheckHostKey, () => presented is not null && expectedHostKeys is not null && !expectedHostKeys.Contains(presented), deadline.Token).ConfigureAwait(false);
-            using var ssh = client.CreateCommand(command);
+            using var ssh = client.CreateCommand(command());
             ssh.CommandTimeout = timeout;
             await ssh.ExecuteAsync(deadline.Token).ConfigureAwait(false);
             return new BoxCommandResult(ssh.ExitStatus ?? -1, ssh.Result, ssh.Error);

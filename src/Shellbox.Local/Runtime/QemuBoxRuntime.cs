@@ -123,7 +123,7 @@ public sealed class QemuBoxRuntime : IBoxRuntime
             Login(site, meta, boxName),
             new BoxHostKeys(meta.HostKey, meta.GoldenHostKey),
             (key, ct) => site.UpdateMetaAsync(m => m with { HostKey = key }, ct),
-            time.GetUtcNow(),
+            time.GetUtcNow,
             cancellationToken).ConfigureAwait(false);
         if (boxName is not null && meta.Hostname != boxName)
         {
