@@ -351,4 +351,24 @@ public abstract class PoolStoreContract
         Assert.Equal(["eve"], (await store.FindCandidatesAsync<UserRecord>(Candidates.BlockedUsers, 100)).Select(u => u.Id));
         await Assert.ThrowsAsync<StoreConflictException>(() => store.DeleteAsync(read!));
     }
+
+    [Fact]
+    public async Task The_capacity_guard_lets_exactly_one_of_eight_creators_that_counted_the_same_pool_take_the_last_place()
+    {
+        // GIVEN two instances of three allowed
+        var store = await CreateStoreAsync();
+        await store.CommitAsync([StoreWrite.Insert(Instance("i-1")), StoreWrite.Insert(Instance("i-2"))]);
+        var caps = PoolConfig.Dev with { MaxTotalInstances = 3 };
+
+        // WHEN eight creators each insert one more, all of them having counted the same two before any commits
+        var together = new CountTogetherStore(store, readers: 8);
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 8).Select(n => Task.Run(() =>
+            PoolCapacity.InsertWithinCapsAsync(together, caps, [Instance($"i-new-{n}", ResourceStatuses.Creating)], $"creator-{n}", T0))));
+
+        // THEN one passes, seven are refused at the cap, and the pool holds three
+        var passed = Assert.Single(outcomes, o => !o.AtCapacity);
+        Assert.False(string.IsNullOrEmpty(Assert.Single(passed.Inserted).ETag));
+        Assert.All(outcomes.Where(o => o.AtCapacity), o => Assert.Equal(new CapacityLimit(ResourceRoles.Instance, 3, 3), o.Refused));
+        Assert.Equal(3, (await store.ReadSnapshotAsync()).Instances.Count);
+    }
 }
