@@ -52,6 +52,7 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 $Root = $PSScriptRoot
+. (Join-Path $Root 'build/ReadyToRun.ps1')
 $Out = Join-Path $Root 'out'
 $ModuleOut = Join-Path $Out 'Shellbox'
 $Tools = Join-Path $Root 'tools'
@@ -147,7 +148,19 @@ function Invoke-Build {
     $manifest = Join-Path $ModuleOut 'Shellbox.psd1'
     Copy-Item (Join-Path $Root 'Shellbox.psd1') $manifest
     Update-ModuleManifest -Path $manifest -ModuleVersion $version
+    Add-ModuleReadyToRun $dependencies
     Write-Host "build: module $version in $ModuleOut"
+}
+
+# Native code for the engine's assemblies beside their IL (dependencies/readytorun/net10-linux-x64), which the module's
+# load context prefers on that runtime: an ssh session then starts without compiling them. Other runtimes use the IL.
+function Add-ModuleReadyToRun([string] $Dependencies) {
+    if (-not (Test-ReadyToRunHost)) { return }
+    $crossgen = Get-Crossgen2 $Root
+    if (-not $crossgen) { return }
+    $assemblies = @(Get-ChildItem $Dependencies -Filter *.dll -File)
+    $compiled = Invoke-ReadyToRun $crossgen $assemblies @((Join-Path $Dependencies '*.dll')) (Join-Path $Dependencies "readytorun/$(Get-ReadyToRunFolderName)")
+    Write-Host "build: ReadyToRun code for $compiled assemblies ($(Get-ReadyToRunFolderName))"
 }
 
 function Get-TrxCounts([string] $Folder) {
@@ -245,7 +258,11 @@ function Invoke-Demo {
 function Invoke-Bench {
     $bench = @('-NoProfile', '-File', (Join-Path $Root 'bench/Invoke-ShellboxBench.ps1'), '-ModulePath', (Join-Path $ModuleOut 'Shellbox.psd1'), '-Cycles', $Cycles)
     if ($FrontDoorOnly) { $bench += '-FrontDoorOnly' }
-    Invoke-Pwsh $bench
+    # The bench's sshd runs the wrapper with the pwsh that runs the bench: a ReadyToRun one, as a bastion's pwsh
+    # from the official packages is; the dotnet tool's IL-only pwsh is measured beside it for comparison.
+    $pwsh = Get-ReadyToRunPwsh $Root (Join-Path $Out 'pwsh')
+    if (-not $pwsh) { Invoke-Pwsh $bench; return }
+    & ([Environment]::ProcessPath) $pwsh @bench -ReferencePwsh ((Get-PwshCommand) -join ' ')
 }
 
 foreach ($name in $Task) {

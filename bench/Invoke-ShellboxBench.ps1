@@ -16,7 +16,9 @@ param(
     # Only the store and Azure figures (no QEMU).
     [switch] $AzureOnly,
     # Only the front door: `ssh HOST connect NAME true` end to end and the steps it is made of.
-    [switch] $FrontDoorOnly
+    [switch] $FrontDoorOnly,
+    # Another pwsh command line whose bare start the front door figures show for comparison (build.ps1 passes the dotnet tool's).
+    [string] $ReferencePwsh
 )
 
 $ErrorActionPreference = 'Stop'
@@ -86,7 +88,7 @@ try {
 
     Write-Host "== front door: ssh -p PORT 127.0.0.1 connect NAME true end to end (real sshd, pwsh wrapper, ssh to the box), step by step"
     Get-ShellboxBox -AllUsers | ForEach-Object { Remove-ShellboxBox -UserId $_.UserId -Name $_.Name -Force }
-    & (Join-Path $PSScriptRoot 'Measure-FrontDoor.ps1') -ModulePath $ModulePath -Work $work -State $state -Cycles $Cycles
+    & (Join-Path $PSScriptRoot 'Measure-FrontDoor.ps1') -ModulePath $ModulePath -Work $work -State $state -Cycles $Cycles -ReferencePwsh $ReferencePwsh
 }
 finally {
     try { Get-ShellboxBox -AllUsers | ForEach-Object { Remove-ShellboxBox -UserId $_.UserId -Name $_.Name -Force -ErrorAction Continue } } catch { }

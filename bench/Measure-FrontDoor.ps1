@@ -16,7 +16,9 @@ param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [Parameter(Mandatory)] [string] $Work,
     [Parameter(Mandatory)] [string] $State,
-    [ValidateRange(1, 100)] [int] $Cycles = 10
+    [ValidateRange(1, 100)] [int] $Cycles = 10,
+    # The dotnet tool's pwsh command line (IL only, no ReadyToRun code): its bare start is shown beside, not in the chain.
+    [string] $ReferencePwsh
 )
 
 $ErrorActionPreference = 'Stop'
@@ -67,6 +69,8 @@ try {
     Set-Content $empty '# pwsh startup alone: the wrapper''s command line with nothing to run'
     $trueSshd = Start-VariantSshd $sshd 'true' { param($wrapperCommand) '/bin/true' }
     $bare = Start-VariantSshd $sshd 'bare' { param($wrapperCommand) $wrapperCommand -replace '-File \S+$', "-File $empty" }
+    $reference = if ($ReferencePwsh) { Start-VariantSshd $sshd 'reference' { param($wrapperCommand) "$ReferencePwsh -NoProfile -NonInteractive -File $empty" } }
+    $referenceName = '  beside: bare pwsh, dotnet tool (IL only)'
 
     $steps = [ordered]@{
         'ForceCommand true (sshd + ssh client)' = @()
@@ -77,6 +81,7 @@ try {
         'connect NAME true, returning box' = @()
     }
     $names = @($steps.Keys)
+    if ($reference) { $steps.Insert(2, $referenceName, @()) }
     # One untimed round first: the files sshd, pwsh and the module read come from the page cache from then on.
     Invoke-ShellboxPoolReconcile | Out-Null; Invoke-ShellboxPoolReconcile | Out-Null
     Measure-Ssh $trueSshd '' | Out-Null; Measure-Ssh $bare '' | Out-Null; Measure-Ssh $sshd 'help' | Out-Null
@@ -85,6 +90,7 @@ try {
         Invoke-ShellboxPoolReconcile | Out-Null; Invoke-ShellboxPoolReconcile | Out-Null
         $steps[$names[0]] += Measure-Ssh $trueSshd ''
         $steps[$names[1]] += Measure-Ssh $bare ''
+        if ($reference) { $steps[$referenceName] += Measure-Ssh $reference '' }
         $steps[$names[2]] += Measure-Ssh $sshd 'help'
         $steps[$names[3]] += Measure-Ssh $sshd 'list'
         $steps[$names[4]] += Measure-Ssh $sshd "connect fd$i true"
@@ -93,13 +99,13 @@ try {
 
     '{0,-44} {1,8} {2,8} {3,16}' -f "step (n=$Cycles)", 'p50 ms', 'p95 ms', 'p50 vs above'
     $previous = $null
-    foreach ($name in $names) {
+    foreach ($name in @($steps.Keys)) {
         $p50 = Get-Percentile $steps[$name] 50
         $p95 = Get-Percentile $steps[$name] 95
-        $delta = if ($null -eq $previous) { '' } else { '{0:+0;-0} ms' -f ($p50 - $previous) }
+        $delta = if ($null -eq $previous -or $name -eq $referenceName) { '' } else { '{0:+0;-0} ms' -f ($p50 - $previous) }
         '{0,-44} {1,8:0} {2,8:0} {3,16}' -f $name, $p50, $p95, $delta
         # The returning box is set beside the wrapper's list, like the new box: both are a connect after the import.
-        if ($name -notlike 'connect*') { $previous = $p50 }
+        if ($name -notlike 'connect*' -and $name -ne $referenceName) { $previous = $p50 }
     }
 }
 finally {
