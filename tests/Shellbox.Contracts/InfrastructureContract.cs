@@ -122,6 +122,21 @@ public abstract class InfrastructureContract
     }
 
     [Fact]
+    public async Task A_volume_reports_the_disk_it_takes_and_a_deleted_one_none()
+    {
+        var infrastructure = await CreateInfrastructureAsync();
+        var golden = await GoldenAsync(infrastructure);
+        Assert.Null(await infrastructure.GetVolumeSizeAsync("volume-never"));
+        await infrastructure.CreateVolumeAsync("volume-a", golden, Tags());
+
+        var size = await infrastructure.GetVolumeSizeAsync("volume-a");
+
+        Assert.True(size > 0, $"a volume takes some disk, not {size}");
+        await infrastructure.DeleteVolumeAsync("volume-a");
+        Assert.Null(await infrastructure.GetVolumeSizeAsync("volume-a"));
+    }
+
+    [Fact]
     public async Task Deleting_a_volume_removes_it_and_deleting_it_again_succeeds()
     {
         var infrastructure = await CreateInfrastructureAsync();
