@@ -15,6 +15,8 @@
     connect NAME [COMMAND...]  connect to box NAME (created if new); with COMMAND, run it there
     spinup NAME                create box NAME without connecting
     remove NAME                delete box NAME and its volume (asks nothing)
+    duplicate NAME NEW         copy box NAME (disk, RAM, running programs) into a new box NEW
+    keepalive NAME DURATION    keep NAME running up to DURATION (30m, 2h) after its last session; off: suspend
     list [--json]              your boxes
     info NAME [--json]         state, created, last used, disk used, how its RAM state is kept
     whoami                     your user id
@@ -31,6 +33,8 @@ usage: ssh HOST COMMAND
   connect NAME [COMMAND...]  connect to box NAME (created if new); with COMMAND, run it there
   spinup NAME                create box NAME without connecting
   remove NAME                delete box NAME, its files and its saved state, for good
+  duplicate NAME NEW         copy box NAME (disk, RAM, running programs) into a new box NEW
+  keepalive NAME DURATION    keep NAME running up to DURATION (30m, 2h) after you leave; off: suspend at once
   list [--json]              your boxes
   info NAME [--json]         state, created, last used, disk used, how its RAM state is kept
   whoami                     your user id
@@ -86,6 +90,15 @@ switch -CaseSensitive ($verb) {
         if ($name -cnotmatch $namePattern) { Stop-WithError "'$name' is not a valid box name: 1 to 32 characters: lower-case letters, digits and '-', starting with a letter." 2 }
         if ($rest) { Stop-WithError 'remove takes one box name.' 2 }
     }
+    'duplicate' {
+        if ($name -cnotmatch $namePattern) { Stop-WithError "'$name' is not a valid box name: 1 to 32 characters: lower-case letters, digits and '-', starting with a letter." 2 }
+        if (-not $rest) { Stop-WithError 'duplicate takes a box name and the name of the copy: duplicate NAME NEW.' 2 }
+        if ($rest -cnotmatch $namePattern) { Stop-WithError "'$($rest.Substring(0, [Math]::Min(40, $rest.Length)))' is not a valid name for the copy: 1 to 32 characters: lower-case letters, digits and '-', starting with a letter." 2 }
+    }
+    'keepalive' {
+        if ($name -cnotmatch $namePattern) { Stop-WithError "'$name' is not a valid box name: 1 to 32 characters: lower-case letters, digits and '-', starting with a letter." 2 }
+        if ($rest -cnotmatch '^(off|[0-9dhms]{1,24})$') { Stop-WithError 'keepalive takes a box name and a duration such as 30m, 2h or 1h30m, or off.' 2 }
+    }
     'info' {
         if ($name -cnotmatch $namePattern) { Stop-WithError "'$name' is not a valid box name: 1 to 32 characters: lower-case letters, digits and '-', starting with a letter." 2 }
         if ($rest -and $rest -cne '--json') { Stop-WithError 'info takes one box name and --json.' 2 }
@@ -129,6 +142,18 @@ try {
                 "name:       $($box.Name)", "state:      $($box.State)", "sessions:   $($box.Sessions)",
                 "created:    $(Format-Time $box.Created)", "last used:  $(Format-Time $box.LastUsed)", "disk used:  $disk",
                 "RAM state:  $($box.RamState)") -join [Environment]::NewLine))
+            exit 0
+        }
+        'duplicate' {
+            $copy = Copy-ShellboxBox -UserId $userId -Name $name -NewName $rest -Confirm:$false
+            [Console]::Out.WriteLine("duplicated box $name into $($copy.Name) (suspended; connect to it to resume)")
+            exit 0
+        }
+        'keepalive' {
+            $box = Set-ShellboxBoxKeepalive -UserId $userId -Name $name -Duration $rest -Confirm:$false
+            $line = if ($box.Keepalive -ceq 'off') { "keepalive off: box $name is suspended when its last session leaves" }
+                    else { "box $name keeps running up to $($box.Keepalive) after its last session leaves" }
+            [Console]::Out.WriteLine($line)
             exit 0
         }
         'remove' {
