@@ -24,12 +24,23 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
 
     private LocalLayout Layout => state.Layout;
 
-    /// <summary>The golden the last EnsureAsync settled on, or null when there is none.</summary>
+    /// <summary>
+    /// The golden the last EnsureAsync of this guest and machine settled on, or null when there is none. One
+    /// golden folder may hold several (the tests' cache holds the minimal and the Debian guest's), so each
+    /// guest and machine has its own pointer; current.json, the last one set, is only read when that is missing.
+    /// </summary>
     public GoldenSnapshotInfo? GetCurrent()
     {
-        var current = AtomicFile.ReadJson<CurrentGolden>(Path.Combine(Layout.GoldenRoot, LocalFiles.CurrentGolden));
-        return current is null ? null : TryRead(current.Version);
+        if (AtomicFile.ReadJson<CurrentGolden>(CurrentFile) is { } mine)
+        {
+            return TryRead(mine.Version);
+        }
+
+        var last = AtomicFile.ReadJson<CurrentGolden>(Path.Combine(Layout.GoldenRoot, LocalFiles.CurrentGolden));
+        return last is not null && state.ReadGolden(Layout.Golden(last.Version))?.MachineFingerprint == machine.Fingerprint ? TryRead(last.Version) : null;
     }
+
+    private string CurrentFile => Path.Combine(Layout.GoldenRoot, $"current-{guest.Guest}-{machine.Fingerprint[..12]}.json");
 
     /// <summary>Finds or builds the golden that authorizes this machine's control key (made first if missing).</summary>
     public async Task<GoldenSnapshotInfo> EnsureAsync(IProgress<ShellboxProgress>? progress, CancellationToken cancellationToken)
@@ -83,10 +94,12 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
 
     private void SetCurrent(string version)
     {
-        var path = Path.Combine(Layout.GoldenRoot, LocalFiles.CurrentGolden);
-        if (AtomicFile.ReadJson<CurrentGolden>(path)?.Version != version)
+        foreach (var path in new[] { CurrentFile, Path.Combine(Layout.GoldenRoot, LocalFiles.CurrentGolden) })
         {
-            AtomicFile.WriteJson(path, new CurrentGolden(version));
+            if (AtomicFile.ReadJson<CurrentGolden>(path)?.Version != version)
+            {
+                AtomicFile.WriteJson(path, new CurrentGolden(version));
+            }
         }
     }
 

@@ -55,7 +55,7 @@ internal sealed class GoldenScript(string path)
     /// packages are kept in <paramref name="packageCache"/> for the next build.
     /// </summary>
     public Task BuildAsync(string authorizedKeyFile, GuestBuild guest, string outputFolder, string packageCache, CancellationToken cancellationToken) =>
-        ExternalTool.RunAsync("bash", [Path, .. guest.Arguments, "--authorized-key", authorizedKeyFile, "--out", outputFolder, "--cache", packageCache], cancellationToken, "GoldenBuildFailed");
+        ExternalTool.RunAsync("bash", [Path, .. guest.Arguments, "--cache", packageCache, "--authorized-key", authorizedKeyFile, "--out", outputFolder], cancellationToken, "GoldenBuildFailed");
 }
 
 /// <summary>Which guest the golden holds (<see cref="GuestKinds"/>) and the size of its sparse disk.</summary>

@@ -158,9 +158,12 @@ public sealed class QemuBoxRuntimeTests(GoldenFixture golden) : IAsyncLifetime
     [Fact]
     public async Task A_resume_whose_process_died_after_loading_the_state_is_finished_by_the_next_resume()
     {
-        // GIVEN a QEMU that loaded the box's state and was never continued (its resumer died there)
+        // GIVEN a box resumed and suspended once (its RAM file its own), then a QEMU that loaded its state and
+        // was never continued (its resumer died there)
         await NewBoxAsync();
         var runtime = Runtime();
+        await runtime.ResumeAsync("instance-a", "volume-a");
+        await runtime.SuspendAsync("instance-a", "volume-a");
         var launch = runtime.LaunchFor("instance-a", "volume-a", incoming: true);
         var orphan = await QemuRun.StartAsync(golden.Options.QemuBinary, runtime.Machine, launch, folder.Combine("instances", "instance-a"), CancellationToken.None);
         await orphan.LoadStateAsync(VolumeFile("device.state"), TimeSpan.FromSeconds(30), CancellationToken.None);
