@@ -11,7 +11,7 @@ BeforeAll {
     New-Item -ItemType Directory $State | Out-Null
     @{ pool = 'Dev'; quotas = @{ boxes = 2; runningBoxes = 1 }
        poolBounds = @{ minFreeInstances = 2; maxFreeInstances = 3; maxTotalInstances = 4; minFreeVolumes = 2; maxFreeVolumes = 4; maxTotalVolumes = 8 }
-       local = @{ maxSlots = 4; basePort = (Get-Random -Minimum 30000 -Maximum 32700) } } |
+       local = @{ guest = 'minimal'; maxSlots = 4; basePort = (Get-Random -Minimum 30000 -Maximum 32700) } } |
         ConvertTo-Json | Set-Content (Join-Path $State 'shellbox.json')
 
     Import-Module (Join-Path $PSScriptRoot 'SshFixture.psm1') -Force
