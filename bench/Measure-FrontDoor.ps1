@@ -63,7 +63,8 @@ function Measure-Ssh($Sshd, [string] $Command) {
 }
 
 $script:variants = @()
-$sshd = Start-ShellboxSshd -Work $Work -State $State -ModulePath $ModulePath -Users @('alice')
+# The wrapper's environment as module/ssh/sshd_config.example sets it.
+$sshd = Start-ShellboxSshd -Work $Work -State $State -ModulePath $ModulePath -Users @('alice') -Environment @{ POWERSHELL_TELEMETRY_OPTOUT = '1' }
 try {
     $empty = Join-Path $Work 'empty.ps1'
     Set-Content $empty '# pwsh startup alone: the wrapper''s command line with nothing to run'
