@@ -16,9 +16,15 @@ internal sealed class BoxCommands(AgentEnvironment environment, TimeProvider tim
     private readonly DataDisk disk = new(environment);
     private readonly QemuBox box = new(QemuMachine.Create(environment.MemoryMiB, environment.Accelerator), environment.Options, time);
 
-    public async Task<BoxStartOutput> ResumeAsync(string volumeId, CancellationToken cancellationToken)
+    /// <param name="copyOf">The volume this one was duplicated from: a disk still naming it is claimed for <paramref name="volumeId"/>.</param>
+    public async Task<BoxStartOutput> ResumeAsync(string volumeId, CancellationToken cancellationToken, string? copyOf = null)
     {
         using var _ = await box.RunLockAsync(environment.RunFolder, cancellationToken).ConfigureAwait(false);
+        if (copyOf is not null)
+        {
+            await disk.ClaimCopyAsync(volumeId, copyOf, cancellationToken).ConfigureAwait(false);
+        }
+
         var meta = await disk.OpenAsync(volumeId, cancellationToken).ConfigureAwait(false);
         return Output(await box.ResumeAsync(disk.Site(volumeId), meta, cancellationToken).ConfigureAwait(false));
     }

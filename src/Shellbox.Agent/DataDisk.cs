@@ -57,6 +57,19 @@ internal sealed class DataDisk(AgentEnvironment environment)
             : throw new ShellboxException(ShellboxErrorKind.Conflict, "VolumeNotAttached", $"The data disk on this instance was just claimed by another volume than '{volumeId}'.");
     }
 
+    /// <summary>
+    /// A duplicate's disk at its first resume: its files still name the source volume <paramref name="sourceVolumeId"/>;
+    /// they become <paramref name="volumeId"/>'s, with no pinned host key, so the copy is rekeyed like a fresh clone
+    /// (the key it presents until then is the source's). A disk naming anything else is left alone for OpenAsync to refuse.
+    /// </summary>
+    public Task ClaimCopyAsync(string volumeId, string sourceVolumeId, CancellationToken cancellationToken)
+    {
+        LocalLayout.CheckName(volumeId, "volume id");
+        return Read() is { } meta && meta.VolumeId == sourceVolumeId
+            ? UpdateAsync(m => m.VolumeId == sourceVolumeId ? m with { VolumeId = volumeId, HostKey = null, GoldenHostKey = m.HostKey ?? m.GoldenHostKey, UserId = null, BoxName = null } : m, cancellationToken)
+            : Task.CompletedTask;
+    }
+
     /// <summary>Changes meta.json under the agent's lock; returns the new content.</summary>
     public async Task<VolumeMeta> UpdateAsync(Func<VolumeMeta, VolumeMeta> change, CancellationToken cancellationToken)
     {

@@ -5,7 +5,7 @@ using Shellbox.Core.Errors;
 
 // shellbox-agent: the box on this instance, for the control plane (over SSH). One JSON object on stdout;
 // on failure one line "ErrorId: message" on stderr and an exit code per error kind (AgentExitCodes).
-const string Usage = "usage: shellbox-agent resume|suspend|cold-boot|status <volumeId> | pin-host-key <volumeId> <hostKey> | build-golden --control-key <public key>";
+const string Usage = "usage: shellbox-agent resume <volumeId> [--copy-of <sourceVolumeId>] | resume|suspend|cold-boot|status <volumeId> | pin-host-key <volumeId> <hostKey> | build-golden --control-key <public key>";
 
 var json = new JsonSerializerOptions(JsonSerializerDefaults.Web)
 {
@@ -38,6 +38,7 @@ try
     object? output = args switch
     {
         ["resume", var volume] => await new BoxCommands(environment, time).ResumeAsync(volume, stop.Token),
+        ["resume", var volume, "--copy-of", var source] => await new BoxCommands(environment, time).ResumeAsync(volume, stop.Token, copyOf: source),
         ["suspend", var volume] => await new BoxCommands(environment, time).SuspendAsync(volume, stop.Token),
         ["cold-boot", var volume] => await new BoxCommands(environment, time).ColdBootAsync(volume, stop.Token),
         ["status", var volume] => new BoxCommands(environment, time).Status(volume),

@@ -128,6 +128,34 @@ public sealed class AzureInfrastructure : IInfrastructure
             cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// A duplicate of a suspended box: a managed disk copied from the source disk (createOption Copy), tagged as the
+    /// new box's volume in the same call. The source is only read. The copy's files still name the source volume; the
+    /// agent claims them for the copy at its first resume (<c>resume VOLUME --copy-of SOURCE</c>), which also drops
+    /// the pinned host key so the copy is rekeyed like a fresh clone.
+    /// </summary>
+    public async Task CopyVolumeAsync(string sourceVolumeId, string copyVolumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
+    {
+        var source = await arm.FindDiskAsync(sourceVolumeId, cancellationToken).ConfigureAwait(false)
+            ?? throw ShellboxException.NotFound("VolumeNotFound", $"There is no volume '{sourceVolumeId}' to copy.");
+        if (await arm.FindDiskAsync(copyVolumeId, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            throw new ShellboxException(ShellboxErrorKind.Conflict, "VolumeExists", $"Volume '{copyVolumeId}' already exists; a copy never overwrites a volume.");
+        }
+
+        var allTags = WithDefaults(tags, ResourceRoles.Volume);
+        if (source.Data.Tags.TryGetValue(TagKeys.Golden, out var golden))
+        {
+            allTags[TagKeys.Golden] = golden;
+        }
+
+        var data = ManagedDiskDefinition.CloneOf(Settings, source.Id, allTags);
+        await arm.WriteAsync(
+            $"copy disk '{sourceVolumeId}' to '{copyVolumeId}'",
+            ct => arm.ResourceGroup.GetManagedDisks().CreateOrUpdateAsync(WaitUntil.Completed, copyVolumeId, data, ct),
+            cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task DeleteVolumeAsync(string volumeId, CancellationToken cancellationToken = default)
     {
         var disk = await arm.FindDiskAsync(volumeId, cancellationToken).ConfigureAwait(false);

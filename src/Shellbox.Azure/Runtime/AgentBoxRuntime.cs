@@ -39,7 +39,10 @@ public sealed class AgentBoxRuntime : IBoxRuntime
     public async Task<BoxEndpoint> ResumeAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
     {
         var instance = await AddressAsync(instanceId, cancellationToken).ConfigureAwait(false);
-        var started = await RunAsync<AgentBoxStart>(instance, ["resume", volumeId], options.ResumeTimeout, cancellationToken).ConfigureAwait(false);
+
+        // A duplicate's disk still names the volume it was copied from until this first resume claims it.
+        var copyOf = (await store.GetAsync<VolumeRecord>(volumeId, cancellationToken).ConfigureAwait(false))?.CopiedFrom;
+        var started = await RunAsync<AgentBoxStart>(instance, copyOf is null ? ["resume", volumeId] : ["resume", volumeId, "--copy-of", copyOf], options.ResumeTimeout, cancellationToken).ConfigureAwait(false);
 
         // A box that was already running had its clock set when it resumed and has kept time since.
         return started.WasRunning && started.HostKey is { } pinned

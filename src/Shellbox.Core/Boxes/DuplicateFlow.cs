@@ -64,6 +64,7 @@ public sealed class DuplicateFlow(ShellboxEngine engine)
             UserId = userId,
             BoxName = newName,
             Mark = mark,
+            CopiedFrom = source.VolumeId,
         };
         var copy = new BoxRecord { Id = copyId, UserId = userId, BoxName = newName, VolumeId = copyVolume.Id, Created = now, Mark = mark };
 

@@ -26,6 +26,9 @@ public sealed record VolumeRecord : StoreRecord
 
     public Lease? Lease { get; init; }
 
+    /// <summary>The volume this one was duplicated from: its files name that volume until its first resume claims them.</summary>
+    public string? CopiedFrom { get; init; }
+
     /// <summary>Set with a transitional status ("creating", "deleting") by the transition that owns the row now.</summary>
     public TransitionMark? Mark { get; init; }
 

@@ -105,7 +105,8 @@ public sealed class EmulatorState
 
     private static DiskView View(DiskModel disk) => new(
         disk.Name, disk.Id, disk.ProvisioningState, new Dictionary<string, string>(disk.Tags), disk.DiskState,
-        disk.AttachedTo, disk.Folder, disk.DiskSizeGB);
+        disk.AttachedTo, disk.Folder, disk.DiskSizeGB,
+        disk.CreationData["createOption"]?.GetValue<string>(), disk.CreationData["sourceResourceId"]?.GetValue<string>());
 
     private static SnapshotView View(SnapshotModel snapshot) => new(
         snapshot.Name, snapshot.Id, snapshot.ProvisioningState, new Dictionary<string, string>(snapshot.Tags), snapshot.Folder,
@@ -121,7 +122,7 @@ public sealed record VirtualMachineView(
 
 public sealed record DiskView(
     string Name, string Id, string ProvisioningState, IReadOnlyDictionary<string, string> Tags, string DiskState,
-    string? ManagedBy, string Folder, int DiskSizeGB);
+    string? ManagedBy, string Folder, int DiskSizeGB, string? CreateOption = null, string? SourceResourceId = null);
 
 public sealed record SnapshotView(
     string Name, string Id, string ProvisioningState, IReadOnlyDictionary<string, string> Tags, string Folder,
