@@ -1,7 +1,10 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using Shellbox.Core.Boxes;
 using Shellbox.Core.Errors;
 using Shellbox.Core.Lifecycle;
 using Shellbox.Core.Model;
+using Shellbox.Core.Observability;
 using Shellbox.Core.Planning;
 using static Shellbox.Core.Tests.Flows.FlowFixture;
 
@@ -43,10 +46,13 @@ public sealed class SlowPathTests
         Assert.Equal((ResourceStatuses.Attached, User, "dev1", null), (volume.Status, volume.UserId, volume.BoxName, volume.Mark));
         await f.AssertConsistentAsync();
 
-        // The next user is told what this pool measured (a fake provider: well under a second, so "about 1 s").
+        // The next user is told what this pool measured for dev1 (its slow-path event), rounded up to a whole second.
+        var measured = Assert.Single(await f.Store.QueryEventsAsync(new EventQuery { Kind = "slow-path" }));
+        Assert.Equal(BoxId("dev1"), measured.ResourceId);
+        var seconds = double.Parse(Regex.Match(measured.Message, @"seconds=([0-9.]+)").Groups[1].Value, CultureInfo.InvariantCulture);
         var next = new NoticeLog();
         await new ConnectFlow(f.Engine, next).ConnectAsync(User, "dev2");
-        Assert.Equal(["making your box, about 1 s"], next.Lines);
+        Assert.Equal([$"making your box, about {Math.Max(1, (int)Math.Ceiling(seconds))} s"], next.Lines);
     }
 
     [Fact]
