@@ -48,12 +48,15 @@ USER_NAME=dev
 
 # --- The hash: exact versions of the whole package closure, from the host's apt-cache (downloads nothing).
 # The host's apt sources must be the same Debian release (bookworm): mmdebstrap installs what they resolve.
-ESSENTIAL=$(apt-cache dumpavail 2>/dev/null | awk '/^Package: /{p=$2} /^Essential: yes/{print p}' | sort -u)
-[ -n "$ESSENTIAL" ] || fail "apt-cache knows no Essential packages (run apt-get update?)"
-CLOSURE=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
-  --no-enhances $ESSENTIAL apt $PACKAGES 2>/dev/null | grep -v '^ ' | grep -v '^<' | sort -u)
-VERSIONS=$(apt-cache show --no-all-versions $CLOSURE 2>/dev/null | awk '/^Package: /{p=$2} /^Version: /{print p "=" $2}' | sort -u) || true
-for p in apt $PACKAGES; do echo "$VERSIONS" | grep -q "^$p=" || fail "no candidate version for $p (run apt-get update?)"; done
+resolve() {
+  ESSENTIAL=$(apt-cache dumpavail 2>/dev/null | awk '/^Package: /{p=$2} /^Essential: yes/{print p}' | sort -u)
+  CLOSURE=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
+    --no-enhances $ESSENTIAL apt $PACKAGES 2>/dev/null | grep -v '^ ' | grep -v '^<' | sort -u)
+  VERSIONS=$(apt-cache show --no-all-versions $CLOSURE 2>/dev/null | awk '/^Package: /{p=$2} /^Version: /{print p "=" $2}' | sort -u) || true
+  [ -n "$ESSENTIAL" ] && for p in apt $PACKAGES; do echo "$VERSIONS" | grep -q "^$p=" || return 1; done
+}
+# Once more on a miss: seen once on a busy machine while the lists were readable a second later.
+resolve || { sleep 2; resolve; } || fail "apt-cache resolves no candidate for one of: apt $(echo $PACKAGES) (run apt-get update?)"
 HASH=$({ echo "$VERSIONS"; echo "disk=$DISK_SIZE"; printf '%s\n' "${MIRRORS[@]}"; cat "$SELF" "$KEY"; } | sha256sum | cut -d' ' -f1)
 if [ "$PRINT_HASH" = 1 ]; then echo "$HASH"; exit 0; fi
 
@@ -63,7 +66,11 @@ for t in mmdebstrap mkfs.ext4 qemu-img sha256sum; do
 done
 
 # --- Work dir, cleaned on any exit; tool chatter goes to a log, quoted in the one-line error ------
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/build-golden.XXXXXX")
+# The build writes about 1.5 GB (an installed system, its ext4 image, the qcow2): in RAM when /dev/shm has
+# room and TMPDIR does not say otherwise, it takes 1.5 min instead of 4 on a busy disk.
+BASE=${TMPDIR:-/tmp}
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ "$(df -Pk /dev/shm | awk 'NR == 2 {print $4}')" -gt 4000000 ]; then BASE=/dev/shm; fi
+WORK=$(mktemp -d "$BASE/build-golden.XXXXXX")
 LOG=$WORK/log
 trap 'rm -rf "$WORK"' EXIT
 trap '[ "$BASHPID" != $$ ] || fail "line $LINENO: $BASH_COMMAND failed: $(tail -n1 "$LOG" 2>/dev/null)"' ERR
