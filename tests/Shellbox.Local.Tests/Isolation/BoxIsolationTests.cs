@@ -123,6 +123,31 @@ public sealed class BoxIsolationTests(GoldenFixture golden) : IAsyncLifetime
         Assert.False(await AnswersAsync(box.Port));
     }
 
+    [Fact]
+    public async Task A_running_box_whose_slirp4netns_died_gets_a_new_one_at_the_next_resume_and_keeps_running()
+    {
+        var runtime = new QemuBoxRuntime(settings, golden.Options);
+        var box = await StartBoxAsync(runtime, "a");
+        var run = folder.Combine("instances", "instance-a");
+        await runtime.RunAsync(box, "echo kept > /tmp/kept", TimeSpan.FromSeconds(30));
+        var qemu = QemuProcess.Find(run)!.Pid;
+
+        using (var slirp = System.Diagnostics.Process.GetProcessById(Assert.Single(SlirpProcesses(run))))
+        {
+            slirp.Kill();
+            await slirp.WaitForExitAsync();
+        }
+
+        Assert.False(await AnswersAsync(box.Port));
+
+        box = await runtime.ResumeAsync("instance-a", "volume-a");
+        Assert.Equal(qemu, QemuProcess.Find(run)!.Pid);
+        Assert.Equal("kept", (await runtime.RunAsync(box, "cat /tmp/kept", TimeSpan.FromSeconds(30))).StdOut.Trim());
+        var probe = await ProbeAsync(runtime, box, (world.Address, WorldNamespace.TcpPort), ("10.0.2.2", Listen(IPAddress.Loopback)));
+        Assert.Contains(WorldNamespace.Greeting, probe[0]);
+        Assert.DoesNotContain(Secret, probe[1]);
+    }
+
     private async Task<BoxEndpoint> StartBoxAsync(QemuBoxRuntime runtime, string name)
     {
         var none = new Dictionary<string, string>();
