@@ -11,8 +11,8 @@ BeforeAll {
     New-Item -ItemType Directory $State | Out-Null
 
     # Caps of three instances and three volumes (a box that ran and left frees its instance, never its volume), three
-    # slots; nothing kept warm, so every box is made on demand. The check interval is not a Dev or Prod figure, so
-    # the retry hint can only come from it.
+    # slots; nothing kept warm, so every box is made on demand (the minimal guest: a Debian golden per test state takes
+    # minutes). The check interval is not a Dev or Prod figure, so the retry hint can only come from it.
     $script:Cap = 3
     $script:CheckIntervalSeconds = 17
     @{ pool = 'Dev'
