@@ -21,6 +21,8 @@ public sealed class DuplicateFlow(ShellboxEngine engine)
 {
     public const string EventKind = "duplicate-box";
 
+    private const string BoxRole = Planning.RepairTransition.BoxRole;
+
     public async Task<BoxView> DuplicateAsync(string userId, string boxName, string newName, CancellationToken cancellationToken = default)
     {
         BoxNames.ValidateUser(userId);
@@ -115,7 +117,7 @@ public sealed class DuplicateFlow(ShellboxEngine engine)
                 Observability.ShellboxLog.Dropped("Shellbox.Core.Duplicate", $"undo of the failed duplicate {userId}/{boxName} -> {newName} failed, left to reconcile", undo);
             }
 
-            await engine.Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), correlation, EventKind, RepairTransitionRole, copyId, false, $"duplicating box {userId}/{boxName} into {newName} failed, nothing kept: {e.Message}"), CancellationToken.None).ConfigureAwait(false);
+            await engine.Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), correlation, EventKind, BoxRole, copyId, false, $"duplicating box {userId}/{boxName} into {newName} failed, nothing kept: {e.Message}"), CancellationToken.None).ConfigureAwait(false);
             throw;
         }
 
@@ -140,11 +142,9 @@ public sealed class DuplicateFlow(ShellboxEngine engine)
             return (BoxRecord)(await engine.Store.CommitAsync(rows, cancellationToken).ConfigureAwait(false))[0];
         }, cancellationToken).ConfigureAwait(false);
 
-        await engine.Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), correlation, EventKind, RepairTransitionRole, copyId, true, $"duplicated box {userId}/{boxName} ({(atRest ? "at rest" : "attached")}) into {newName} on volume {copyVolume.Id}"), cancellationToken).ConfigureAwait(false);
+        await engine.Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), correlation, EventKind, BoxRole, copyId, true, $"duplicated box {userId}/{boxName} ({(atRest ? "at rest" : "attached")}) into {newName} on volume {copyVolume.Id}"), cancellationToken).ConfigureAwait(false);
         return new BoxView(settled, BoxCatalog.Suspended, null, 0);
     }
-
-    private const string RepairTransitionRole = Planning.RepairTransition.BoxRole;
 
     /// <summary>
     /// Undoes a duplicate whose mark is <paramref name="mark"/> on box <paramref name="boxId"/>: on the copy, its

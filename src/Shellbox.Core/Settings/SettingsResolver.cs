@@ -65,10 +65,17 @@ public static class SettingsResolver
         return Path.Combine(dataHome ?? ".", "shellbox");
     }
 
-    private static ShellboxSettings Validate(this ShellboxSettings settings) =>
-        settings.Linger < TimeSpan.Zero
-            ? throw ShellboxException.User("SettingsInvalid", $"{settings.ConfigFile}: lingerSeconds must be 0 or more.")
-            : settings;
+    private static ShellboxSettings Validate(this ShellboxSettings settings)
+    {
+        if (settings.Linger < TimeSpan.Zero)
+        {
+            throw ShellboxException.User("SettingsInvalid", $"{settings.ConfigFile}: lingerSeconds must be 0 or more.");
+        }
+
+        // Read here once so a bad keepalive.max fails every command at once, not the first disconnect that needs it.
+        _ = KeepaliveSettings.From(settings);
+        return settings;
+    }
 
     private static SettingsFile? ReadFile(string path)
     {
