@@ -3,9 +3,9 @@
 .SYNOPSIS
     The sshd ForceCommand of the Shellbox bastion: `ssh shellbox.dev connect dev33`.
 .DESCRIPTION
-    Reads SSH_ORIGINAL_COMMAND, derives the user id from the public key the user authenticated with
-    (sshd `ExposeAuthInfo yes` puts it in the file named by SSH_USER_AUTH: the first 32 hex digits of
-    the SHA-256 of the key blob), validates everything strictly, and calls the Shellbox cmdlets.
+    Reads SSH_ORIGINAL_COMMAND and the public key the user authenticated with (sshd `ExposeAuthInfo yes`
+    puts it in the file named by SSH_USER_AUTH), from which the module derives the user id (the first 32
+    hex digits of the SHA-256 of the key blob), validates everything strictly, and calls the Shellbox cmdlets.
     User text is never handed to a shell on the bastion: a command after `connect NAME` is passed as
     one argument to ssh and runs in the user's own box. Anything else gets one line and a non-zero exit.
 
@@ -47,17 +47,17 @@ function Stop-WithError([string] $Message, [int] $Code = 1) {
     exit $Code
 }
 
-function Get-ShellboxUserId {
+# The public key the user authenticated with, as 'TYPE BASE64'; the module derives the user id from it
+# (Get-ShellboxUser -PublicKey: the first 32 hex digits of the SHA-256 of the key blob, in one place).
+function Get-ShellboxAuthKey {
     $authFile = $env:SSH_USER_AUTH
     if (-not $authFile -or -not (Test-Path -LiteralPath $authFile)) {
         Stop-WithError 'the bastion is misconfigured: sshd must set ExposeAuthInfo yes.' 3
     }
     $line = Get-Content -LiteralPath $authFile | Where-Object { $_ -match '^publickey\s+\S+\s+[A-Za-z0-9+/=]+' } | Select-Object -First 1
     if (-not $line) { Stop-WithError 'Shellbox accepts public-key authentication only.' 3 }
-    try { $blob = [Convert]::FromBase64String(($line -split '\s+')[2]) }
-    catch { Stop-WithError 'the public key sshd reported cannot be read.' 3 }
-    $hash = [System.Security.Cryptography.SHA256]::HashData($blob)
-    return [Convert]::ToHexString($hash).Substring(0, 32).ToLowerInvariant()
+    $fields = $line -split '\s+'
+    return "$($fields[1]) $($fields[2])"
 }
 
 $original = [string]$env:SSH_ORIGINAL_COMMAND
@@ -73,18 +73,22 @@ $namePattern = '^[a-z][a-z0-9-]{0,31}$'
 
 # Every command of a key the operator blocked gets this one line and nothing else, so the block list is read
 # (a point read of the store) before any verb is looked at.
-$userId = Get-ShellboxUserId
+$authKey = Get-ShellboxAuthKey
 try {
     Import-Module (Join-Path $PSScriptRoot '..' 'Shellbox.psd1')
-    $blocked = (Get-ShellboxUser -UserId $userId).Blocked
+    $user = Get-ShellboxUser -PublicKey $authKey
 }
-catch { Stop-WithError "the bastion cannot read its state ($($_.Exception.GetType().Name) at $([DateTime]::UtcNow.ToString('u'))); try again, or tell the operator." 1 }
-if ($blocked) { Stop-WithError 'this key is blocked; contact the operator' 1 }
+catch {
+    if ("$($_.FullyQualifiedErrorId)" -like '*PublicKeyInvalid*') { Stop-WithError 'the public key sshd reported cannot be read.' 3 }
+    Stop-WithError "the bastion cannot read its state ($($_.Exception.GetType().Name) at $([DateTime]::UtcNow.ToString('u'))); try again, or tell the operator." 1
+}
+if ($user.Blocked) { Stop-WithError 'this key is blocked; contact the operator' 1 }
+$userId = $user.UserId
 
 switch -CaseSensitive ($verb) {
     '' { [Console]::Error.WriteLine($usage); exit 2 }
     'help' { if ($name) { Stop-WithError 'help takes no arguments.' 2 }; [Console]::Out.WriteLine($usage); exit 0 }
-    'whoami' { if ($name) { Stop-WithError 'whoami takes no arguments.' 2 }; [Console]::Out.WriteLine((Get-ShellboxUserId)); exit 0 }
+    'whoami' { if ($name) { Stop-WithError 'whoami takes no arguments.' 2 }; [Console]::Out.WriteLine($userId); exit 0 }
     'list' { if (($name -and $name -cne '--json') -or $rest) { Stop-WithError 'list takes no arguments but --json.' 2 } }
     'remove' {
         if ($name -cnotmatch $namePattern) { Stop-WithError "'$name' is not a valid box name: 1 to 32 characters: lower-case letters, digits and '-', starting with a letter." 2 }
