@@ -9,12 +9,13 @@
     and the p50 of the slow-path times the engine itself recorded (events of kind slow-path: what the next user's
     "making your box, about N s" is taken from). Removes its boxes and state folder at the end.
 .EXAMPLE
-    dotnet pwsh -NoProfile -File bench/Measure-SlowPath.ps1 -Runs 5
+    dotnet pwsh -NoProfile -File bench/Measure-SlowPath.ps1 -Runs 5 -Guest debian
 #>
 [CmdletBinding()]
 param(
     [string] $ModulePath = (Join-Path $PSScriptRoot '../out/Shellbox/Shellbox.psd1'),
-    [ValidateRange(1, 50)] [int] $Runs = 5
+    [ValidateRange(1, 50)] [int] $Runs = 5,
+    [ValidateSet('debian', 'minimal')] [string] $Guest = 'debian'
 )
 
 $ErrorActionPreference = 'Stop'
@@ -22,8 +23,19 @@ $state = Join-Path ([IO.Path]::GetTempPath()) "shellbox-slowpath-$([guid]::NewGu
 New-Item -ItemType Directory $state | Out-Null
 @{ pool = 'Dev'
    poolBounds = @{ minFreeInstances = 0; maxFreeInstances = 10; maxTotalInstances = 10; minFreeVolumes = 0; maxFreeVolumes = 10; maxTotalVolumes = 60; checkIntervalSeconds = 30 }
-   local = @{ maxSlots = 10; basePort = (Get-Random -Minimum 35000 -Maximum 36000) } } |
+   local = @{ guest = $Guest; maxSlots = 10; basePort = (Get-Random -Minimum 35000 -Maximum 36000) } } |
     ConvertTo-Json | Set-Content (Join-Path $state 'shellbox.json')
+
+# The goldens and control key of the xunit run (<repo>/.cache), linked in when there: a Debian golden takes minutes to build.
+$cache = Join-Path $PSScriptRoot '../.cache'
+if (Test-Path (Join-Path $cache 'keys/control_ed25519')) {
+    New-Item -ItemType Directory (Join-Path $state 'keys'), (Join-Path $state 'golden') | Out-Null
+    Get-ChildItem (Join-Path $cache 'keys') -File | ForEach-Object { New-Item -ItemType HardLink -Path (Join-Path $state "keys/$($_.Name)") -Target $_.FullName | Out-Null }
+    foreach ($golden in Get-ChildItem (Join-Path $cache 'golden') -Directory -Filter 'golden-snapshot-*') {
+        $copy = New-Item -ItemType Directory (Join-Path $state "golden/$($golden.Name)")
+        Get-ChildItem $golden.FullName -File | ForEach-Object { New-Item -ItemType HardLink -Path (Join-Path $copy $_.Name) -Target $_.FullName | Out-Null }
+    }
+}
 Import-Module $ModulePath -Force
 try {
     New-ShellboxGoldenSnapshot -StateDirectory $state | Out-Null
@@ -35,7 +47,7 @@ try {
     }
 
     $seconds = @(Get-ShellboxEvent -StateDirectory $state -Kind slow-path | ForEach-Object { [double]([regex]::Match($_.Message, 'seconds=([0-9.]+)').Groups[1].Value) } | Sort-Object)
-    Write-Host ("slow path, Local: p50 {0:0.0} s over {1} runs (min {2:0.0} s, max {3:0.0} s)" -f $seconds[[int][Math]::Floor(($seconds.Count - 1) / 2)], $seconds.Count, $seconds[0], $seconds[-1])
+    Write-Host ("slow path, Local ($Guest guest): p50 {0:0.0} s over {1} runs (min {2:0.0} s, max {3:0.0} s)" -f $seconds[[int][Math]::Floor(($seconds.Count - 1) / 2)], $seconds.Count, $seconds[0], $seconds[-1])
 }
 finally {
     Get-ShellboxBox -StateDirectory $state -AllUsers | Remove-ShellboxBox -StateDirectory $state -Force -Confirm:$false -ErrorAction Continue

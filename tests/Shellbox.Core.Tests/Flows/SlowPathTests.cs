@@ -30,7 +30,7 @@ public sealed class SlowPathTests
         Assert.True(connection.Created);
         Assert.Equal("new-made", connection.Trace.Path);
         // Nothing measured yet on this pool: the Local provider's first figure.
-        Assert.Equal(["making your box, about 3 s"], told.Lines);
+        Assert.Equal(["making your box, about 10 s"], told.Lines);
         var made = Assert.Single(f.Infra.Log.Named(nameof(FakeInfrastructure.CreateVolumeAsync)));
         Assert.Equal(Golden.Version, made.Args[1]);
         Assert.Equal(1, f.Infra.Log.Count(nameof(FakeInfrastructure.CreateInstanceAsync)));
