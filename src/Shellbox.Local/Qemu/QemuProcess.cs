@@ -211,7 +211,8 @@ internal sealed class QemuProcess
             try
             {
                 using var process = Process.GetProcessById(Pid);
-                process.Kill();
+                // The tree: a starter still waiting for its network has a child (head, reading the ready fifo).
+                process.Kill(entireProcessTree: true);
             }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
             {

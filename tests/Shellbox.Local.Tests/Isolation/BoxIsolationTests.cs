@@ -148,6 +148,34 @@ public sealed class BoxIsolationTests(GoldenFixture golden) : IAsyncLifetime
         Assert.DoesNotContain(Secret, probe[1]);
     }
 
+    [Fact]
+    public async Task A_start_whose_starter_died_before_the_network_was_up_is_replaced_by_the_next_resume()
+    {
+        // GIVEN a box suspended once, then a start left half-way: its namespace made, no slirp4netns (the
+        // process that started it was killed there), so QEMU never ran
+        var runtime = new QemuBoxRuntime(settings, golden.Options);
+        await StartBoxAsync(runtime, "a");
+        await runtime.SuspendAsync("instance-a", "volume-a");
+        var run = folder.Combine("instances", "instance-a");
+        var launch = runtime.LaunchFor("instance-a", "volume-a", incoming: true);
+        var stranded = QemuProcess.Start(golden.Options.QemuBinary, runtime.Machine.Arguments(launch), run, null);
+        for (var i = 0; i < 500 && (new FileInfo($"/proc/{stranded.Pid}/fd/8").LinkTarget?.EndsWith("net.ready", StringComparison.Ordinal) != true || Descendants(stranded.Pid).Count == 0); i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.True(stranded.IsWaitingForNetwork);
+        var waiting = Descendants(stranded.Pid);
+        Assert.NotEmpty(waiting);
+
+        // WHEN the box is resumed THEN the stranded starter is gone and the box runs from its saved state
+        var box = await runtime.ResumeAsync("instance-a", "volume-a");
+        Assert.False(stranded.IsAlive);
+        Assert.All(waiting, pid => Assert.True(string.IsNullOrEmpty(CommandLine(pid)), $"the stranded starter's child {pid} ({CommandLine(pid)}) is still running"));
+        Assert.NotEqual(stranded.Pid, QemuProcess.Find(run)!.Pid);
+        Assert.Equal("up", (await runtime.RunAsync(box, "echo up", TimeSpan.FromSeconds(30))).StdOut.Trim());
+    }
+
     private async Task<BoxEndpoint> StartBoxAsync(QemuBoxRuntime runtime, string name)
     {
         var none = new Dictionary<string, string>();
@@ -215,6 +243,12 @@ public sealed class BoxIsolationTests(GoldenFixture golden) : IAsyncLifetime
         Directory.EnumerateDirectories("/proc")
             .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
             .Where(pid => pid > 0 && CommandLine(pid) is { } line && line.StartsWith("slirp4netns", StringComparison.Ordinal) && line.Contains(runFolder, StringComparison.Ordinal))
+            .ToList();
+
+    private static List<int> Descendants(int pid) =>
+        File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Select(int.Parse)
+            .SelectMany(child => Descendants(child).Prepend(child))
             .ToList();
 
     private static string? CommandLine(int pid)
