@@ -61,11 +61,36 @@ internal static class BoxNamespace
         return ["sh", "-c", Script, "shellbox-net", runFolder, string.Join(' ', HostDestinations.Unreachable()), userNamespace, .. command];
     }
 
-    /// <summary>Removes the namespace's run files (slirp4netns removes its socket when it ends).</summary>
+    private static string SlirpPid(string runFolder) => Path.Combine(runFolder, "net.pid");
+
+    /// <summary>
+    /// Once QEMU has ended: waits (up to a second) for its slirp4netns to end too, which it does at once (exit-fd),
+    /// so the next start's port and files are not the old one's; then removes the namespace's run files.
+    /// </summary>
     public static void RemoveRunFiles(string runFolder)
     {
-        File.Delete(ExitFifo(runFolder));
-        File.Delete(ReadyFifo(runFolder));
-        File.Delete(ResolvConf(runFolder));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(1);
+        while (SlirpRuns(runFolder) && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(2);
+        }
+
+        foreach (var file in (string[])[ExitFifo(runFolder), ReadyFifo(runFolder), ResolvConf(runFolder), ApiSocket(runFolder), SlirpPid(runFolder)])
+        {
+            File.Delete(file);
+        }
+    }
+
+    private static bool SlirpRuns(string runFolder)
+    {
+        try
+        {
+            var pid = File.ReadAllText(SlirpPid(runFolder)).Trim();
+            return File.ReadAllText($"/proc/{pid}/cmdline").Contains(ApiSocket(runFolder), StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 }

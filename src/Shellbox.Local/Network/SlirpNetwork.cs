@@ -19,9 +19,11 @@ internal static class SlirpNetwork
     private static readonly TimeSpan SetupTimeout = TimeSpan.FromSeconds(10);
 
     // setsid: a Ctrl+C in the user's terminal must not reach it; it outlives the process that started it.
+    // --enable-sandbox --enable-seccomp (as podman runs it): it parses the box's packets, so once set up it
+    // keeps only CAP_NET_BIND_SERVICE, an empty root and a syscall filter. Its pid goes to net.pid.
     private const string Script =
-        "rm -f \"$1/net.sock\"; exec slirp4netns --configure --mtu=65520 --disable-host-loopback --api-socket \"$1/net.sock\" " +
-        "--exit-fd=3 --ready-fd=4 \"$2\" tap0 3<\"$1/net.exit\" 4>\"$1/net.ready\" </dev/null >>\"$1/net.log\" 2>&1";
+        "rm -f \"$1/net.sock\"; echo $$ >\"$1/net.pid\"; exec slirp4netns --configure --mtu=65520 --disable-host-loopback --enable-sandbox --enable-seccomp " +
+        "--api-socket \"$1/net.sock\" --exit-fd=3 --ready-fd=4 \"$2\" tap0 3<\"$1/net.exit\" 4>\"$1/net.ready\" </dev/null >>\"$1/net.log\" 2>&1";
 
     /// <summary>Connects the namespace QEMU is being started in, once it exists, and publishes the box's SSH port.</summary>
     public static async Task AttachAsync(QemuProcess process, string hostAddress, int port, CancellationToken cancellationToken)

@@ -233,16 +233,6 @@ internal sealed class QemuProcess
         File.Delete(LocalFiles.Socket(RunFolder, LocalFiles.MigrationSocket));
         BoxNamespace.RemoveRunFiles(RunFolder);
         child?.Dispose();
-
-        // slirp4netns ends with QEMU and removes its socket then; wait for it, so the next start's files and
-        // port are not the old one's. A slirp4netns killed outright leaves its socket: that costs this second.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(1);
-        while (File.Exists(BoxNamespace.ApiSocket(RunFolder)) && DateTime.UtcNow < deadline)
-        {
-            Thread.Sleep(2);
-        }
-
-        File.Delete(BoxNamespace.ApiSocket(RunFolder));
     }
 
     /// <summary>An error naming what QEMU said last and where its logs are.</summary>
