@@ -165,10 +165,10 @@ static async Task<TimeSpan> WaitForBannerAsync(int port, Stopwatch clock)
         try
         {
             using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            // Until `cont`, QEMU's user network accepts but the paused guest does not answer; the guest answers a
-            // connection queued meanwhile once it runs. Attempts as long as SshBanner's: an OpenSSH server forks
-            // and re-executes itself for each connection, and probes given up every 100 ms kept it busy for good.
-            using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            // Short attempts: until `cont`, QEMU's user network accepts but the paused guest never answers, and a
+            // connection queued then waits out slirp's retransmit timer. (The Debian guest's sshd runs with -r:
+            // re-executed per connection, these probes kept it busy for good.)
+            using var attempt = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
             await socket.ConnectAsync("127.0.0.1", port, attempt.Token);
             var buffer = new byte[8];
             var read = 0;
