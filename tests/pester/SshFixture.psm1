@@ -11,7 +11,9 @@ function Start-ShellboxSshd([string] $Work, [string] $State, [string] $ModulePat
         if (-not (Test-Path (Join-Path $Work $k))) { & ssh-keygen -q -t ed25519 -N '' -C $k -f (Join-Path $Work $k) | Out-Null }
     }
     # Open sign-up as on a bastion: the module's AuthorizedKeysCommand accepts any key, no authorized_keys file.
-    # sshd refuses to run it unless it and its folders are root-owned and not group/world-writable (out/ is).
+    # sshd runs a command only if its file and every folder above it are root-owned and not group/world-writable;
+    # a checkout may sit anywhere (under /tmp, under a private home), so the test runs the shipped script through
+    # /bin/sh (the file sshd checks) as the user running sshd (who can read the checkout).
     $keysCommand = Join-Path (Split-Path $ModulePath) 'ssh/shellbox-authorized-keys'
     if (-not (Test-Path $keysCommand)) { $keysCommand = Join-Path $PSScriptRoot '../../module/ssh/shellbox-authorized-keys' | Resolve-Path | Select-Object -ExpandProperty Path }
     $pwsh = (Get-PwshCommand) -join ' '
@@ -24,8 +26,8 @@ Port $port
 HostKey $Work/host
 PidFile $Work/sshd.pid
 AuthorizedKeysFile none
-AuthorizedKeysCommand $keysCommand %t %k
-AuthorizedKeysCommandUser nobody
+AuthorizedKeysCommand /bin/sh $keysCommand %t %k
+AuthorizedKeysCommandUser $user
 AuthenticationMethods publickey
 PasswordAuthentication no
 KbdInteractiveAuthentication no
