@@ -3,6 +3,7 @@ using Shellbox.Core.Ports;
 using Shellbox.Core.Settings;
 using Shellbox.Local.Infrastructure;
 using Shellbox.Local.Qemu;
+using Shellbox.Local.Ssh;
 using Shellbox.Ssh;
 
 namespace Shellbox.Local.Runtime;
@@ -54,7 +55,13 @@ public sealed class QemuBoxRuntime : IBoxRuntime
                 await site.UpdateMetaAsync(m => m with { Hostname = boxName }, cancellationToken).ConfigureAwait(false);
             }
 
-            return Endpoint(site, pinned);
+            var endpoint = Endpoint(site, pinned);
+            if (BoxControlMaster.SocketPath(ControlKeyPath, endpoint.HostKey) is { } socket && !await BoxControlMaster.IsLiveAsync(socket).ConfigureAwait(false))
+            {
+                await StartMasterAsync(endpoint, cancellationToken).ConfigureAwait(false);
+            }
+
+            return endpoint;
         }
 
         return await AfterStartAsync(site, started.Meta, boxName, cancellationToken).ConfigureAwait(false);
@@ -62,8 +69,14 @@ public sealed class QemuBoxRuntime : IBoxRuntime
 
     public async Task SuspendAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
     {
-        var (site, _) = Attached(instanceId, volumeId);
+        var (site, meta) = Attached(instanceId, volumeId);
         using var _ = await box.RunLockAsync(site.RunFolder, cancellationToken).ConfigureAwait(false);
+        if (meta.HostKey is { } hostKey)
+        {
+            // Before the box stops: a master left to a suspended box would hang on it until its keepalive gave up.
+            await BoxControlMaster.StopAsync(ControlKeyPath, Endpoint(site, hostKey).HostKey).ConfigureAwait(false);
+        }
+
         await box.SuspendAsync(site, cancellationToken).ConfigureAwait(false);
     }
 
@@ -130,7 +143,23 @@ public sealed class QemuBoxRuntime : IBoxRuntime
             await site.UpdateMetaAsync(m => m with { Hostname = boxName }, cancellationToken).ConfigureAwait(false);
         }
 
-        return Endpoint(site, hostKey);
+        // Only now: the box has its own host key (the first resume rekeys it) and its clock is set.
+        var endpoint = Endpoint(site, hostKey);
+        await StartMasterAsync(endpoint, cancellationToken).ConfigureAwait(false);
+        return endpoint;
+    }
+
+    /// <summary>Starts the box's control master in the background; a box works without one, so a failure to start it is no failure of the resume.</summary>
+    private static async Task StartMasterAsync(BoxEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await BoxControlMaster.StartAsync(endpoint.ControlKeyPath, endpoint.Host, endpoint.Port, endpoint.HostKey, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception)
+        {
+            // Sessions connect directly.
+        }
     }
 
     private BoxLogin Login(BoxSite site, VolumeMeta meta, string? boxName) => new(meta.VolumeId, site.Address, site.Port, ControlKeyPath, boxName);

@@ -1,4 +1,5 @@
 using Shellbox.Core.Boxes;
+using Shellbox.Local.Ssh;
 
 namespace Shellbox.PowerShell.Output;
 
@@ -74,6 +75,16 @@ public sealed class ShellboxConnection
         // curve25519 rather than OpenSSH's first choice sntrup761x25519: the box computes the key exchange on emulated
         // CPU, where sntrup761 costs it about 0.3 s per session; the connection never leaves this host (a loopback port).
         "-o", "KexAlgorithms=curve25519-sha256,curve25519-sha256@libssh.org",
+        .. MasterArguments(),
         $"{LoginUser}@{Host}",
     ];
+
+    /// <summary>
+    /// Rides the box's control master when it has one (Local provider): no key exchange, no login. ControlMaster=no:
+    /// a session never becomes a master itself; when the socket does not answer, ssh connects directly.
+    /// </summary>
+    private string[] MasterArguments() =>
+        BoxControlMaster.SocketPath(ControlKeyPath, HostKey) is { } socket && File.Exists(socket)
+            ? ["-o", $"ControlPath={socket}", "-o", "ControlMaster=no"]
+            : [];
 }
