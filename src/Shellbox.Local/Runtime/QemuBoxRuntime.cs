@@ -56,11 +56,7 @@ public sealed class QemuBoxRuntime : IBoxRuntime
             }
 
             var endpoint = Endpoint(site, pinned);
-            if (BoxControlMaster.SocketPath(ControlKeyPath, endpoint.HostKey) is { } socket && !await BoxControlMaster.IsLiveAsync(socket).ConfigureAwait(false))
-            {
-                await StartMasterAsync(endpoint, cancellationToken).ConfigureAwait(false);
-            }
-
+            await StartMasterAsync(endpoint, onlyIfMissing: true, cancellationToken).ConfigureAwait(false);
             return endpoint;
         }
 
@@ -145,16 +141,17 @@ public sealed class QemuBoxRuntime : IBoxRuntime
 
         // Only now: the box has its own host key (the first resume rekeys it) and its clock is set.
         var endpoint = Endpoint(site, hostKey);
-        await StartMasterAsync(endpoint, cancellationToken).ConfigureAwait(false);
+        await StartMasterAsync(endpoint, onlyIfMissing: false, cancellationToken).ConfigureAwait(false);
         return endpoint;
     }
 
     /// <summary>Starts the box's control master in the background; a box works without one, so a failure to start it is no failure of the resume.</summary>
-    private static async Task StartMasterAsync(BoxEndpoint endpoint, CancellationToken cancellationToken)
+    private static async Task StartMasterAsync(BoxEndpoint endpoint, bool onlyIfMissing, CancellationToken cancellationToken)
     {
         try
         {
-            await BoxControlMaster.StartAsync(endpoint.ControlKeyPath, endpoint.Host, endpoint.Port, endpoint.HostKey, cancellationToken).ConfigureAwait(false);
+            var start = onlyIfMissing ? (Func<string, string, int, string, CancellationToken, Task>)BoxControlMaster.EnsureAsync : BoxControlMaster.StartAsync;
+            await start(endpoint.ControlKeyPath, endpoint.Host, endpoint.Port, endpoint.HostKey, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception)
         {

@@ -22,6 +22,8 @@ public static class BoxControlMaster
 
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(3);
 
+    private static readonly TimeSpan StartDelay = TimeSpan.FromSeconds(1.5);
+
     /// <summary>
     /// The control socket of the box answering on host:port with that pinned key (known_hosts line), beside the control
     /// key; null when that path would be too long for a Unix socket (then there is no master).
@@ -50,14 +52,18 @@ public static class BoxControlMaster
         var knownHosts = Path.ChangeExtension(socket, ".known");
         await File.WriteAllTextAsync(knownHosts, knownHostsLine + "\n", cancellationToken).ConfigureAwait(false);
 
-        // exec: sh is gone at once; setsid: no signal of the caller's session or terminal reaches the master;
-        // /dev/null: it holds no pipe of the caller's (an sshd session stays open while any process holds its pipes).
-        var start = new ProcessStartInfo("/bin/sh")
+        // The master logs in StartDelay after the resume, so its key exchange does not compete on the box's emulated CPU
+        // with the one of the session that resumed it (measured: +0.3 s on a returning box's connect); a box suspended
+        // meanwhile has lost its known-hosts file and gets no master. setsid: no signal of the caller's session or terminal
+        // reaches the waiting sh or the master; /dev/null first thing: neither holds a pipe of the caller's (an sshd session
+        // stays open while any process holds its pipes).
+        var start = new ProcessStartInfo("setsid")
         {
             UseShellExecute = false,
             ArgumentList =
             {
-                "-c", "log=$1; shift; exec setsid \"$@\" </dev/null >/dev/null 2>\"$log\"", "sh", Path.ChangeExtension(socket, ".log"),
+                "/bin/sh", "-c", "log=$1; known=$2; shift 2; exec </dev/null >/dev/null 2>\"$log\"; sleep $0; [ -e \"$known\" ] && exec \"$@\"",
+                StartDelay.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture), Path.ChangeExtension(socket, ".log"), knownHosts,
                 "ssh", "-M", "-N", "-f",
                 "-F", "/dev/null", "-o", "ControlPersist=yes", "-o", $"ControlPath={socket}",
                 "-o", "ClearAllForwardings=yes", "-o", "ForwardAgent=no", "-o", "PermitLocalCommand=no",
@@ -70,6 +76,26 @@ public static class BoxControlMaster
             },
         };
         using var process = Process.Start(start);
+    }
+
+    /// <summary>
+    /// Starts a master for a box found running unless one answers or one is still starting (its known-hosts file is
+    /// younger than its delay and login take): a second master on the same socket would run on as a plain connection.
+    /// </summary>
+    internal static async Task EnsureAsync(string controlKeyPath, string host, int port, string knownHostsLine, CancellationToken cancellationToken)
+    {
+        if (OperatingSystem.IsWindows() || SocketPath(controlKeyPath, knownHostsLine) is not { } socket || await IsLiveAsync(socket).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        var knownHosts = Path.ChangeExtension(socket, ".known");
+        if (File.Exists(knownHosts) && DateTime.UtcNow - File.GetLastWriteTimeUtc(knownHosts) < StartDelay + TimeSpan.FromSeconds(15))
+        {
+            return;
+        }
+
+        await StartAsync(controlKeyPath, host, port, knownHostsLine, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Stops the master of the box (if any) and removes its socket; never throws, never waits long.</summary>

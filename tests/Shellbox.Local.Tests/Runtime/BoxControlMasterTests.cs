@@ -52,7 +52,9 @@ public sealed class BoxControlMasterTests(GoldenFixture golden) : IAsyncLifetime
         Assert.True(direct.ExitCode == 0, direct.StdErr);
         Assert.Equal(BoxControlMaster.LoginUser, direct.StdOut.Trim());
 
-        // A box found running without a live master gets a new one (the stale socket is removed first).
+        // A box found running without a live master gets a new one (the stale socket is removed first), once the
+        // master it had is no longer starting (its known-hosts file dated back, as a minute later).
+        File.SetLastWriteTimeUtc(Path.ChangeExtension(socket, ".known"), DateTime.UtcNow.AddMinutes(-1));
         await new QemuBoxRuntime(settings, golden.Options).ResumeAsync("instance-a", "volume-a");
         Assert.True(await WaitForMasterAsync(socket), "no new control master within 20 s: " + ReadLog(socket));
         var newPid = MasterPid(socket);
