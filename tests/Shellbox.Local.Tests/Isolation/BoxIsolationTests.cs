@@ -250,11 +250,24 @@ public sealed class BoxIsolationTests(GoldenFixture golden) : IAsyncLifetime
             .Where(pid => pid > 0 && CommandLine(pid) is { } line && line.StartsWith("slirp4netns", StringComparison.Ordinal) && line.Contains(runFolder, StringComparison.Ordinal))
             .ToList();
 
-    private static List<int> Descendants(int pid) =>
-        File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries)
+    /// <summary>A process's descendants now; one that ends while it is read has none (a short-lived child, e.g. a probe).</summary>
+    private static List<int> Descendants(int pid)
+    {
+        string children;
+        try
+        {
+            children = File.ReadAllText($"/proc/{pid}/task/{pid}/children");
+        }
+        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException)
+        {
+            return [];
+        }
+
+        return children.Split(' ', StringSplitOptions.RemoveEmptyEntries)
             .Select(int.Parse)
             .SelectMany(child => Descendants(child).Prepend(child))
             .ToList();
+    }
 
     private static string? CommandLine(int pid)
     {
