@@ -260,21 +260,7 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
         }
     }
 
-    private static void TryDelete(string folder)
-    {
-        try
-        {
-            if (Directory.Exists(folder))
-            {
-                Directory.Delete(folder, recursive: true);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // a leftover dot-folder is ignored by every reader
-            Core.Observability.ShellboxLog.Dropped("Shellbox.Local.Golden", $"work folder={folder} left behind", e, routine: true);
-        }
-    }
+    private static void TryDelete(string folder) => WorkFolder.TryDelete(folder, "Shellbox.Local.Golden");
 }
 
 /// <summary>

@@ -370,19 +370,5 @@ public sealed class LocalInfrastructure : IInfrastructure
         TryDelete(doomed);
     }
 
-    private static void TryDelete(string folder)
-    {
-        try
-        {
-            if (Directory.Exists(folder))
-            {
-                Directory.Delete(folder, recursive: true);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // a dot-folder left behind is ignored by every reader
-            Core.Observability.ShellboxLog.Dropped("Shellbox.Local.Infrastructure", $"work folder={folder} left behind", e, routine: true);
-        }
-    }
+    private static void TryDelete(string folder) => WorkFolder.TryDelete(folder, "Shellbox.Local.Infrastructure");
 }

@@ -93,19 +93,6 @@ internal sealed class VolumeCopy(LocalState state, TimeProvider time)
         }
     }
 
-    public static void Discard(string work)
-    {
-        try
-        {
-            if (Directory.Exists(work))
-            {
-                Directory.Delete(work, recursive: true);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // A dot-folder left behind is ignored by every reader, and swept when its volume is deleted.
-            Core.Observability.ShellboxLog.Dropped("Shellbox.Local.Infrastructure", $"copy work folder={work} left behind", e, routine: true);
-        }
-    }
+    /// <summary>Deletes a copy's work folder; one left behind is swept when its volume is deleted.</summary>
+    public static void Discard(string work) => WorkFolder.TryDelete(work, "Shellbox.Local.Infrastructure");
 }
