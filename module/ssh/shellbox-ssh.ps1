@@ -71,6 +71,13 @@ $name = $match.Groups['name'].Value
 $rest = $match.Groups['rest'].Value
 $namePattern = '^[a-z][a-z0-9-]{0,31}$'
 
+# One line and exit 2 unless VALUE is a box name; SHOW caps how much of a long value the line repeats.
+function Assert-BoxName([string] $Value, [string] $Label = 'box name', [int] $Show = [int]::MaxValue) {
+    if ($Value -cnotmatch $namePattern) {
+        Stop-WithError "'$($Value.Substring(0, [Math]::Min($Show, $Value.Length)))' is not a valid ${Label}: 1 to 32 characters: lower-case letters, digits and '-', starting with a letter." 2
+    }
+}
+
 # Every command of a key the operator blocked gets this one line and nothing else, so the block list is read
 # (a point read of the store) before any verb is looked at.
 $authKey = Get-ShellboxAuthKey
@@ -91,28 +98,28 @@ switch -CaseSensitive ($verb) {
     'whoami' { if ($name) { Stop-WithError 'whoami takes no arguments.' 2 }; [Console]::Out.WriteLine($userId); exit 0 }
     'list' { if (($name -and $name -cne '--json') -or $rest) { Stop-WithError 'list takes no arguments but --json.' 2 } }
     'remove' {
-        if ($name -cnotmatch $namePattern) { Stop-WithError "'$name' is not a valid box name: 1 to 32 characters: lower-case letters, digits and '-', starting with a letter." 2 }
+        Assert-BoxName $name
         if ($rest) { Stop-WithError 'remove takes one box name.' 2 }
     }
     'duplicate' {
-        if ($name -cnotmatch $namePattern) { Stop-WithError "'$name' is not a valid box name: 1 to 32 characters: lower-case letters, digits and '-', starting with a letter." 2 }
+        Assert-BoxName $name
         if (-not $rest) { Stop-WithError 'duplicate takes a box name and the name of the copy: duplicate NAME NEW.' 2 }
-        if ($rest -cnotmatch $namePattern) { Stop-WithError "'$($rest.Substring(0, [Math]::Min(40, $rest.Length)))' is not a valid name for the copy: 1 to 32 characters: lower-case letters, digits and '-', starting with a letter." 2 }
+        Assert-BoxName $rest 'name for the copy' 40
     }
     'keepalive' {
-        if ($name -cnotmatch $namePattern) { Stop-WithError "'$name' is not a valid box name: 1 to 32 characters: lower-case letters, digits and '-', starting with a letter." 2 }
+        Assert-BoxName $name
         if ($rest -cnotmatch '^(off|[0-9dhms]{1,24})$') { Stop-WithError 'keepalive takes a box name and a duration such as 30m, 2h or 1h30m, or off.' 2 }
     }
     'info' {
-        if ($name -cnotmatch $namePattern) { Stop-WithError "'$name' is not a valid box name: 1 to 32 characters: lower-case letters, digits and '-', starting with a letter." 2 }
+        Assert-BoxName $name
         if ($rest -and $rest -cne '--json') { Stop-WithError 'info takes one box name and --json.' 2 }
     }
     'spinup' {
-        if ($name -cnotmatch $namePattern) { Stop-WithError "'$name' is not a valid box name: 1 to 32 characters: lower-case letters, digits and '-', starting with a letter." 2 }
+        Assert-BoxName $name
         if ($rest) { Stop-WithError 'spinup takes one box name.' 2 }
     }
     'connect' {
-        if ($name -cnotmatch $namePattern) { Stop-WithError "'$name' is not a valid box name: 1 to 32 characters: lower-case letters, digits and '-', starting with a letter." 2 }
+        Assert-BoxName $name
     }
     default { Stop-WithError "unknown command '$($verb.Substring(0, [Math]::Min(32, $verb.Length)))'; try: ssh HOST help" 2 }
 }

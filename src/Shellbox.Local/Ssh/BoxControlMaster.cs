@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
+using Shellbox.Ssh;
 
 namespace Shellbox.Local.Ssh;
 
@@ -14,8 +15,8 @@ namespace Shellbox.Local.Ssh;
 /// </summary>
 public static class BoxControlMaster
 {
-    /// <summary>The user the master logs in as: the login user of every session (ShellboxConnection.LoginUser).</summary>
-    public const string LoginUser = "dev";
+    /// <summary>The user the master logs in as: the login user of every session.</summary>
+    public const string LoginUser = OpenSshClientOptions.LoginUser;
 
     // sun_path is 108 bytes on Linux and 104 on the BSDs, and ssh binds a temporary name 17 bytes longer first.
     private const int MaxSocketPathLength = 90;
@@ -65,16 +66,16 @@ public static class BoxControlMaster
                 "/bin/sh", "-c", "log=$1; known=$2; shift 2; exec </dev/null >/dev/null 2>\"$log\"; sleep $0; [ -e \"$known\" ] && exec \"$@\"",
                 StartDelay.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture), Path.ChangeExtension(socket, ".log"), knownHosts,
                 "ssh", "-M", "-N", "-f",
-                "-F", "/dev/null", "-o", "ControlPersist=yes", "-o", $"ControlPath={socket}",
-                "-o", "ClearAllForwardings=yes", "-o", "ForwardAgent=no", "-o", "PermitLocalCommand=no",
-                "-i", controlKeyPath, "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "-o", $"UserKnownHostsFile={knownHosts}", "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes",
-                "-o", "GlobalKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
-                "-o", "ServerAliveInterval=15", "-o", "ConnectTimeout=10",
-                "-o", "KexAlgorithms=curve25519-sha256,curve25519-sha256@libssh.org",
-                $"{LoginUser}@{host}",
+                "-o", "ControlPersist=yes", "-o", $"ControlPath={socket}",
+                "-o", "BatchMode=yes", "-o", "ServerAliveInterval=15", "-o", "ConnectTimeout=10",
             },
         };
+        foreach (var option in OpenSshClientOptions.ToBox(controlKeyPath, port, knownHosts))
+        {
+            start.ArgumentList.Add(option);
+        }
+
+        start.ArgumentList.Add($"{LoginUser}@{host}");
         using var process = Process.Start(start);
     }
 

@@ -57,24 +57,15 @@ public sealed class ShellboxConnection
 
     public double TotalMilliseconds { get; }
 
-    /// <summary>
-    /// The user a session lands as: every guest build-golden.sh makes has it (on the Debian guest with passwordless
-    /// sudo and a bash login shell in /home/dev); the control plane's own steps log in as root.
-    /// </summary>
-    public const string LoginUser = "dev";
+    /// <summary>The user a session lands as (<see cref="Shellbox.Ssh.OpenSshClientOptions.LoginUser"/>).</summary>
+    public const string LoginUser = Shellbox.Ssh.OpenSshClientOptions.LoginUser;
 
     /// <summary>The arguments for an ssh client to reach the box as its login user with the control key.</summary>
     public string[] SshArguments =>
     [
-        // No user config, no escape character, no forwarding: on the bastion the client runs with the
-        // user's terminal, and ~C or a forwarding would reach other boxes from there.
-        "-F", "/dev/null", "-e", "none", "-o", "ClearAllForwardings=yes", "-o", "ForwardAgent=no", "-o", "PermitLocalCommand=no",
-        "-i", ControlKeyPath, "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        "-o", $"UserKnownHostsFile={KnownHostsFile}", "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes",
-        "-o", "LogLevel=ERROR", "-o", "GlobalKnownHostsFile=/dev/null",
-        // curve25519 rather than OpenSSH's first choice sntrup761x25519: the box computes the key exchange on emulated
-        // CPU, where sntrup761 costs it about 0.3 s per session; the connection never leaves this host (a loopback port).
-        "-o", "KexAlgorithms=curve25519-sha256,curve25519-sha256@libssh.org",
+        // No escape character: on the bastion the client runs with the user's terminal, and ~C would reach other boxes.
+        "-e", "none",
+        .. Shellbox.Ssh.OpenSshClientOptions.ToBox(ControlKeyPath, Port, KnownHostsFile),
         .. MasterArguments(),
         $"{LoginUser}@{Host}",
     ];
