@@ -32,12 +32,14 @@ public sealed class LatencyProfileTests(ITestOutputHelper output)
         output.WriteLine($"disk create through the SDK (WaitUntil.Completed): {sdk.Elapsed.TotalMilliseconds:0} ms; " +
             $"operation latency seen by 25 ms polling: {own.Elapsed.TotalMilliseconds:0} ms; GET {get.Elapsed.TotalMilliseconds:0} ms; " +
             $"Resource Graph showed the new disk {graphLag.TotalMilliseconds:0} ms after the PUT");
-        // Upper bounds leave room for a loaded machine; the lower bounds are the latency profile.
-        Assert.InRange(own.Elapsed, TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(1500));
+        // The lower bounds are the latency profile: a loaded machine only adds to them. The upper bounds only say
+        // that the operation ends; how fast a shared CI machine runs it is the benchmark's business, not this test's.
+        var ends = TimeSpan.FromSeconds(15);
+        Assert.InRange(own.Elapsed, TimeSpan.FromMilliseconds(300), ends);
         // Azure.Core polls ARM operations at most once a second after the first immediate poll.
-        Assert.InRange(sdk.Elapsed, TimeSpan.FromMilliseconds(900), TimeSpan.FromMilliseconds(3000));
-        Assert.InRange(graphLag, TimeSpan.FromMilliseconds(1200), TimeSpan.FromMilliseconds(3000));
-        Assert.InRange(get.Elapsed, TimeSpan.FromMilliseconds(8), TimeSpan.FromMilliseconds(500));
+        Assert.InRange(sdk.Elapsed, TimeSpan.FromMilliseconds(900), ends);
+        Assert.InRange(graphLag, TimeSpan.FromMilliseconds(1200), ends);
+        Assert.InRange(get.Elapsed, TimeSpan.FromMilliseconds(8), ends);
     }
 
     private static async Task<TimeSpan> TimeUntilGraphShowsAsync(EmulatorSession session, string name)
