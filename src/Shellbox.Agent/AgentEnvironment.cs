@@ -15,7 +15,7 @@ namespace Shellbox.Agent;
 /// SHELLBOX_BOX_ADDRESS   the address the box's SSH server is forwarded to                     default the primary address
 /// SHELLBOX_BOX_PORT      its port                                                             default 2222
 /// SHELLBOX_BOX_GUEST     debian (default) or minimal: the guest build-golden builds (as Local's local.guest)
-/// SHELLBOX_BOX_DISK_GIB  its disk size (Local's default for the guest)
+/// SHELLBOX_BOX_DISK_GIB  its disk size when build-golden is given no --volume-gib (Local's default for the guest)
 /// SHELLBOX_BOX_MEMORY_MIB, SHELLBOX_ACCELERATOR   the QEMU machine (Local's defaults for the guest, tcg)
 /// SHELLBOX_GOLDEN_CACHE  a folder of ready golden builds to take build-golden's result from (test machines)
 /// </code>

@@ -3,8 +3,11 @@ namespace Shellbox.Agent;
 // What the agent prints on stdout (one JSON object, camelCase), per command. The control plane's
 // AgentBoxRuntime (src/Shellbox.Azure/Runtime) reads these shapes.
 
-/// <summary>resume, cold-boot: the box answers SSH at Host:Port. HostKey is the pinned one, null before a clone's first rekey.</summary>
-internal sealed record BoxStartOutput(string VolumeId, string Host, int Port, string? HostKey, string GoldenHostKey, bool WasRunning);
+/// <summary>
+/// resume, cold-boot: the box answers SSH at Host:Port. HostKey is the pinned one, null before a clone's first rekey.
+/// BoxName is the name kept on the volume (null before a connect named it); Hostname the name its guest last took.
+/// </summary>
+internal sealed record BoxStartOutput(string VolumeId, string Host, int Port, string? HostKey, string GoldenHostKey, bool WasRunning, string? BoxName, string? Hostname);
 
 /// <summary>suspend: Suspended is false when the box already was.</summary>
 internal sealed record SuspendOutput(string VolumeId, bool Suspended);
@@ -14,6 +17,9 @@ internal sealed record StatusOutput(string VolumeId, bool Attached, bool Running
 
 /// <summary>pin-host-key: the host key now pinned for the volume's box.</summary>
 internal sealed record PinOutput(string VolumeId, string HostKey);
+
+/// <summary>hostname: the name the volume's box now has as its hostname.</summary>
+internal sealed record HostnameOutput(string VolumeId, string Hostname);
 
 /// <summary>build-golden: the golden version now on the data disk and the host key its box presents.</summary>
 internal sealed record GoldenOutput(string Version, string HostKey, string Machine, DateTimeOffset Created);

@@ -17,7 +17,8 @@ internal sealed class BoxCommands(AgentEnvironment environment, TimeProvider tim
     private readonly QemuBox box = new(QemuMachine.Create(environment.MemoryMiB, environment.Accelerator), environment.Options, time);
 
     /// <param name="copyOf">The volume this one was duplicated from: a disk still naming it is claimed for <paramref name="volumeId"/>.</param>
-    public async Task<BoxStartOutput> ResumeAsync(string volumeId, CancellationToken cancellationToken, string? copyOf = null)
+    /// <param name="boxName">The box's name once it has one: kept on the volume (as Local's meta.json keeps it); the control plane gives it to the guest as its hostname.</param>
+    public async Task<BoxStartOutput> ResumeAsync(string volumeId, CancellationToken cancellationToken, string? copyOf = null, string? boxName = null)
     {
         using var _ = await box.RunLockAsync(environment.RunFolder, cancellationToken).ConfigureAwait(false);
         if (copyOf is not null)
@@ -26,6 +27,11 @@ internal sealed class BoxCommands(AgentEnvironment environment, TimeProvider tim
         }
 
         var meta = await disk.OpenAsync(volumeId, cancellationToken).ConfigureAwait(false);
+        if (boxName is not null && meta.BoxName != boxName)
+        {
+            meta = await disk.UpdateAsync(m => m with { BoxName = boxName }, cancellationToken).ConfigureAwait(false);
+        }
+
         return Output(await box.ResumeAsync(disk.Site(volumeId), meta, cancellationToken).ConfigureAwait(false));
     }
 
@@ -61,6 +67,14 @@ internal sealed class BoxCommands(AgentEnvironment environment, TimeProvider tim
             : throw new ShellboxException(ShellboxErrorKind.Conflict, "HostKeyPinned", $"The box of volume '{volumeId}' already has another host key pinned; it is kept.");
     }
 
+    /// <summary>Records that the guest of the volume's box has taken <paramref name="name"/> as its hostname (the control plane set it over SSH).</summary>
+    public async Task<HostnameOutput> RecordHostnameAsync(string volumeId, string name, CancellationToken cancellationToken)
+    {
+        await disk.OpenAsync(volumeId, cancellationToken).ConfigureAwait(false);
+        var meta = await disk.UpdateAsync(m => m with { Hostname = name }, cancellationToken).ConfigureAwait(false);
+        return new HostnameOutput(volumeId, meta.Hostname!);
+    }
+
     private BoxStartOutput Output(BoxStarted started) =>
-        new(started.Meta.VolumeId, environment.BoxAddress, environment.BoxPort, started.Meta.HostKey, started.Meta.GoldenHostKey, started.WasRunning);
+        new(started.Meta.VolumeId, environment.BoxAddress, environment.BoxPort, started.Meta.HostKey, started.Meta.GoldenHostKey, started.WasRunning, started.Meta.BoxName, started.Meta.Hostname);
 }

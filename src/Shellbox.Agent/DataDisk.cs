@@ -66,7 +66,7 @@ internal sealed class DataDisk(AgentEnvironment environment)
     {
         LocalLayout.CheckName(volumeId, "volume id");
         return Read() is { } meta && meta.VolumeId == sourceVolumeId
-            ? UpdateAsync(m => m.VolumeId == sourceVolumeId ? m with { VolumeId = volumeId, HostKey = null, GoldenHostKey = m.HostKey ?? m.GoldenHostKey, UserId = null, BoxName = null } : m, cancellationToken)
+            ? UpdateAsync(m => m.VolumeId == sourceVolumeId ? m with { VolumeId = volumeId, HostKey = null, GoldenHostKey = m.HostKey ?? m.GoldenHostKey, UserId = null, BoxName = null, Hostname = null } : m, cancellationToken)
             : Task.CompletedTask;
     }
 

@@ -1,11 +1,12 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Shellbox.Agent;
+using Shellbox.Core.Boxes;
 using Shellbox.Core.Errors;
 
 // shellbox-agent: the box on this instance, for the control plane (over SSH). One JSON object on stdout;
 // on failure one line "ErrorId: message" on stderr and an exit code per error kind (AgentExitCodes).
-const string Usage = "usage: shellbox-agent resume <volumeId> [--copy-of <sourceVolumeId>] | resume|suspend|cold-boot|status <volumeId> | pin-host-key <volumeId> <hostKey> | build-golden --control-key <public key>";
+const string Usage = "usage: shellbox-agent resume <volumeId> [--copy-of <sourceVolumeId>] [--box-name <name>] | suspend|cold-boot|status <volumeId> | pin-host-key <volumeId> <hostKey> | hostname <volumeId> <name> | build-golden --control-key <public key> [--volume-gib <size>]";
 
 var json = new JsonSerializerOptions(JsonSerializerDefaults.Web)
 {
@@ -37,13 +38,15 @@ try
     var time = TimeProvider.System;
     object? output = args switch
     {
-        ["resume", var volume] => await new BoxCommands(environment, time).ResumeAsync(volume, stop.Token),
-        ["resume", var volume, "--copy-of", var source] => await new BoxCommands(environment, time).ResumeAsync(volume, stop.Token, copyOf: source),
+        ["resume", var volume, .. var rest] when AgentOptions.Parse(rest, "--copy-of", "--box-name") is { } options =>
+            await new BoxCommands(environment, time).ResumeAsync(volume, stop.Token, options.GetValueOrDefault("--copy-of"), BoxName(options.GetValueOrDefault("--box-name"))),
         ["suspend", var volume] => await new BoxCommands(environment, time).SuspendAsync(volume, stop.Token),
         ["cold-boot", var volume] => await new BoxCommands(environment, time).ColdBootAsync(volume, stop.Token),
         ["status", var volume] => new BoxCommands(environment, time).Status(volume),
         ["pin-host-key", var volume, var hostKey] => await new BoxCommands(environment, time).PinHostKeyAsync(volume, hostKey, stop.Token),
-        ["build-golden", "--control-key", var key] => await new GoldenCommand(environment, time).RunAsync(key, stop.Token),
+        ["hostname", var volume, var name] => await new BoxCommands(environment, time).RecordHostnameAsync(volume, BoxNames.Validate(name), stop.Token),
+        ["build-golden", .. var rest] when AgentOptions.Parse(rest, "--control-key", "--volume-gib") is { } options && options.TryGetValue("--control-key", out var key) =>
+            await new GoldenCommand(environment with { DiskGiB = GuestDisk.SizeGiB(options.GetValueOrDefault("--volume-gib"), environment) }, time).RunAsync(key, stop.Token),
         _ => null,
     };
     if (output is null)
@@ -70,5 +73,8 @@ catch (Exception e)
     Console.Error.WriteLine($"AgentFailed: {OneLine($"{e.GetType().Name}: {e.Message}")}");
     return AgentExitCodes.Internal;
 }
+
+// A box name is already a hostname label: the same rule as everywhere else, one line when it is not one.
+static string? BoxName(string? name) => name is null ? null : BoxNames.Validate(name);
 
 static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

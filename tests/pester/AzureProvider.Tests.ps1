@@ -94,9 +94,12 @@ Describe 'the Azure provider against the loopback ARM emulator and Azurite' {
         $work = New-Item -ItemType Directory (Join-Path $Emulator.StateDirectory 'sshd')
         $sshd = Start-ShellboxSshd -Work $work.FullName -State $Emulator.StateDirectory -ModulePath $ModulePath -Environment $Emulator.Environment
         try {
-            $first = Invoke-ShellboxSsh $sshd alice 'connect web echo hello-from-azure > ~/hello; cat ~/hello'
+            $first = Invoke-ShellboxSsh $sshd alice 'connect web echo hello-from-azure > ~/hello; cat ~/hello; hostname; df -BG --output=size / | tail -1'
             $first.ExitCode | Should -Be 0 -Because $first.Output
             $first.Output | Should -Match 'hello-from-azure'
+            $first.Output | Should -Match '(?m)^web\r?$' -Because 'the box is called by its name, as on Local'
+            # azure.volumeSizeGB 32: the box's disk is the volume less room for its RAM file and the filesystem (30 GiB)
+            [int]($first.Output -split '\n' | Where-Object { $_ -match '^\s*\d+G\s*$' } | Select-Object -Last 1).Trim().TrimEnd('G') | Should -BeGreaterOrEqual 28
             $list = Invoke-ShellboxSsh $sshd alice 'list'
             $list.Output | Should -Match '\bweb\b'
         }

@@ -19,7 +19,8 @@ internal static class CloudInit
     // rule starts the mount service whenever Azure's LUN 0 link appears, after its own rule made it.
     private const string MountScript = """
         #!/bin/sh
-        # Mounts the Shellbox volume (the data disk at LUN 0); formats it only when it holds no filesystem.
+        # Mounts the Shellbox volume (the data disk at LUN 0); formats it only when it holds no filesystem, with
+        # no blocks reserved for root: it holds only the box's files, sized by the agent to fit (see GuestDisk).
         set -eu
         dev=__DEV__
         mnt=__MNT__
@@ -32,7 +33,7 @@ internal static class CloudInit
         done
         real=$(readlink -f "$dev")
         if [ -z "$(blkid -p -o value -s TYPE "$real" || true)" ]; then
-          mkfs.ext4 -q -L userdata "$real"
+          mkfs.ext4 -q -m 0 -L userdata "$real"
         fi
         mkdir -p "$mnt"
         mount -o noatime "$real" "$mnt"

@@ -145,7 +145,9 @@ internal sealed class AzureGoldenSnapshots(ArmContext arm, NetworkInterfaces nic
         var deadline = arm.Time.GetUtcNow() + options.InstanceBootTimeout;
         while (true)
         {
-            var result = await agent.RunAsync(instance, ["build-golden", "--control-key", controlPublicKey], options.GoldenBuildTimeout, cancellationToken).ConfigureAwait(false);
+            // The box's disk follows the volume's size (the agent leaves room for its RAM file beside it).
+            var volumeGiB = arm.Settings.VolumeSizeGB.ToString(CultureInfo.InvariantCulture);
+            var result = await agent.RunAsync(instance, ["build-golden", "--control-key", controlPublicKey, "--volume-gib", volumeGiB], options.GoldenBuildTimeout, cancellationToken).ConfigureAwait(false);
             if (result.ExitCode != CommandNotFound)
             {
                 return result;

@@ -36,18 +36,47 @@ public sealed class AgentBoxRuntime : IBoxRuntime
         this.time = time ?? TimeProvider.System;
     }
 
-    public async Task<BoxEndpoint> ResumeAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
+    public Task<BoxEndpoint> ResumeAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default) =>
+        ResumeAsync(instanceId, volumeId, null, cancellationToken);
+
+    /// <summary>
+    /// Resumes the box and, once it has a name (given here, else the one its volume record holds), gives its guest
+    /// that name as hostname: with the clock after a start, or alone for a box found running (a ready pair's,
+    /// resumed before it had a name), which the agent then records on the volume so it is done once.
+    /// </summary>
+    public async Task<BoxEndpoint> ResumeAsync(string instanceId, string volumeId, string? boxName, CancellationToken cancellationToken)
     {
         var instance = await AddressAsync(instanceId, cancellationToken).ConfigureAwait(false);
 
         // A duplicate's disk still names the volume it was copied from until this first resume claims it.
-        var copyOf = (await store.GetAsync<VolumeRecord>(volumeId, cancellationToken).ConfigureAwait(false))?.CopiedFrom;
-        var started = await RunAsync<AgentBoxStart>(instance, copyOf is null ? ["resume", volumeId] : ["resume", volumeId, "--copy-of", copyOf], options.ResumeTimeout, cancellationToken).ConfigureAwait(false);
+        var volume = await store.GetAsync<VolumeRecord>(volumeId, cancellationToken).ConfigureAwait(false);
+        boxName ??= volume?.BoxName;
+        var arguments = new List<string> { "resume", volumeId };
+        if (volume?.CopiedFrom is { } copyOf)
+        {
+            arguments.AddRange(["--copy-of", copyOf]);
+        }
+
+        if (boxName is not null)
+        {
+            arguments.AddRange(["--box-name", boxName]);
+        }
+
+        var started = await RunAsync<AgentBoxStart>(instance, arguments, options.ResumeTimeout, cancellationToken).ConfigureAwait(false);
 
         // A box that was already running had its clock set when it resumed and has kept time since.
-        return started.WasRunning && started.HostKey is { } pinned
-            ? Endpoint(started, pinned)
-            : await AfterStartAsync(instance, started, cancellationToken).ConfigureAwait(false);
+        if (started.WasRunning && started.HostKey is { } pinned)
+        {
+            if (boxName is not null && started.Hostname != boxName
+                && await BoxGuest.SetHostnameAsync(Login(started, boxName), pinned, cancellationToken).ConfigureAwait(false))
+            {
+                await RecordHostnameAsync(instance, volumeId, boxName, cancellationToken).ConfigureAwait(false);
+            }
+
+            return Endpoint(started, pinned);
+        }
+
+        return await AfterStartAsync(instance, started, boxName, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task SuspendAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
@@ -60,7 +89,8 @@ public sealed class AgentBoxRuntime : IBoxRuntime
     {
         var instance = await AddressAsync(instanceId, cancellationToken).ConfigureAwait(false);
         var started = await RunAsync<AgentBoxStart>(instance, ["cold-boot", volumeId], options.BootTimeout, cancellationToken).ConfigureAwait(false);
-        return await AfterStartAsync(instance, started, cancellationToken).ConfigureAwait(false);
+        var boxName = started.BoxName ?? (await store.GetAsync<VolumeRecord>(volumeId, cancellationToken).ConfigureAwait(false))?.BoxName;
+        return await AfterStartAsync(instance, started, boxName, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> IsRunningAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
@@ -81,17 +111,27 @@ public sealed class AgentBoxRuntime : IBoxRuntime
         return BoxSsh.RunAsync(endpoint.Host, endpoint.Port, endpoint.ControlKeyPath, [HostKeys.FromKnownHostsLine(endpoint.HostKey)], null, command, timeout, cancellationToken);
     }
 
-    /// <summary>The clock, and at a clone's first resume its own host key, pinned on its volume by the agent.</summary>
-    private async Task<BoxEndpoint> AfterStartAsync(InstanceAddress instance, AgentBoxStart started, CancellationToken cancellationToken)
+    /// <summary>The clock and the hostname, and at a clone's first resume its own host key, pinned on its volume by the agent.</summary>
+    private async Task<BoxEndpoint> AfterStartAsync(InstanceAddress instance, AgentBoxStart started, string? boxName, CancellationToken cancellationToken)
     {
         var hostKey = await BoxGuest.AfterStartAsync(
-            new BoxLogin(started.VolumeId, started.Host, started.Port, controlKeyPath),
+            Login(started, boxName),
             new BoxHostKeys(started.HostKey, started.GoldenHostKey),
             (key, ct) => RunAsync<AgentPin>(instance, ["pin-host-key", started.VolumeId, key], options.StatusTimeout, ct),
-            time.GetUtcNow(),
+            time.GetUtcNow,
             cancellationToken).ConfigureAwait(false);
+        if (boxName is not null && started.Hostname != boxName)
+        {
+            await RecordHostnameAsync(instance, started.VolumeId, boxName, cancellationToken).ConfigureAwait(false);
+        }
+
         return Endpoint(started, hostKey);
     }
+
+    private Task<AgentHostname> RecordHostnameAsync(InstanceAddress instance, string volumeId, string boxName, CancellationToken cancellationToken) =>
+        RunAsync<AgentHostname>(instance, ["hostname", volumeId, boxName], options.StatusTimeout, cancellationToken);
+
+    private BoxLogin Login(AgentBoxStart started, string? boxName) => new(started.VolumeId, started.Host, started.Port, controlKeyPath, boxName);
 
     private BoxEndpoint Endpoint(AgentBoxStart started, string hostKey) =>
         new(started.Host, started.Port, HostKeys.KnownHostsLine(started.Host, started.Port, hostKey), controlKeyPath);

@@ -63,14 +63,19 @@ internal static class AgentReply
 
 // The agent's JSON results (src/Shellbox.Agent/AgentOutput.cs), as the control plane reads them.
 
-/// <summary>resume, cold-boot: the box answers at Host:Port; HostKey is pinned, or null before a clone's first rekey.</summary>
-internal sealed record AgentBoxStart(string VolumeId, string Host, int Port, string? HostKey, string GoldenHostKey, bool WasRunning);
+/// <summary>
+/// resume, cold-boot: the box answers at Host:Port; HostKey is pinned, or null before a clone's first rekey; BoxName
+/// the name kept on the volume, Hostname the one its guest last took (null from an agent older than hostnames).
+/// </summary>
+internal sealed record AgentBoxStart(string VolumeId, string Host, int Port, string? HostKey, string GoldenHostKey, bool WasRunning, string? BoxName = null, string? Hostname = null);
 
 internal sealed record AgentSuspend(string VolumeId, bool Suspended);
 
 internal sealed record AgentStatus(string VolumeId, bool Attached, bool Running, string? HostKey);
 
 internal sealed record AgentPin(string VolumeId, string HostKey);
+
+internal sealed record AgentHostname(string VolumeId, string Hostname);
 
 /// <summary>build-golden: the golden version laid onto the data disk and the host key its box presents.</summary>
 public sealed record AgentGolden(string Version, string HostKey, string Machine, DateTimeOffset Created);

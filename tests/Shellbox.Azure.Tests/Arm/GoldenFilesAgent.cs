@@ -53,7 +53,7 @@ internal sealed class GoldenFilesAgent(LoopbackVmHost host) : IInstanceAgent
             return Task.FromResult(new AgentResult(127, "", "bash: line 1: shellbox-agent: command not found"));
         }
 
-        if (arguments is not ["build-golden", "--control-key", { Length: > 0 } key])
+        if (arguments is not ["build-golden", "--control-key", { Length: > 0 } key, "--volume-gib", { Length: > 0 }])
         {
             return Task.FromResult(new AgentResult(2, "", $"shellbox-agent: unexpected arguments: {string.Join(' ', arguments)}"));
         }

@@ -38,7 +38,7 @@ public sealed class GoldenSnapshotTests : IAsyncLifetime
         Assert.Empty(state.NetworkInterfaces);
 
         var call = Assert.Single(azure.Agent.Calls);
-        Assert.Equal(["build-golden", "--control-key", azure.ControlPublicKey], call.Arguments);
+        Assert.Equal(["build-golden", "--control-key", azure.ControlPublicKey, "--volume-gib", "32"], call.Arguments); // the box's disk follows azure.volumeSizeGB
         Assert.Contains(progress, p => p.Status.Contains("build-golden", StringComparison.Ordinal));
         Assert.Equal(golden, await infrastructure.GetGoldenSnapshotAsync());
     }

@@ -90,6 +90,64 @@ public sealed class AgentBoxRuntimeTests(AgentHostFixture fixture) : IAsyncLifet
         Assert.False(await runtime.IsRunningAsync("instance-mine", "volume-theirs"));
     }
 
+    [Fact]
+    public async Task A_box_takes_its_name_as_hostname_when_a_ready_pair_is_claimed_and_keeps_it_across_suspend_and_resume()
+    {
+        // GIVEN a ready pair: the box resumed before it had a name is called what the golden calls it
+        await NewBoxAsync("pair");
+        var pair = await runtime.ResumeAsync("instance-pair", "volume-pair");
+        Assert.Equal("shellbox", await RunAsync(pair, "hostname"));
+
+        // WHEN a connect claims it as "web" (the box is found running) THEN its guest is called web, now and at a boot
+        var claimed = await runtime.ResumeAsync("instance-pair", "volume-pair", "web", CancellationToken.None);
+        Assert.Equal("web\nweb", await RunAsync(claimed, "hostname; cat /etc/hostname"));
+        await RunAsync(claimed, "hostname renamed-by-hand"); // recorded as done once: a second join does not set it again
+        Assert.Equal("renamed-by-hand", await RunAsync(await runtime.ResumeAsync("instance-pair", "volume-pair", "web", CancellationToken.None), "hostname"));
+
+        // AND after a suspend, a resume (the name comes from the connect) gives it its name again
+        await runtime.SuspendAsync("instance-pair", "volume-pair");
+        var back = await runtime.ResumeAsync("instance-pair", "volume-pair", "web", CancellationToken.None);
+        Assert.Equal("web", await RunAsync(back, "hostname"));
+        await runtime.SuspendAsync("instance-pair", "volume-pair");
+    }
+
+    [Fact]
+    public async Task A_fresh_clone_resumed_for_a_named_box_is_rekeyed_with_that_name_and_a_cold_boot_keeps_it()
+    {
+        // GIVEN a new volume whose record names its box (a returning box's volume), never resumed
+        await NewBoxAsync("fresh");
+        var now = DateTimeOffset.UtcNow;
+        await store.CommitAsync([StoreWrite.Insert(new VolumeRecord { Id = "volume-fresh", Status = ResourceStatuses.Attached, Created = now, LastUsed = now, Golden = fixture.GoldenBuilt.Version, UserId = "u1", BoxName = "dev33" })]);
+
+        // WHEN it is resumed without a name (as reconcile would) THEN the name on its record is used
+        var endpoint = await runtime.ResumeAsync("instance-fresh", "volume-fresh");
+        Assert.Equal("dev33", await RunAsync(endpoint, "hostname"));
+
+        // AND a cold boot (its saved state lost) boots from /etc/hostname and is named again from the record
+        await KillQemuAsync("instance-fresh");
+        var booted = await runtime.ColdBootAsync("instance-fresh", "volume-fresh");
+        Assert.Equal("dev33\ndev33", await RunAsync(booted, "hostname; cat /etc/hostname"));
+        await runtime.SuspendAsync("instance-fresh", "volume-fresh");
+    }
+
+    [Fact]
+    public async Task A_name_that_is_no_box_name_or_an_unknown_option_is_refused_by_the_agent_in_one_line_and_starts_nothing()
+    {
+        await NewBoxAsync("badname");
+        var address = await InstanceAddressAsync("instance-badname");
+
+        var bad = await fixture.Agent().RunAsync(address, ["resume", "volume-badname", "--box-name", "Bad_Name;reboot"], CommandTimeout);
+        var unknown = await fixture.Agent().RunAsync(address, ["resume", "volume-badname", "--boxname", "web"], CommandTimeout);
+        var twice = await fixture.Agent().RunAsync(address, ["resume", "volume-badname", "--box-name", "web", "--box-name", "api"], CommandTimeout);
+
+        Assert.Equal(2, bad.ExitCode);
+        Assert.StartsWith("BoxNameInvalid: 'Bad_Name;reboot' is not a valid box name", bad.StdErr);
+        Assert.Single(bad.StdErr.Trim().Split('\n'));
+        Assert.All([unknown, twice], r => Assert.Equal((64, 1), (r.ExitCode, r.StdErr.Trim().Split('\n').Length)));
+        Assert.StartsWith("usage: shellbox-agent", unknown.StdErr);
+        Assert.False(await runtime.IsRunningAsync("instance-badname", "volume-badname"));
+    }
+
     private async Task NewBoxAsync(string name)
     {
         await instances.CreateInstanceAsync($"instance-{name}", new Dictionary<string, string>());
@@ -102,6 +160,13 @@ public sealed class AgentBoxRuntimeTests(AgentHostFixture fixture) : IAsyncLifet
         var result = await runtime.RunAsync(endpoint, command, CommandTimeout);
         Assert.True(result.ExitCode == 0, $"'{command}' exited {result.ExitCode}: {result.StdErr}");
         return result.StdOut.Trim();
+    }
+
+    private async Task<InstanceAddress> InstanceAddressAsync(string instanceId)
+    {
+        var record = (await store.GetAsync<InstanceRecord>(instanceId))!;
+        var endpoint = record.Endpoint!.Split(':');
+        return new InstanceAddress(endpoint[0], int.Parse(endpoint[1], CultureInfo.InvariantCulture), record.HostKey!);
     }
 
     /// <summary>The instance's QEMU dies as in a host crash: SIGKILL, nothing saved.</summary>
