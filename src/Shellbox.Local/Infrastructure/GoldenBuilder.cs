@@ -16,7 +16,8 @@ namespace Shellbox.Local.Infrastructure;
 /// state), flatten its disk. The version is a hash of the guest's build inputs and of the machine
 /// fingerprint, since the saved RAM only resumes on the machine that wrote it. Which guest (Debian or
 /// minimal) and its disk size are build inputs, so they are part of the version too. A complete golden is
-/// never rebuilt; a build happens in a dot-folder beside it and is renamed into place at the end.
+/// never rebuilt; a build happens in a dot-folder beside it and is renamed into place at the end, and then
+/// the goldens it replaces are removed unless a volume still uses them (<see cref="GoldenSweep"/>).
 /// </summary>
 internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions options, QemuMachine machine, GuestBuild guest, TimeProvider time)
 {
@@ -68,12 +69,14 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
         using (await FolderLock.AcquireAsync(Path.Combine(Layout.GoldenRoot, ".build.lock"), options.BootTimeout + TimeSpan.FromMinutes(10), cancellationToken).ConfigureAwait(false))
         {
             // Another process may have built it while we waited for the lock.
-            if (TryRead(version) is not { } built)
+            var found = TryRead(version);
+            var built = found ?? await BuildAsync(script, access, buildHash, version, progress, cancellationToken).ConfigureAwait(false);
+            SetCurrent(version);
+            if (found is null)
             {
-                built = await BuildAsync(script, access, buildHash, version, progress, cancellationToken).ConfigureAwait(false);
+                await SweepAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            SetCurrent(version);
             return built;
         }
     }
@@ -83,6 +86,19 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
     {
         var content = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{buildHash}\n{machine.Fingerprint}"))).ToLowerInvariant();
         return $"{ShellboxLimits.GoldenSnapshotPrefix}-{content[..12]}";
+    }
+
+    /// <summary>Removes the goldens the new one replaces that nothing needs; a sweep that fails costs disk space, not the build.</summary>
+    private async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await new GoldenSweep(state).RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ShellboxException or JsonException)
+        {
+            Core.Observability.ShellboxLog.Dropped("Shellbox.Local.Golden", "old goldens not swept", e);
+        }
     }
 
     private GoldenSnapshotInfo? TryRead(string version)

@@ -24,7 +24,7 @@ internal static class GoldenRam
             // Copied beside it and renamed: a crash mid-copy leaves no RAM file that looks complete.
             var golden = Path.GetFullPath(Path.Combine(site.VolumeFolder, meta.GoldenLocation));
             var partial = Path.Combine(site.VolumeFolder, $".{LocalFiles.Ram}.partial");
-            await ExternalTool.RunAsync("cp", ["--reflink=auto", "--sparse=always", Path.Combine(golden, LocalFiles.Ram), partial], cancellationToken).ConfigureAwait(false);
+            await SparseCopy.RunAsync([Path.Combine(golden, LocalFiles.Ram)], partial, cancellationToken).ConfigureAwait(false);
             if (!OperatingSystem.IsWindows())
             {
                 File.SetUnixFileMode(partial, UnixFileMode.UserRead | UnixFileMode.UserWrite);

@@ -64,9 +64,10 @@ public sealed class LocalInfrastructure : IInfrastructure
         var slots = state.Slots();
         var used = slots.Select(s => s.Slot).ToHashSet();
         var free = Enumerable.Range(0, local.MaxSlots).Where(i => !used.Contains(i)).Cast<int?>().FirstOrDefault()
-            ?? throw new ShellboxException(
-                ShellboxErrorKind.Conflict,
+            ?? throw new ProviderAtCapacityException(
                 "LocalSlotsFull",
+                ResourceRoles.Instance,
+                local.MaxSlots,
                 $"All {local.MaxSlots} local instance slots are in use ({string.Join(", ", slots.Select(s => s.InstanceId))}); delete an instance or raise local.maxSlots in {settings.ConfigFile}.");
 
         var slot = new SlotFile
@@ -113,6 +114,8 @@ public sealed class LocalInfrastructure : IInfrastructure
             return;
         }
 
+        // Under the lock: a golden sweep never removes the golden between this read and the clone that leans on it.
+        using var _ = await state.LockAsync(cancellationToken).ConfigureAwait(false);
         var goldenMeta = state.ReadGolden(golden.Location)
             ?? throw ShellboxException.NotFound("GoldenNotFound", $"The golden snapshot '{golden.Version}' is not complete at {golden.Location}; run EnsureGoldenSnapshot first.");
         Directory.CreateDirectory(state.Layout.VolumesRoot);

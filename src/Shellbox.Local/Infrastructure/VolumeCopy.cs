@@ -33,10 +33,9 @@ internal sealed class VolumeCopy(LocalState state, TimeProvider time)
     /// <summary>Copies the disk and the RAM file (and the device state when asked) from the source folder into the work folder.</summary>
     public static async Task CopyFilesAsync(string sourceFolder, string work, bool deviceState, CancellationToken cancellationToken)
     {
-        // Sparse and, where the filesystem shares extents, a reflink: an untouched RAM page or disk cluster costs nothing.
         // A volume never resumed may still keep its RAM in its golden (meta.json says so, and the copy inherits that).
         var files = new[] { LocalFiles.Disk, LocalFiles.Ram }.Select(f => Path.Combine(sourceFolder, f)).Where(File.Exists).ToList();
-        await ExternalTool.RunAsync("cp", ["--reflink=auto", "--sparse=always", .. files, work], cancellationToken).ConfigureAwait(false);
+        await SparseCopy.RunAsync(files, work, cancellationToken).ConfigureAwait(false);
         if (deviceState && File.Exists(Path.Combine(sourceFolder, LocalFiles.DeviceState)))
         {
             File.Copy(Path.Combine(sourceFolder, LocalFiles.DeviceState), Path.Combine(work, LocalFiles.DeviceState));

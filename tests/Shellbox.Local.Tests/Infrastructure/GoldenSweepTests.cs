@@ -1,0 +1,74 @@
+using Shellbox.Core.Ports;
+using Shellbox.Core.Settings;
+using Shellbox.Local.Files;
+using Shellbox.Local.Infrastructure;
+using Shellbox.Local.Runtime;
+
+namespace Shellbox.Local.Tests.Infrastructure;
+
+/// <summary>
+/// A new golden build removes the goldens it replaces that no volume uses, and keeps one a box still leans on.
+/// Each golden here is a real minimal guest in a golden folder of this test's own; the disk size is a build
+/// input, so 1, 2 and 3 GiB make three versions of one guest and machine.
+/// </summary>
+[Collection(GoldenCollection.Name)]
+public sealed class GoldenSweepTests(GoldenFixture golden) : IAsyncLifetime
+{
+    private readonly TempFolder folder = new("shellbox-sweep");
+    private readonly int port = GoldenFixture.FreePortBlock(1);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        await GoldenFixture.KillBoxesAsync(folder.Combine("state"));
+        folder.Dispose();
+    }
+
+    private LocalProviderOptions Options => golden.Options with { GoldenDirectory = folder.Combine("golden") };
+
+    private ShellboxSettings Settings(int diskGiB)
+    {
+        var settings = GoldenFixture.Settings(folder.Combine("state"), 1, port);
+        return settings.WithLocal(settings.Local() with { DiskGiB = diskGiB });
+    }
+
+    private Task<GoldenSnapshotInfo> BuildAsync(int diskGiB) => new LocalInfrastructure(Settings(diskGiB), Options).EnsureGoldenSnapshotAsync();
+
+    [Fact]
+    public async Task A_new_golden_removes_an_old_one_no_volume_uses_and_keeps_one_a_box_still_resumes_on()
+    {
+        // GIVEN a box suspended on golden A (resumed once, so it has its own RAM and a host key of its own)
+        var goldenA = await BuildAsync(1);
+        var infrastructure = new LocalInfrastructure(Settings(1), Options);
+        var runtime = new QemuBoxRuntime(Settings(1), Options);
+        await infrastructure.CreateInstanceAsync("instance-a", new Dictionary<string, string>());
+        await infrastructure.CreateVolumeAsync("volume-a", goldenA, new Dictionary<string, string>());
+        await infrastructure.AttachAsync("instance-a", "volume-a", new Dictionary<string, string>());
+        await runtime.ResumeAsync("instance-a", "volume-a");
+        await runtime.SuspendAsync("instance-a", "volume-a");
+
+        // WHEN golden B replaces A (no volume on B), then golden C replaces B
+        var goldenB = await BuildAsync(2);
+        Assert.True(Directory.Exists(goldenA.Location), "golden A was removed while a volume leans on it");
+        var goldenC = await BuildAsync(3);
+
+        // THEN B is gone, A and C stay, and the box on A resumes and runs a command
+        Assert.NotEqual(goldenA.Version, goldenB.Version);
+        Assert.NotEqual(goldenB.Version, goldenC.Version);
+        Assert.False(Directory.Exists(goldenB.Location), "golden B, which no volume uses, was kept");
+        Assert.True(Directory.Exists(goldenA.Location), "golden A was removed while a volume leans on it");
+        Assert.True(Directory.Exists(goldenC.Location));
+        var left = Directory.GetDirectories(folder.Combine("golden")).Select(d => Path.GetFileName(d)).Where(n => !n.StartsWith('.'));
+        Assert.Equal(new[] { goldenA.Version, goldenC.Version }.Order(StringComparer.Ordinal), left.Order(StringComparer.Ordinal));
+
+        var endpoint = await runtime.ResumeAsync("instance-a", "volume-a");
+        var ssh = await ExternalTool.TryRunAsync(
+            "ssh",
+            ["-i", endpoint.ControlKeyPath, "-p", endpoint.Port.ToString(), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "root@" + endpoint.Host, "echo resumed"],
+            CancellationToken.None);
+        Assert.True(ssh.ExitCode == 0, ssh.StdErr);
+        Assert.Equal("resumed", ssh.StdOut.Trim());
+        await runtime.SuspendAsync("instance-a", "volume-a");
+    }
+}
