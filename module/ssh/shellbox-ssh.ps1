@@ -173,7 +173,10 @@ try {
             exit 0
         }
         'spinup' {
-            $box = New-ShellboxBox -UserId $userId -Name $name -Confirm:$false
+            # As for connect: the slow path's "making your box, about N s" becomes one line on stderr, as it is written.
+            $box = New-ShellboxBox -UserId $userId -Name $name -Confirm:$false 3>&1 | ForEach-Object {
+                if ($_ -is [System.Management.Automation.WarningRecord]) { [Console]::Error.WriteLine("shellbox: $($_.Message)") } else { $_ }
+            }
             [Console]::Out.WriteLine("created box $($box.Name)")
             exit 0
         }

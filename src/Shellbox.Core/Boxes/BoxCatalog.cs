@@ -11,7 +11,8 @@ namespace Shellbox.Core.Boxes;
 public sealed record BoxView(BoxRecord Box, string State, string? InstanceId, int Sessions);
 
 /// <summary>Lists, creates (spinup) and removes boxes. Connecting is <see cref="ConnectFlow"/>.</summary>
-public sealed class BoxCatalog(ShellboxEngine engine)
+/// <param name="notices">Told once when a spinup has to make its volume, before the wait (the cmdlet writes it as one line).</param>
+public sealed class BoxCatalog(ShellboxEngine engine, IProgress<ConnectNotice>? notices = null)
 {
     public const string Running = "running";
     public const string Lingering = "lingering";
@@ -52,52 +53,109 @@ public sealed class BoxCatalog(ShellboxEngine engine)
         return await ViewAsync(box, engine.Time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Spinup: binds a free volume (a golden clone) to a new box without connecting. No provider call.</summary>
+    /// <summary>
+    /// Spinup: binds a volume (a golden clone) to a new box without connecting; the box does not run, so no instance
+    /// is claimed or made. A loose volume is taken first (no provider call), else a ready pair's (unpaired: suspend,
+    /// detach); with neither, the <see cref="SlowPath"/> makes one while the caps allow (the user is told once,
+    /// through the notices). Only at the caps does a spinup fail, with the same one line as a connect.
+    /// </summary>
     public async Task<BoxView> CreateAsync(string userId, string boxName, CancellationToken cancellationToken = default)
     {
         BoxNames.ValidateUser(userId);
         BoxNames.Validate(boxName);
-        var boxId = BoxRecord.IdFor(userId, boxName);
-        if (await engine.Store.GetAsync<BoxRecord>(boxId, cancellationToken).ConfigureAwait(false) is not null)
+        var trace = new ConnectTrace(engine.Ids.NewCorrelationId());
+        using var logScope = Observability.ShellboxLog.Correlation(trace.CorrelationId);
+        await ThrowIfExistsAsync(userId, boxName, cancellationToken).ConfigureAwait(false);
+        await new Users.UserQuota(engine).CheckNewBoxAsync(userId, boxName, runs: false, trace.CorrelationId, cancellationToken).ConfigureAwait(false);
+
+        for (var attempt = 1; ; attempt++)
         {
-            throw ShellboxException.User("BoxExists", $"Box '{boxName}' already exists; connect to it, or remove it first.");
+            var view = await ClaimVolumeAsync(userId, boxName, cancellationToken).ConfigureAwait(false);
+
+            // No loose volume but a ready pair: unpair it (suspend its unowned box, detach) and use its volume.
+            if (view is null && await new ReadyPairs(engine, engine.Ids.NewCorrelationId()).UnpairOneAsync(cancellationToken).ConfigureAwait(false))
+            {
+                view = await ClaimVolumeAsync(userId, boxName, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (view is not null)
+            {
+                return view;
+            }
+
+            var slow = await new SlowPath(engine, trace, notices).NewVolumeAsync(v => Bind(userId, boxName, v), cancellationToken).ConfigureAwait(false);
+            switch (slow)
+            {
+                case SlowPathMade<BoxRecord> made:
+                    trace.Path = "spinup-made";
+                    await RecordSlowPathAsync(trace, made.Claimed, cancellationToken).ConfigureAwait(false);
+                    return new BoxView(made.Claimed, Suspended, null, 0);
+                case SlowPathAtCapacity<BoxRecord> full:
+                    throw AtCapacityError.For(engine, full.Limit);
+                case SlowPathDecideAgain<BoxRecord> again:
+                    // A rival bound this box meanwhile (then it exists: one clear line), or the pool moved: look again.
+                    await ThrowIfExistsAsync(userId, boxName, cancellationToken).ConfigureAwait(false);
+                    if (attempt >= 5)
+                    {
+                        throw ShellboxException.Service("BoxBusy", $"Box '{boxName}' could not be created: the pool kept changing ({again.Why}); try again shortly.");
+                    }
+
+                    break;
+                default:
+                    throw new InvalidOperationException($"Unknown slow path outcome {slow.GetType().Name}.");
+            }
         }
-
-        await new Users.UserQuota(engine).CheckNewBoxAsync(userId, boxName, runs: false, engine.Ids.NewCorrelationId(), cancellationToken).ConfigureAwait(false);
-        var view = await ClaimVolumeAsync(userId, boxName, cancellationToken).ConfigureAwait(false);
-
-        // No loose volume but a ready pair: unpair it (suspend its unowned box, detach) and use its volume.
-        if (view is null && await new ReadyPairs(engine, engine.Ids.NewCorrelationId()).UnpairOneAsync(cancellationToken).ConfigureAwait(false))
-        {
-            view = await ClaimVolumeAsync(userId, boxName, cancellationToken).ConfigureAwait(false);
-        }
-
-        return view ?? throw ShellboxException.Service("PoolExhausted", "No free volume is available right now; the pool is refilling, try again in a minute.");
     }
+
+    private async Task ThrowIfExistsAsync(string userId, string boxName, CancellationToken cancellationToken)
+    {
+        if (await engine.Store.GetAsync<BoxRecord>(BoxRecord.IdFor(userId, boxName), cancellationToken).ConfigureAwait(false) is not null)
+        {
+            throw BoxExists(boxName);
+        }
+    }
+
+    private static ShellboxException BoxExists(string boxName) =>
+        ShellboxException.User("BoxExists", $"Box '{boxName}' already exists; connect to it, or remove it first.");
 
     /// <summary>Binds the oldest loose volume to the new box; null when no loose volume is left.</summary>
     private async Task<BoxView?> ClaimVolumeAsync(string userId, string boxName, CancellationToken cancellationToken)
     {
-        var boxId = BoxRecord.IdFor(userId, boxName);
         try
         {
             // A rival that created the box first makes the insert conflict, caught below.
             var box = await PoolClaims.ClaimFirstAsync(
                 engine.Store,
                 ct => PoolCandidates.LooseVolumesAsync(engine.Store, ct),
-                v =>
-                {
-                    var now = engine.Time.GetUtcNow();
-                    var owned = v with { Status = ResourceStatuses.Suspended, UserId = userId, BoxName = boxName, LastUsed = now };
-                    var created = new BoxRecord { Id = boxId, UserId = userId, BoxName = boxName, VolumeId = v.Id, Created = now };
-                    return new ClaimAttempt<BoxRecord>([v], [StoreWrite.Replace(owned), StoreWrite.Insert(created)], rows => rows.Of(created));
-                },
+                v => Bind(userId, boxName, v),
                 cancellationToken).ConfigureAwait(false);
             return box is null ? null : new BoxView(box, Suspended, null, 0);
         }
         catch (StoreConflictException e) when (e.Key.StartsWith("box/", StringComparison.Ordinal))
         {
-            throw ShellboxException.User("BoxExists", $"Box '{boxName}' already exists; connect to it, or remove it first.");
+            throw BoxExists(boxName);
+        }
+    }
+
+    /// <summary>The one commit that binds a volume at rest to a new box: the volume owned and suspended, the box inserted.</summary>
+    private ClaimAttempt<BoxRecord> Bind(string userId, string boxName, VolumeRecord volume)
+    {
+        var now = engine.Time.GetUtcNow();
+        var owned = volume with { Status = ResourceStatuses.Suspended, UserId = userId, BoxName = boxName, Lease = null, LastUsed = now };
+        var created = new BoxRecord { Id = BoxRecord.IdFor(userId, boxName), UserId = userId, BoxName = boxName, VolumeId = volume.Id, Created = now };
+        return new ClaimAttempt<BoxRecord>([volume], [StoreWrite.Replace(owned), StoreWrite.Insert(created)], rows => rows.Of(created));
+    }
+
+    /// <summary>The next spinup's "about N s" comes from this figure; a spinup that bound its box is not failed for it.</summary>
+    private async Task RecordSlowPathAsync(ConnectTrace trace, BoxRecord box, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SlowPathTimes.RecordAsync(engine, trace, box, SlowPathWork.Volume, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Observability.ShellboxLog.Dropped("Shellbox.Core.Spinup", $"recording the slow path's time for box={box.Id} failed", e);
         }
     }
 

@@ -187,11 +187,11 @@ public sealed class ConnectFlow(ShellboxEngine engine, IProgress<ConnectNotice>?
     }
 
     /// <summary>Resumes what the slow path bound (attach, first resume), or names why it could not.</summary>
-    private async Task<ConnectDecision> AfterSlowPathAsync(SlowPathOutcome slow, string path, string sessionId, ConnectTrace trace, bool created, CancellationToken cancellationToken)
+    private async Task<ConnectDecision> AfterSlowPathAsync(SlowPathOutcome<ClaimedBox> slow, string path, string sessionId, ConnectTrace trace, bool created, CancellationToken cancellationToken)
     {
         switch (slow)
         {
-            case SlowPathMade made:
+            case SlowPathMade<ClaimedBox> made:
                 trace.Path = path;
                 var connection = await ResumeAsync(made.Claimed.Box, made.Claimed.Instance, sessionId, trace, attach: true, created, cancellationToken).ConfigureAwait(false);
                 try
@@ -205,9 +205,9 @@ public sealed class ConnectFlow(ShellboxEngine engine, IProgress<ConnectNotice>?
                 }
 
                 return ConnectDecision.Connected(connection);
-            case SlowPathAtCapacity full:
-                throw AtCapacity(full.Limit);
-            case SlowPathDecideAgain again:
+            case SlowPathAtCapacity<ClaimedBox> full:
+                throw AtCapacityError.For(engine, full.Limit);
+            case SlowPathDecideAgain<ClaimedBox> again:
                 return ConnectDecision.Again(again.Why);
             default:
                 throw new InvalidOperationException($"Unknown slow path outcome {slow.GetType().Name}.");
@@ -339,16 +339,6 @@ public sealed class ConnectFlow(ShellboxEngine engine, IProgress<ConnectNotice>?
             : null;
     }
 
-    /// <summary>
-    /// One line the user can act on: the pool may not grow, so a retry can succeed once a box leaves or the next
-    /// reconcile pass (one CheckInterval away at most) has taken back what dead sessions held.
-    /// </summary>
-    private ShellboxException AtCapacity(CapacityLimit limit)
-    {
-        var retrySeconds = Math.Max(1, (int)Math.Ceiling(engine.Settings.Pool.CheckInterval.TotalSeconds));
-        return ShellboxException.Service(AtCapacityErrorId, $"At capacity: all {limit.Cap} {limit.Role}s the pool may have are in use or being made; retry in {retrySeconds} s.");
-    }
-
     /// <summary>The error id of a connect refused at the pool's caps (the ssh wrapper shows its message as written).</summary>
-    public const string AtCapacityErrorId = "AtCapacity";
+    public const string AtCapacityErrorId = AtCapacityError.Id;
 }

@@ -15,19 +15,26 @@ namespace Shellbox.Core.Boxes;
 /// conditional write like any claim. A crash leaves only marks and leases with an expiry: reconcile deletes a
 /// resource whose create never finished (<see cref="PlanExecutor"/>'s reset) and frees a lease nobody renews.
 /// </summary>
+/// <remarks>A spinup takes it too (<see cref="NewVolumeAsync{T}"/>): the box only needs a volume, so only that is made.</remarks>
 internal sealed class SlowPath(ShellboxEngine engine, ConnectTrace trace, IProgress<ConnectNotice>? notices)
 {
+    /// <summary>
+    /// How long the notice waits for a provider that refuses at once (Local: no slot left), so such a user gets the
+    /// capacity line alone rather than a promise and then a refusal. Too short for anyone to notice.
+    /// </summary>
+    private static readonly TimeSpan RefusalGrace = TimeSpan.FromMilliseconds(250);
+
     private IPoolStore Store => engine.Store;
 
     /// <summary>A new box with no ready pair and no loose pair: lease what is free, make the rest, bind.</summary>
-    public async Task<SlowPathOutcome> NewBoxAsync(Func<InstanceRecord, VolumeRecord, ClaimAttempt<ClaimedBox>> bind, CancellationToken cancellationToken)
+    public async Task<SlowPathOutcome<ClaimedBox>> NewBoxAsync(Func<InstanceRecord, VolumeRecord, ClaimAttempt<ClaimedBox>> bind, CancellationToken cancellationToken)
     {
         // A look first, so a connect refused at the caps writes nothing (the usual case in a burst).
         var bare = await Store.FindCandidatesAsync<InstanceRecord>(Candidates.BareFreeInstances, 1, cancellationToken).ConfigureAwait(false);
         var loose = await Store.FindCandidatesAsync<VolumeRecord>(Candidates.LooseFreeVolumes, 1, cancellationToken).ConfigureAwait(false);
         if (await PoolCapacity.WouldRefuseAsync(Store, engine.Settings.Pool, bare.Count == 0 ? 1 : 0, loose.Count == 0 ? 1 : 0, cancellationToken).ConfigureAwait(false) is { } full)
         {
-            return new SlowPathAtCapacity(full);
+            return new SlowPathAtCapacity<ClaimedBox>(full);
         }
 
         var held = new List<StoreRecord>();
@@ -37,10 +44,7 @@ internal sealed class SlowPath(ShellboxEngine engine, ConnectTrace trace, IProgr
             var volume = await HoldFreeAsync(PoolCandidates.LooseVolumesAsync, v => v with { Lease = HoldLease() }, cancellationToken).ConfigureAwait(false);
             held.AddRange(new StoreRecord?[] { instance, volume }.OfType<StoreRecord>());
 
-            var golden = volume is null
-                ? await engine.Infrastructure.GetGoldenSnapshotAsync(cancellationToken).ConfigureAwait(false)
-                    ?? throw ShellboxException.Service("GoldenSnapshotMissing", "There is no golden snapshot to make a box from; the operator must run New-ShellboxGoldenSnapshot.")
-                : null;
+            var golden = volume is null ? await GoldenAsync(cancellationToken).ConfigureAwait(false) : null;
             var wanted = new List<StoreRecord>();
             if (instance is null)
             {
@@ -52,10 +56,10 @@ internal sealed class SlowPath(ShellboxEngine engine, ConnectTrace trace, IProgr
                 wanted.Add(NewVolumeRow(golden));
             }
 
-            var made = await MakeAsync(wanted, golden, held, cancellationToken).ConfigureAwait(false);
+            var made = await MakeAsync(wanted, golden, held, SlowPathWork.Box, cancellationToken).ConfigureAwait(false);
             if (made.Refused is { } limit)
             {
-                return new SlowPathAtCapacity(limit);
+                return new SlowPathAtCapacity<ClaimedBox>(limit);
             }
 
             var ready = made.Rows;
@@ -71,22 +75,48 @@ internal sealed class SlowPath(ShellboxEngine engine, ConnectTrace trace, IProgr
     }
 
     /// <summary>A returning box and no instance free (none bare, no ready pair to unpair): make an instance, bind.</summary>
-    public async Task<SlowPathOutcome> ReturningAsync(Func<InstanceRecord, ClaimAttempt<ClaimedBox>> bind, CancellationToken cancellationToken)
+    public async Task<SlowPathOutcome<ClaimedBox>> ReturningAsync(Func<InstanceRecord, ClaimAttempt<ClaimedBox>> bind, CancellationToken cancellationToken)
     {
         if (await PoolCapacity.WouldRefuseAsync(Store, engine.Settings.Pool, instances: 1, volumes: 0, cancellationToken).ConfigureAwait(false) is { } full)
         {
-            return new SlowPathAtCapacity(full);
+            return new SlowPathAtCapacity<ClaimedBox>(full);
         }
 
-        var made = await MakeAsync([NewInstanceRow()], null, [], cancellationToken).ConfigureAwait(false);
+        var made = await MakeAsync([NewInstanceRow()], null, [], SlowPathWork.Box, cancellationToken).ConfigureAwait(false);
         if (made.Refused is { } limit)
         {
-            return new SlowPathAtCapacity(limit);
+            return new SlowPathAtCapacity<ClaimedBox>(limit);
         }
 
         var instance = (InstanceRecord)made.Rows[0];
         return await BindAsync(bind(instance with { Mark = null }), made.Rows, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// A box that needs a volume and nothing else (a spinup: it does not run) and no loose volume left: make one
+    /// from the golden within the caps, bind it. No instance is held or made.
+    /// </summary>
+    public async Task<SlowPathOutcome<T>> NewVolumeAsync<T>(Func<VolumeRecord, ClaimAttempt<T>> bind, CancellationToken cancellationToken)
+    {
+        if (await PoolCapacity.WouldRefuseAsync(Store, engine.Settings.Pool, instances: 0, volumes: 1, cancellationToken).ConfigureAwait(false) is { } full)
+        {
+            return new SlowPathAtCapacity<T>(full);
+        }
+
+        var golden = await GoldenAsync(cancellationToken).ConfigureAwait(false);
+        var made = await MakeAsync([NewVolumeRow(golden)], golden, [], SlowPathWork.Volume, cancellationToken).ConfigureAwait(false);
+        if (made.Refused is { } limit)
+        {
+            return new SlowPathAtCapacity<T>(limit);
+        }
+
+        var volume = (VolumeRecord)made.Rows[0];
+        return await BindAsync(bind(volume with { Mark = null }), made.Rows, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<GoldenSnapshotInfo> GoldenAsync(CancellationToken cancellationToken) =>
+        await engine.Infrastructure.GetGoldenSnapshotAsync(cancellationToken).ConfigureAwait(false)
+            ?? throw ShellboxException.Service("GoldenSnapshotMissing", "There is no golden snapshot to make a box from; the operator must run New-ShellboxGoldenSnapshot.");
 
     /// <summary>Leases the first free row a claim finds to this connect, or null when there is none.</summary>
     private Task<T?> HoldFreeAsync<T>(Func<IPoolStore, CancellationToken, IAsyncEnumerable<T>> candidates, Func<T, T> leased, CancellationToken cancellationToken)
@@ -103,9 +133,11 @@ internal sealed class SlowPath(ShellboxEngine engine, ConnectTrace trace, IProgr
 
     /// <summary>
     /// Inserts <paramref name="wanted"/> within the caps (nothing when a cap refuses), tells the user, and makes each
-    /// resource in the provider. Returns the rows with their provider details filled in, still marked creating.
+    /// resource in the provider. Returns the rows with their provider details filled in, still marked creating. A
+    /// provider with no room of its own (<see cref="ProviderAtCapacityException"/>) refuses like a cap: what was
+    /// inserted and held is undone and let go, and the caller gets the limit.
     /// </summary>
-    private async Task<Made> MakeAsync(IReadOnlyList<StoreRecord> wanted, GoldenSnapshotInfo? golden, IReadOnlyList<StoreRecord> held, CancellationToken cancellationToken)
+    private async Task<Made> MakeAsync(IReadOnlyList<StoreRecord> wanted, GoldenSnapshotInfo? golden, IReadOnlyList<StoreRecord> held, SlowPathWork work, CancellationToken cancellationToken)
     {
         if (wanted.Count == 0)
         {
@@ -120,10 +152,15 @@ internal sealed class SlowPath(ShellboxEngine engine, ConnectTrace trace, IProgr
         }
 
         CrashPoints.Reach(CrashPoints.DuringMake);
-        notices?.Report(new ConnectNotice(await SlowPathTimes.EstimateSecondsAsync(engine, cancellationToken).ConfigureAwait(false)));
+        var notice = new ConnectNotice(await SlowPathTimes.EstimateSecondsAsync(engine, work, cancellationToken).ConfigureAwait(false));
+        var creating = Task.WhenAll(reserved.Inserted.Select(row => CreateAsync(row, golden, cancellationToken)));
         try
         {
-            var rows = await trace.TimeAsync("create", () => Task.WhenAll(reserved.Inserted.Select(row => CreateAsync(row, golden, cancellationToken)))).ConfigureAwait(false);
+            var rows = await trace.TimeAsync("create", async () =>
+            {
+                await TellUnlessRefusedAtOnceAsync(creating, notice, cancellationToken).ConfigureAwait(false);
+                return await creating.ConfigureAwait(false);
+            }).ConfigureAwait(false);
             return new Made(rows, null);
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
@@ -135,7 +172,34 @@ internal sealed class SlowPath(ShellboxEngine engine, ConnectTrace trace, IProgr
                 await UndoCreateAsync(row).ConfigureAwait(false);
             }
 
+            if (creating.Exception?.InnerExceptions.OfType<ProviderAtCapacityException>().FirstOrDefault() is { } full)
+            {
+                await LetGoAsync(held).ConfigureAwait(false);
+                return new Made([], new CapacityLimit(full.Role, full.Cap, full.Cap));
+            }
+
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Tells the user once, before the wait: as soon as the creates have run for <see cref="RefusalGrace"/>, or when
+    /// they finished sooner and well (the first resume is still ahead); never when they failed within the grace.
+    /// </summary>
+    private async Task TellUnlessRefusedAtOnceAsync(Task creating, ConnectNotice notice, CancellationToken cancellationToken)
+    {
+        if (notices is null)
+        {
+            return;
+        }
+
+        using var graceOver = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var grace = Task.Delay(RefusalGrace, engine.Time, graceOver.Token);
+        var first = await Task.WhenAny(creating, grace).ConfigureAwait(false);
+        await graceOver.CancelAsync().ConfigureAwait(false);
+        if (first == grace ? grace.IsCompletedSuccessfully : creating.IsCompletedSuccessfully)
+        {
+            notices.Report(notice);
         }
     }
 
@@ -158,17 +222,17 @@ internal sealed class SlowPath(ShellboxEngine engine, ConnectTrace trace, IProgr
     /// The one commit that binds what was held and made to the box. When a rival connect bound the box first (its
     /// insert, or its move of a returning box, conflicts), everything goes back to the pool and the caller decides again.
     /// </summary>
-    private async Task<SlowPathOutcome> BindAsync(ClaimAttempt<ClaimedBox> attempt, IReadOnlyList<StoreRecord> ours, CancellationToken cancellationToken)
+    private async Task<SlowPathOutcome<T>> BindAsync<T>(ClaimAttempt<T> attempt, IReadOnlyList<StoreRecord> ours, CancellationToken cancellationToken)
     {
         try
         {
             var written = await trace.TimeAsync("claim", () => Store.CommitAsync(attempt.Writes, cancellationToken)).ConfigureAwait(false);
-            return new SlowPathMade(attempt.Result(new CommittedRows(written)));
+            return new SlowPathMade<T>(attempt.Result(new CommittedRows(written)));
         }
         catch (StoreConflictException e) when (!ours.Any(r => r.Key == e.Key))
         {
             await PutInPoolAsync(ours, cancellationToken).ConfigureAwait(false);
-            return new SlowPathDecideAgain($"{e.Key} was bound by another connect while this one made its resources");
+            return new SlowPathDecideAgain<T>($"{e.Key} was bound by another connect while this one made its resources");
         }
     }
 
@@ -252,14 +316,14 @@ internal sealed class SlowPath(ShellboxEngine engine, ConnectTrace trace, IProgr
     private sealed record Made(IReadOnlyList<StoreRecord> Rows, CapacityLimit? Refused);
 }
 
-/// <summary>How a slow path ended (never an exception for an expected outcome).</summary>
-internal abstract record SlowPathOutcome;
+/// <summary>How a slow path ended (never an exception for an expected outcome); <typeparamref name="T"/> is what it bound.</summary>
+internal abstract record SlowPathOutcome<T>;
 
-/// <summary>The box is bound to what was held and made; the caller attaches and resumes it.</summary>
-internal sealed record SlowPathMade(ClaimedBox Claimed) : SlowPathOutcome;
+/// <summary>The box is bound to what was held and made; a connect attaches and resumes it, a spinup is done.</summary>
+internal sealed record SlowPathMade<T>(T Claimed) : SlowPathOutcome<T>;
 
-/// <summary>A cap refused the create: the user is told the pool is at capacity.</summary>
-internal sealed record SlowPathAtCapacity(CapacityLimit Limit) : SlowPathOutcome;
+/// <summary>A cap (the pool's, or the provider's own room) refused the create: the user is told the pool is at capacity.</summary>
+internal sealed record SlowPathAtCapacity<T>(CapacityLimit Limit) : SlowPathOutcome<T>;
 
-/// <summary>A rival connect bound the box meanwhile; what was made is back in the pool, and the caller decides again.</summary>
-internal sealed record SlowPathDecideAgain(string Why) : SlowPathOutcome;
+/// <summary>A rival bound the box meanwhile; what was made is back in the pool, and the caller decides again.</summary>
+internal sealed record SlowPathDecideAgain<T>(string Why) : SlowPathOutcome<T>;

@@ -6,6 +6,9 @@ namespace Shellbox.PowerShell.Commands;
 
 /// <summary>
 /// <para type="synopsis">Creates a box (ssh: spinup NAME): binds a fresh volume from the pool to it, without connecting.</para>
+/// <para type="description">When the pool has no free volume, one is made from the golden snapshot while the pool's caps
+/// allow; a warning says so first ("making your box, about N s"). At the caps the box is not created and the error says
+/// when to retry.</para>
 /// </summary>
 /// <example><code>New-ShellboxBox -Name dev33</code></example>
 [Cmdlet(VerbsCommon.New, "ShellboxBox", SupportsShouldProcess = true)]
@@ -24,6 +27,15 @@ public sealed class NewShellboxBoxCommand : ShellboxBoxCmdlet
             return;
         }
 
-        Run(async cancellationToken => Emit(new ShellboxBoxInfo(await new BoxCatalog(engine).CreateAsync(Owner, Name, cancellationToken).ConfigureAwait(false))));
+        // As Connect-ShellboxBox: the slow path's one line goes to the warning stream before the wait (the ssh wrapper
+        // writes warnings to stderr), so the box object stays alone on the output.
+        var notices = new Notices(notice => EmitWarning(notice.ToString()));
+        Run(async cancellationToken => Emit(new ShellboxBoxInfo(await new BoxCatalog(engine, notices).CreateAsync(Owner, Name, cancellationToken).ConfigureAwait(false))));
+    }
+
+    /// <summary>Calls straight through: the cmdlet's queue already carries the line to the pipeline thread, in order.</summary>
+    private sealed class Notices(Action<ConnectNotice> write) : IProgress<ConnectNotice>
+    {
+        public void Report(ConnectNotice value) => write(value);
     }
 }

@@ -116,19 +116,6 @@ public sealed class BoxCatalogTests
     }
 
     [Fact]
-    public async Task GivenNoFreeVolumeAtAll_WhenABoxIsCreated_ThenPoolExhaustedAndTheStoreIsUnchanged()
-    {
-        await using var f = Create();
-        await f.AddInstanceAsync();
-        var before = await f.RowsAsync();
-
-        await Flow.FailsWithAsync("PoolExhausted", () => f.Catalog.CreateAsync(User, "dev1"));
-
-        Assert.Equal(before, await f.RowsAsync());
-        Assert.Empty(f.Infra.Log.Calls);
-    }
-
-    [Fact]
     public async Task GivenABoxWithALiveSession_WhenRemoved_ThenBoxInUseAndNothingChanges()
     {
         await using var f = Create();

@@ -61,9 +61,10 @@ public sealed class LocalInfrastructureTests(GoldenFixture golden) : IDisposable
         var (infrastructure, _) = Create(slots: 1);
         await infrastructure.CreateInstanceAsync("instance-a", NoTags);
 
-        var error = await Assert.ThrowsAsync<ShellboxException>(() => infrastructure.CreateInstanceAsync("instance-b", NoTags));
+        var error = await Assert.ThrowsAsync<ProviderAtCapacityException>(() => infrastructure.CreateInstanceAsync("instance-b", NoTags));
 
         Assert.Equal("LocalSlotsFull", error.ErrorId);
+        Assert.Equal((ResourceRoles.Instance, 1), (error.Role, error.Cap));
         Assert.Contains("instance-a", error.Message);
         Assert.Contains("maxSlots", error.Message);
     }
