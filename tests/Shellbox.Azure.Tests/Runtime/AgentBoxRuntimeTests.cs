@@ -145,6 +145,13 @@ public sealed class AgentBoxRuntimeTests(AgentHostFixture fixture) : IAsyncLifet
         Assert.Single(bad.StdErr.Trim().Split('\n'));
         Assert.All([unknown, twice], r => Assert.Equal((64, 1), (r.ExitCode, r.StdErr.Trim().Split('\n').Length)));
         Assert.StartsWith("usage: shellbox-agent", unknown.StdErr);
+
+        // build-golden's volume size is checked before anything is built
+        var key = (await File.ReadAllTextAsync(fixture.ControlKeyPath + ".pub")).Trim();
+        var notANumber = await fixture.Agent().RunAsync(address, ["build-golden", "--control-key", key, "--volume-gib", "32GB"], CommandTimeout);
+        var tooSmall = await fixture.Agent().RunAsync(address, ["build-golden", "--control-key", key, "--volume-gib", "1"], CommandTimeout);
+        Assert.Equal((2, "VolumeSizeInvalid: --volume-gib must be a whole number of GiB from 1 to 32767, not '32GB'."), (notANumber.ExitCode, notANumber.StdErr.Trim()));
+        Assert.Equal((2, "VolumeSizeInvalid: A volume of 1 GiB has no room for a box with 256 MiB of RAM and a disk of at least 1 GiB."), (tooSmall.ExitCode, tooSmall.StdErr.Trim()));
         Assert.False(await runtime.IsRunningAsync("instance-badname", "volume-badname"));
     }
 

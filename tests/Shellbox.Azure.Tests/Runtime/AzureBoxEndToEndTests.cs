@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Net;
+using System.Text.Json;
 using System.Net.Sockets;
 using Azure.Core.Pipeline;
 using Shellbox.ArmEmulator;
@@ -100,8 +102,33 @@ public sealed class AzureBoxEndToEndTests(AgentHostFixture fixture) : IAsyncLife
         var check = await runtime.RunAsync(resumed, "cat /root/file; kill -0 $(cat /tmp/pid) && echo alive", TimeSpan.FromSeconds(30));
         Assert.Equal("kept\nalive", check.StdOut.Trim());
 
+        // AND its disk follows azure.volumeSizeGB (32): 30 GiB inside the 32 GiB managed disk, beside the RAM file, sparse
+        var disk = emulator.State.FindDisk("volume-e2e")!;
+        Assert.Equal(settings.VolumeSizeGB, disk.DiskSizeGB);
+        var rootKiB = long.Parse((await runtime.RunAsync(resumed, "df -k / | tail -1", TimeSpan.FromSeconds(30))).StdOut.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+        Assert.InRange(rootKiB, 28L << 20, 30L << 20); // df of the box's root filesystem: 30 GiB less ext4's own
+        using (var info = JsonDocument.Parse(await OutputOfAsync("qemu-img", "info", "--output=json", "-U", Path.Combine(disk.Folder, "box.qcow2"))))
+        {
+            Assert.Equal(30L << 30, info.RootElement.GetProperty("virtual-size").GetInt64());
+            Assert.True(info.RootElement.GetProperty("actual-size").GetInt64() < 1L << 30, "the box's disk takes room only as it is written");
+        }
+
         await runtime.SuspendAsync("instance-e2e", "volume-e2e");
         await infrastructure.DetachAsync("instance-e2e", "volume-e2e");
+    }
+
+    private static async Task<string> OutputOfAsync(string file, params string[] arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardOutput = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return output;
     }
 
     private static int FreeLoopbackPort()
