@@ -102,3 +102,55 @@ Describe 'connects to an empty pool through the real sshd' {
         $volumes.Free | Should -Be 0
     }
 }
+
+Describe 'spins up a box on an empty pool through the real sshd' {
+    BeforeAll {
+        # The connects above left one box per allowed volume. Keep one and remove the rest: room for two more volumes,
+        # and no loose volume or ready pair, so every spinup below has to make its volume.
+        Get-ShellboxBox -StateDirectory $State -AllUsers | Select-Object -Skip 1 | Remove-ShellboxBox -StateDirectory $State -Force -Confirm:$false
+        $script:Kept = @(Get-ShellboxBox -StateDirectory $State -AllUsers)
+        function Get-VolumeTotal { (Get-ShellboxPool -StateDirectory $State | Where-Object Pool -eq 'volume').Total }
+    }
+
+    It 'makes the volume after one line (on stderr over ssh, a warning from the cmdlet); the box exists and list shows it' {
+        $Kept.Count | Should -Be 1
+        Get-VolumeTotal | Should -Be 1 -Because 'only the kept box''s volume is left: nothing is loose'
+
+        $made = New-ShellboxBox -StateDirectory $State -UserId 'operator-spinup' -Name 'bycmdlet' -Confirm:$false -WarningVariable told -WarningAction SilentlyContinue
+        $made.State | Should -Be 'suspended'
+        @($told).Count | Should -Be 1 -Because "the cmdlet warns once before the wait: $($told -join ' | ')"
+        "$($told[0])" | Should -Match '^making your box, about \d+ s$'
+
+        $spun = Invoke-SshTogether @('spinup spun')
+        $spun.ExitCode | Should -Be 0 -Because ($spun.StdErr -join ' | ')
+        $spun.StdErr.Count | Should -Be 1 -Because "one line before the wait: $($spun.StdErr -join ' | ')"
+        $spun.StdErr[0] | Should -Match '^shellbox: making your box, about \d+ s$'
+        $spun.StdOut | Should -Be @('created box spun')
+
+        $listed = Invoke-SshTogether @('list')
+        $listed.ExitCode | Should -Be 0
+        @($listed.StdOut | Where-Object { $_ -match '^spun\s+suspended\s+0 session\(s\)$' }).Count | Should -Be 1 -Because ($listed.StdOut -join ' | ')
+
+        # A spinup box does not run: no instance was made or taken for it, and it rests on its own new volume.
+        $box = Get-ShellboxBox -StateDirectory $State -AllUsers | Where-Object Name -eq 'spun'
+        $box.InstanceId | Should -BeNullOrEmpty
+        $box.VolumeId | Should -Not -BeIn @($Kept.VolumeId + $made.VolumeId)
+        Get-VolumeTotal | Should -Be $Cap
+    }
+
+    It 'at the caps gives one line and a non-zero exit, and creates nothing' {
+        $before = @(Get-ShellboxBox -StateDirectory $State -AllUsers | ForEach-Object { "$($_.UserId)/$($_.Name)/$($_.VolumeId)" } | Sort-Object)
+        $volumesBefore = @(Get-ChildItem -Force -Directory (Join-Path $State 'volumes') | ForEach-Object Name | Sort-Object)
+
+        $over = Invoke-SshTogether @('spinup over')
+        $over.ExitCode | Should -Not -Be 0
+        $over.StdErr.Count | Should -Be 1 -Because "one line: $($over.StdErr -join ' | ')"
+        $over.StdErr[0] | Should -Match "^shellbox: At capacity: all $Cap volumes .* retry in $CheckIntervalSeconds s\.$"
+        $over.StdOut.Count | Should -Be 0
+
+        @(Get-ShellboxBox -StateDirectory $State -AllUsers | ForEach-Object { "$($_.UserId)/$($_.Name)/$($_.VolumeId)" } | Sort-Object) | Should -Be $before
+        Get-VolumeTotal | Should -Be $Cap
+        @(Get-ChildItem -Force -Directory (Join-Path $State 'volumes') | ForEach-Object Name | Sort-Object) | Should -Be $volumesBefore
+        (Invoke-SshTogether @('list')).StdOut -join "`n" | Should -Not -Match '^over\s' -Because 'the refused box does not exist'
+    }
+}
