@@ -196,7 +196,7 @@ public sealed class ConnectFlow(ShellboxEngine engine, IProgress<ConnectNotice>?
                 var connection = await ResumeAsync(made.Claimed.Box, made.Claimed.Instance, sessionId, trace, attach: true, created, cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    await SlowPathTimes.RecordAsync(engine, trace, connection.Box, cancellationToken).ConfigureAwait(false);
+                    await SlowPathTimes.RecordAsync(engine, trace, connection.Box, SlowPathWork.Box, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

@@ -29,7 +29,7 @@ internal static partial class SlowPathTimes
     /// managed disk, minutes. A volume alone: Local runs qemu-img create and copies the small device state (well
     /// under a second), so 1 s; a cloud provider creates a managed disk from the golden, about a minute.
     /// </summary>
-    public static TimeSpan FirstGuess(string provider, SlowPathWork work = SlowPathWork.Box) =>
+    public static TimeSpan FirstGuess(string provider, SlowPathWork work) =>
         (string.Equals(provider, ShellboxSettings.LocalProvider, StringComparison.OrdinalIgnoreCase), work) switch
         {
             (true, SlowPathWork.Box) => TimeSpan.FromSeconds(10),
@@ -45,9 +45,6 @@ internal static partial class SlowPathTimes
         var seconds = measured.Count == 0 ? FirstGuess(engine.Settings.Provider, work).TotalSeconds : measured[measured.Count / 2];
         return Math.Max(1, (int)Math.Ceiling(seconds));
     }
-
-    public static Task RecordAsync(ShellboxEngine engine, ConnectTrace trace, BoxRecord box, CancellationToken cancellationToken) =>
-        RecordAsync(engine, trace, box, SlowPathWork.Box, cancellationToken);
 
     public static Task RecordAsync(ShellboxEngine engine, ConnectTrace trace, BoxRecord box, SlowPathWork work, CancellationToken cancellationToken) =>
         engine.Store.AppendEventAsync(new PoolEvent(
