@@ -1,0 +1,113 @@
+using System.Net;
+using System.Net.Sockets;
+using Azure.Core.Pipeline;
+using Azure.Data.Tables;
+using Shellbox.ArmEmulator;
+using Shellbox.ArmEmulator.Hosts;
+using Shellbox.Azure.Arm;
+using Shellbox.Azure.Identity;
+using Shellbox.Azure.Runtime;
+using Shellbox.Azure.Settings;
+using Shellbox.Azure.Store;
+using Shellbox.Azure.Tests.Arm;
+using Shellbox.Azure.Tests.Store;
+using Shellbox.Core.Engine;
+using Shellbox.Core.Model;
+using Shellbox.Core.Ports;
+using Shellbox.Core.Settings;
+
+namespace Shellbox.Azure.Tests.Runtime;
+
+/// <summary>
+/// The whole Azure provider on this machine, as the engine meets it: the pool in a real Azurite table, the real
+/// Azure SDK against the loopback ARM emulator whose VMs are real sshds running the built agent
+/// (<see cref="SshdVmHost"/>, with the fixture's minimal guest and golden cache), and the real AgentBoxRuntime
+/// driving QEMU boxes through them. Only the flows' own timing is the test's.
+/// </summary>
+internal sealed class AzureWithRealInstances : IAsyncDisposable
+{
+    private readonly string folder;
+    private readonly ArmEmulatorServer emulator;
+    private readonly SshdVmHost host;
+    private readonly AzuriteProcess azurite;
+
+    private AzureWithRealInstances(string folder, ArmEmulatorServer emulator, SshdVmHost host, AzuriteProcess azurite, ShellboxEngine engine)
+    {
+        this.folder = folder;
+        this.emulator = emulator;
+        this.host = host;
+        this.azurite = azurite;
+        Engine = engine;
+    }
+
+    public ShellboxEngine Engine { get; }
+
+    public ArmEmulatorServer Emulator => emulator;
+
+    public static async Task<AzureWithRealInstances> StartAsync(AgentHostFixture fixture, PoolConfig pool)
+    {
+        var folder = Directory.CreateTempSubdirectory("shellbox-azure-real-").FullName;
+        var sshPort = FreeLoopbackPort(); // a port of its own: another run's VMs may hold 127.0.1.N:22
+        var host = new SshdVmHost(fixture.Host.Options with { DataDirectory = Path.Combine(folder, "vms"), InstanceSshPort = sshPort });
+        await IdentityEnvironment.EnsureAsync();
+        var emulator = await ArmEmulatorServer.StartAsync(new ArmEmulatorOptions { DataDirectory = Path.Combine(folder, "arm"), VmHost = host });
+        var azurite = await AzuriteProcess.StartAsync();
+        var settings = new AzureProviderSettings
+        {
+            SubscriptionId = emulator.SubscriptionId,
+            ResourceGroup = emulator.ResourceGroup,
+            Location = emulator.Location,
+            SubnetId = $"/subscriptions/{emulator.SubscriptionId}/resourceGroups/{emulator.ResourceGroup}/providers/Microsoft.Network/virtualNetworks/shellbox-vnet/subnets/instances",
+            ArmEndpoint = emulator.BaseUri.ToString().TrimEnd('/'),
+            Credential = AzureCredentials.ManagedIdentity,
+            AdminUsername = "root", // the VMs' sshd runs on this machine, where their admin user must exist
+            InstanceSshPort = sshPort,
+        };
+        var certificate = emulator.Certificate;
+        var options = new AzureProviderOptions
+        {
+            Transport = new LoopbackOnlyTransport(new HttpClientTransport(new HttpClientHandler
+            {
+                ServerCertificateCustomValidationCallback = (_, presented, _, _) => presented is not null && presented.Thumbprint == certificate.Thumbprint,
+            })),
+            SshProbeInterval = TimeSpan.FromMilliseconds(50),
+            InstanceBootTimeout = TimeSpan.FromSeconds(30),
+            GoldenBuildTimeout = TimeSpan.FromMinutes(10),
+        };
+        var agent = new SshInstanceAgent("root", fixture.ControlKeyPath);
+        var controlPublicKey = (await File.ReadAllTextAsync(fixture.ControlKeyPath + ".pub")).Trim();
+        var store = await TablePoolStore.OpenAsync(new TableServiceClient(azurite.ConnectionString), AzuriteFixture.NewTableName());
+        var engine = new ShellboxEngine(
+            new ShellboxSettings { Provider = ShellboxSettings.AzureProvider, StateDirectory = Path.Combine(folder, "state"), Pool = pool },
+            store,
+            new AzureInfrastructure(settings, AzureCredentials.Create(settings, options.Transport), agent, controlPublicKey, options),
+            new AgentBoxRuntime(store, agent, fixture.ControlKeyPath),
+            TimeProvider.System,
+            new RandomIdGenerator());
+        await engine.Infrastructure.EnsureGoldenSnapshotAsync();
+        return new AzureWithRealInstances(folder, emulator, host, azurite, engine);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Engine.DisposeAsync();
+        await emulator.DisposeAsync();
+        await host.DisposeAsync(); // stops the VMs, and with them any box their agent left running
+        await azurite.DisposeAsync();
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // a file still held is reported by the test that holds it
+        }
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+}
