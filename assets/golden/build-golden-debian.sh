@@ -8,32 +8,11 @@
 # sparse disk of SIZE (default 8G) without mounting it, and the image's own Debian kernel and initramfs
 # boot it. DIR receives base.qcow2, vmlinuz, initrd.img and manifest.json. --cache DIR keeps the
 # downloaded .debs between builds. See README.md beside this file.
-set -Eeuo pipefail
-export LC_ALL=C PATH="$PATH:/usr/sbin:/sbin"
-
-exec 3>&2 4>&1                  # the caller's stderr/stdout: tool output goes to a log, not there
-fail() { echo "build-golden: $*" >&3; exit 1; }
-usage() { sed -n '4,5s/^# *//p' "$0" >&3; exit 2; }
-
+# Run by build-golden.sh, which has checked the arguments and set KEY, OUT, PRINT_HASH, DISK_SIZE (empty:
+# the default) and CACHE; SELF is this file and DISPATCHER build-golden.sh, both part of the hash.
+(return 0 2>/dev/null) || { echo "build-golden: run build-golden.sh --guest debian (it checks the arguments)" >&2; exit 2; }
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
-KEY= OUT= PRINT_HASH=0 DISK_SIZE=8G CACHE=
-while [ $# -gt 0 ]; do
-  case $1 in
-    --authorized-key) KEY=${2:?}; shift 2 ;;
-    --out)            OUT=${2:?}; shift 2 ;;
-    --disk-size)      DISK_SIZE=${2:?}; shift 2 ;;
-    --cache)          CACHE=${2:?}; shift 2 ;;
-    --print-hash)     PRINT_HASH=1; shift ;;
-    *) usage ;;
-  esac
-done
-[ -n "$KEY" ] || usage
-[ "$PRINT_HASH" = 1 ] || [ -n "$OUT" ] || usage
-[[ $DISK_SIZE =~ ^[0-9]+[MG]$ ]] || fail "disk size '$DISK_SIZE' is not a number followed by M or G"
-[ -r "$KEY" ] || fail "cannot read authorized key $KEY"
-grep -qE '^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp[0-9]+) [A-Za-z0-9+/=]+' "$KEY" \
-  || fail "$KEY is not an OpenSSH public key"
-[ "$(dpkg --print-architecture)" = amd64 ] || fail "host package architecture must be amd64 (the guest is x86_64)"
+DISK_SIZE=${DISK_SIZE:-8G}
 
 SUITE=bookworm
 MIRRORS=(
@@ -57,7 +36,7 @@ resolve() {
 }
 # Once more on a miss: seen once on a busy machine while the lists were readable a second later.
 resolve || { sleep 2; resolve; } || fail "apt-cache resolves no candidate for one of: apt $(echo $PACKAGES) (run apt-get update?)"
-HASH=$({ echo "$VERSIONS"; echo "disk=$DISK_SIZE"; printf '%s\n' "${MIRRORS[@]}"; cat "$SELF" "$KEY"; } | sha256sum | cut -d' ' -f1)
+HASH=$({ echo "$VERSIONS"; echo "disk=$DISK_SIZE"; printf '%s\n' "${MIRRORS[@]}"; cat "$SELF" "$DISPATCHER" "$KEY"; } | sha256sum | cut -d' ' -f1)
 if [ "$PRINT_HASH" = 1 ]; then echo "$HASH"; exit 0; fi
 
 [ "$(id -u)" = 0 ] || fail "the Debian guest is built as root (mmdebstrap --mode=root; the image keeps its owners)"

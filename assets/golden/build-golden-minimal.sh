@@ -7,33 +7,11 @@
 # Packages are fetched with `apt-get download` and unpacked with `dpkg-deb -x`: nothing is installed
 # on the host, nothing is mounted, root is not needed. DIR receives base.qcow2 (1 GiB sparse ext4 by default),
 # vmlinuz, initrd.img and manifest.json. See README.md beside this file for the QEMU command lines.
-set -Eeuo pipefail
-export LC_ALL=C PATH="$PATH:/usr/sbin:/sbin"   # mkfs.ext4/debugfs live in sbin, absent from a user PATH
-
-exec 3>&2 4>&1                  # the caller's stderr/stdout: tool output goes to a log, not there
-fail() { echo "build-golden: $*" >&3; exit 1; }
-usage() { sed -n '4,5s/^# *//p' "$0" >&3; exit 2; }
-
+# Run by build-golden.sh, which has checked the arguments and set KEY, OUT, PRINT_HASH, DISK_SIZE and
+# KERNEL_PKGS (empty: the defaults); SELF is this file and DISPATCHER build-golden.sh, both part of the hash.
+(return 0 2>/dev/null) || { echo "build-golden: run build-golden.sh --guest minimal (it checks the arguments)" >&2; exit 2; }
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
-KEY= OUT= PRINT_HASH=0 DISK_SIZE=1G KERNEL_PKGS="linux-image-cloud-amd64 linux-image-kvm linux-image-virtual"
-while [ $# -gt 0 ]; do
-  case $1 in
-    --authorized-key) KEY=${2:?}; shift 2 ;;
-    --out)            OUT=${2:?}; shift 2 ;;
-    --kernel-package) KERNEL_PKGS=${2:?}; shift 2 ;;
-    --disk-size)      DISK_SIZE=${2:?}; shift 2 ;;
-    --cache)          shift 2 ;;   # the Debian guest's package cache: nothing to keep here
-    --print-hash)     PRINT_HASH=1; shift ;;
-    *) usage ;;
-  esac
-done
-[ -n "$KEY" ] || usage
-[ "$PRINT_HASH" = 1 ] || [ -n "$OUT" ] || usage
-[[ $DISK_SIZE =~ ^[0-9]+[MG]$ ]] || fail "disk size '$DISK_SIZE' is not a number followed by M or G"
-[ -r "$KEY" ] || fail "cannot read authorized key $KEY"
-grep -qE '^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp[0-9]+) [A-Za-z0-9+/=]+' "$KEY" \
-  || fail "$KEY is not an OpenSSH public key"
-[ "$(dpkg --print-architecture)" = amd64 ] || fail "host package architecture must be amd64 (the guest is x86_64)"
+DISK_SIZE=${DISK_SIZE:-1G} KERNEL_PKGS=${KERNEL_PKGS:-"linux-image-cloud-amd64 linux-image-kvm linux-image-virtual"}
 
 # --- Resolve the exact package set with apt-cache only (so --print-hash downloads nothing) ---------
 show() { apt-cache show --no-all-versions "$1" 2>/dev/null; }
@@ -51,7 +29,7 @@ PKGS="$KIMAGE $KMODS busybox-static dropbear-bin $(depends dropbear-bin)"   # dr
 VERSIONS=$(apt-cache show --no-all-versions $PKGS 2>/dev/null | awk '/^Package: /{p=$2} /^Version: /{print p "=" $2}' | sort -u) || true
 for p in $PKGS; do echo "$VERSIONS" | grep -q "^$p=" || fail "no candidate version for $p"; done
 # Same packages + same script + same key => same golden: the caller can skip the build.
-HASH=$({ echo "$VERSIONS"; echo "disk=$DISK_SIZE"; cat "$SELF" "$KEY"; } | sha256sum | cut -d' ' -f1)
+HASH=$({ echo "$VERSIONS"; echo "disk=$DISK_SIZE"; cat "$SELF" "$DISPATCHER" "$KEY"; } | sha256sum | cut -d' ' -f1)
 if [ "$PRINT_HASH" = 1 ]; then echo "$HASH"; exit 0; fi
 
 # --- Work dir, cleaned on any exit; tool chatter goes to a log, quoted in the one-line error ------

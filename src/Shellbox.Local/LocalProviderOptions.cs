@@ -15,6 +15,13 @@ public sealed record LocalProviderOptions
     /// <summary>Where the control key pair lives; null means &lt;state&gt;/keys.</summary>
     public string? KeyDirectory { get; init; }
 
+    /// <summary>
+    /// How long a golden that is no longer current and that no volume uses is kept after its last use (an
+    /// EnsureGoldenSnapshot that settled on it, or a volume cloned from it) before a newer build removes it:
+    /// another process sharing the golden folder (the tests' cache) may still be about to clone it.
+    /// </summary>
+    public TimeSpan UnusedGoldenKeptFor { get; init; } = TimeSpan.FromHours(1);
+
     public string QemuBinary { get; init; } = "qemu-system-x86_64";
 
     /// <summary>

@@ -93,7 +93,7 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
     {
         try
         {
-            await new GoldenSweep(state).RunAsync(cancellationToken).ConfigureAwait(false);
+            await new GoldenSweep(state, options.UnusedGoldenKeptFor).RunAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ShellboxException or JsonException)
         {
@@ -110,6 +110,7 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
 
     private void SetCurrent(string version)
     {
+        GoldenSweep.MarkUsed(Layout.Golden(version));
         foreach (var path in new[] { CurrentFile, Path.Combine(Layout.GoldenRoot, LocalFiles.CurrentGolden) })
         {
             if (AtomicFile.ReadJson<CurrentGolden>(path)?.Version != version)

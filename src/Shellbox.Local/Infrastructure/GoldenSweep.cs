@@ -10,11 +10,13 @@ namespace Shellbox.Local.Infrastructure;
 /// Removes the golden versions nothing needs any more, run after a new one is built (each is hundreds of MB).
 /// A golden stays while a current*.json names it (each guest and machine keeps the one it settled on), while a
 /// volume of this state folder leans on it (its meta.json, or the backing chain of a volume still being made or
-/// copied), and while a process holds one of its files open (a running box of another state folder that shares
-/// this golden folder). A suspended volume of another state folder is not seen: a golden folder shared that way
-/// (the tests' cache) is shared by folders that live as long as one run.
+/// copied), while a process holds one of its files open (a running box of another state folder that shares
+/// this golden folder), and for <paramref name="keptFor"/> after its last use (<see cref="MarkUsed"/>): a process
+/// sharing the golden folder with other build inputs (another checkout, another key) may be about to clone it.
+/// A suspended volume of another state folder is not seen: a golden folder shared that way (the tests' cache)
+/// is shared by folders that live as long as one run.
 /// </summary>
-internal sealed class GoldenSweep(LocalState state)
+internal sealed class GoldenSweep(LocalState state, TimeSpan keptFor)
 {
     private const string Category = "Shellbox.Local.Golden";
 
@@ -26,7 +28,8 @@ internal sealed class GoldenSweep(LocalState state)
         // Under the state lock a volume create cannot clone a golden between this scan and the removal.
         using var _ = await state.LockAsync(cancellationToken).ConfigureAwait(false);
         var named = NamedVersions();
-        var candidates = CompleteGoldens().Where(g => !named.Contains(g.Version)).ToList();
+        var idleSince = DateTime.UtcNow - keptFor; // file times are shared with other processes: real time, not this engine's clock
+        var candidates = CompleteGoldens().Where(g => !named.Contains(g.Version) && LastUsed(g.Folder) <= idleSince).ToList();
         if (candidates.Count == 0)
         {
             return [];
@@ -54,12 +57,31 @@ internal sealed class GoldenSweep(LocalState state)
             Directory.Move(folder, doomed);
             AtomicFile.SyncDirectory(Layout.GoldenRoot);
             WorkFolder.TryDelete(doomed, Category);
-            ShellboxLog.For(Category).LogInformation("golden version={Version} removed folder={Folder}: no volume uses it and it is not current", version, folder);
+            ShellboxLog.For(Category).LogInformation("golden version={Version} removed folder={Folder}: not current, no volume uses it, unused for {KeptFor}", version, folder, keptFor);
             removed.Add(version);
         }
 
         return removed;
     }
+
+    /// <summary>
+    /// Records a use of the golden in its folder's time stamp, which the sweep of any process reads: real time, not
+    /// an engine's clock (a test's fake or shifted clock would move another process's sweep).
+    /// </summary>
+    public static void MarkUsed(string goldenFolder)
+    {
+        try
+        {
+            Directory.SetLastWriteTimeUtc(goldenFolder, DateTime.UtcNow);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A golden folder of another user's: only its sweep comes sooner.
+            ShellboxLog.Dropped(Category, $"use of golden folder={goldenFolder} not recorded", e, routine: true);
+        }
+    }
+
+    private static DateTime LastUsed(string goldenFolder) => Directory.GetLastWriteTimeUtc(goldenFolder);
 
     /// <summary>The versions a current*.json names: what each guest and machine settled on last.</summary>
     private HashSet<string> NamedVersions() =>

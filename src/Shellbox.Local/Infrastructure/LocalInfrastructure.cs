@@ -118,6 +118,7 @@ public sealed class LocalInfrastructure : IInfrastructure
         using var _ = await state.LockAsync(cancellationToken).ConfigureAwait(false);
         var goldenMeta = state.ReadGolden(golden.Location)
             ?? throw ShellboxException.NotFound("GoldenNotFound", $"The golden snapshot '{golden.Version}' is not complete at {golden.Location}; run EnsureGoldenSnapshot first.");
+        GoldenSweep.MarkUsed(golden.Location);
         Directory.CreateDirectory(state.Layout.VolumesRoot);
         var work = Path.Combine(state.Layout.VolumesRoot, $".{volumeId}.{Guid.NewGuid():N}");
         Directory.CreateDirectory(work);

@@ -7,9 +7,10 @@ using Shellbox.Local.Runtime;
 namespace Shellbox.Local.Tests.Infrastructure;
 
 /// <summary>
-/// A new golden build removes the goldens it replaces that no volume uses, and keeps one a box still leans on.
+/// A new golden build removes the goldens it replaces that no volume uses, and keeps one a box still leans on
+/// and one used less than its grace ago.
 /// Each golden here is a real minimal guest in a golden folder of this test's own; the disk size is a build
-/// input, so 1, 2 and 3 GiB make three versions of one guest and machine.
+/// input, so 1, 2, 3 and 4 GiB make four versions of one guest and machine.
 /// </summary>
 [Collection(GoldenCollection.Name)]
 public sealed class GoldenSweepTests(GoldenFixture golden) : IAsyncLifetime
@@ -25,7 +26,8 @@ public sealed class GoldenSweepTests(GoldenFixture golden) : IAsyncLifetime
         folder.Dispose();
     }
 
-    private LocalProviderOptions Options => golden.Options with { GoldenDirectory = folder.Combine("golden") };
+    /// <summary>Goldens unused for no time at all may go: the sweep of a single state folder, nothing else sharing its goldens.</summary>
+    private LocalProviderOptions Options => golden.Options with { GoldenDirectory = folder.Combine("golden"), UnusedGoldenKeptFor = TimeSpan.Zero };
 
     private ShellboxSettings Settings(int diskGiB)
     {
@@ -33,10 +35,11 @@ public sealed class GoldenSweepTests(GoldenFixture golden) : IAsyncLifetime
         return settings.WithLocal(settings.Local() with { DiskGiB = diskGiB });
     }
 
-    private Task<GoldenSnapshotInfo> BuildAsync(int diskGiB) => new LocalInfrastructure(Settings(diskGiB), Options).EnsureGoldenSnapshotAsync();
+    private Task<GoldenSnapshotInfo> BuildAsync(int diskGiB, LocalProviderOptions? options = null) =>
+        new LocalInfrastructure(Settings(diskGiB), options ?? Options).EnsureGoldenSnapshotAsync();
 
     [Fact]
-    public async Task A_new_golden_removes_an_old_one_no_volume_uses_and_keeps_one_a_box_still_resumes_on()
+    public async Task A_new_golden_removes_an_old_one_no_volume_uses_and_keeps_one_a_box_still_resumes_on_and_one_used_within_its_grace()
     {
         // GIVEN a box suspended on golden A (resumed once, so it has its own RAM and a host key of its own)
         var goldenA = await BuildAsync(1);
@@ -70,5 +73,11 @@ public sealed class GoldenSweepTests(GoldenFixture golden) : IAsyncLifetime
         Assert.True(ssh.ExitCode == 0, ssh.StdErr);
         Assert.Equal("resumed", ssh.StdOut.Trim());
         await runtime.SuspendAsync("instance-a", "volume-a");
+
+        // AND with the default hour of grace, golden D keeps C: it was used (built) moments ago, and another
+        // process sharing the golden folder may be about to clone it
+        var goldenD = await BuildAsync(4, Options with { UnusedGoldenKeptFor = new LocalProviderOptions().UnusedGoldenKeptFor });
+        Assert.True(Directory.Exists(goldenC.Location), "golden C, used moments ago, was removed within its grace");
+        Assert.True(Directory.Exists(goldenD.Location));
     }
 }
