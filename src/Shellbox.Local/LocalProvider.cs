@@ -13,16 +13,16 @@ public static class LocalProvider
     public const string StoreFileName = "state.db";
 
     /// <summary>
-    /// The engine over &lt;state&gt;/state.db (SQLite), folders and slots under the state folder, and QEMU
-    /// boxes on this machine.
+    /// The engine over &lt;state&gt;/state.db (SQLite, made by the first write), folders and slots under the
+    /// state folder, and QEMU boxes on this machine.
     /// </summary>
     public static ShellboxEngine CreateEngine(ShellboxSettings settings, TimeProvider? time = null, LocalProviderOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         time ??= TimeProvider.System;
         options ??= new LocalProviderOptions();
-        Directory.CreateDirectory(settings.StateDirectory);
-        var store = SqlitePoolStore.Open(Path.Combine(settings.StateDirectory, StoreFileName));
+        // Nothing is made until something is written: -WhatIf and the reads leave a never-used folder as it was.
+        var store = SqlitePoolStore.OpenOnFirstWrite(Path.Combine(settings.StateDirectory, StoreFileName));
         return new ShellboxEngine(
             settings,
             store,

@@ -48,10 +48,12 @@ Describe 'Get-ShellboxPool' {
     }
 
     It 'reads SHELLBOX_HOME and the pool named in SHELLBOX_POOL' {
+        # The shellbox.json of SHELLBOX_HOME is read; a read makes no state.db (the first write does).
+        Set-Content (Join-Path $State 'shellbox.json') '{ "poolBounds": { "maxTotalVolumes": 400 } }'
         $env:SHELLBOX_HOME = $State; $env:SHELLBOX_POOL = 'Prod'
         try { $pools = Get-ShellboxPool } finally { Remove-Item env:SHELLBOX_HOME, env:SHELLBOX_POOL }
-        $pools[1].MinFree, $pools[1].MaxFree, $pools[1].MaxTotal | Should -Be @(20, 50, 500)
-        Test-Path (Join-Path $State 'state.db') | Should -BeTrue
+        $pools[1].MinFree, $pools[1].MaxFree, $pools[1].MaxTotal | Should -Be @(20, 50, 400)
+        Test-Path (Join-Path $State 'state.db') | Should -BeFalse
     }
 
     It 'refuses an invalid pool configuration with one line naming the field, and writes nothing' {

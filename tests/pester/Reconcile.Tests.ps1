@@ -33,3 +33,22 @@ Describe 'Invoke-ShellboxPoolReconcile -WhatIf on a store with rows' {
         Get-StateFingerprint $State | Should -Be $before
     }
 }
+
+Describe 'Invoke-ShellboxPoolReconcile -WhatIf on a state folder never used' {
+    BeforeAll { $script:State = New-TestStateDirectory }
+    AfterAll { Remove-Item -Recurse -Force $State -ErrorAction Ignore }
+
+    It 'prints the plan for an empty store and creates no file and no folder, one pass or -Continuous' {
+        $missing = Join-Path $State 'not-made-yet'
+
+        $once = Invoke-ChildPwsh "Import-Module '$ModulePath'; Invoke-ShellboxPoolReconcile -StateDirectory '$State' -WhatIf"
+        $loop = Invoke-ChildPwsh "Import-Module '$ModulePath'; Invoke-ShellboxPoolReconcile -StateDirectory '$missing' -WhatIf -Continuous -Interval 00:00:00.5 -Duration 00:00:02 | ForEach-Object ToString"
+
+        $once.ExitCode | Should -Be 0
+        $once.Output | Should -Match 'What if: .*create a new instance'
+        $once.Output | Should -Match 'What if: .*create a new volume'
+        $loop.ExitCode | Should -Be 0
+        @($loop.Output -split "`n" | Where-Object { $_ -match '^reconcile \w+: [1-9]\d* planned, 0 ok' }).Count | Should -BeGreaterOrEqual 2
+        @(Get-ChildItem -LiteralPath $State -Force -Recurse) | Should -BeNullOrEmpty
+    }
+}

@@ -45,6 +45,8 @@ public sealed class SqlitePoolStore : IPoolStore
         """;
 
     private readonly string connectionString;
+    private readonly object creating = new();
+    private volatile bool created;
 
     private SqlitePoolStore(string connectionString) => this.connectionString = connectionString;
 
@@ -53,12 +55,18 @@ public sealed class SqlitePoolStore : IPoolStore
     /// <summary>Opens (creating if needed) the store at <paramref name="databasePath"/>.</summary>
     public static SqlitePoolStore Open(string databasePath)
     {
-        var directory = Path.GetDirectoryName(Path.GetFullPath(databasePath));
-        if (directory is not null)
-        {
-            Directory.CreateDirectory(directory);
-        }
+        var store = OpenOnFirstWrite(databasePath);
+        store.EnsureCreated();
+        return store;
+    }
 
+    /// <summary>
+    /// The store at <paramref name="databasePath"/>, made (folder, file, tables) by its first write; until then
+    /// every read finds an empty store. A command that only reads (-WhatIf, Get-ShellboxPool) leaves a state
+    /// folder that was never used exactly as it found it.
+    /// </summary>
+    public static SqlitePoolStore OpenOnFirstWrite(string databasePath)
+    {
         var builder = new SqliteConnectionStringBuilder
         {
             DataSource = databasePath,
@@ -66,28 +74,64 @@ public sealed class SqlitePoolStore : IPoolStore
             Pooling = true,
             DefaultTimeout = 30, // seconds Microsoft.Data.Sqlite retries SQLITE_BUSY before failing
         };
-        var store = new SqlitePoolStore(builder.ToString()) { DatabasePath = Path.GetFullPath(databasePath) };
-        try
+        return new SqlitePoolStore(builder.ToString()) { DatabasePath = Path.GetFullPath(databasePath) };
+    }
+
+    /// <summary>Makes the file and brings its schema up to date, once per store object.</summary>
+    private void EnsureCreated()
+    {
+        if (created)
         {
-            using var connection = store.OpenConnection();
-            Execute(connection, null, "PRAGMA journal_mode = WAL");
-            SqliteStoreMigration.Run(connection, Schema, CandidateIndex);
-            // Every ssh session opens the store: only a file without the event indexes takes the write lock for them.
-            if (Execute(connection, null, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('events_by_kind', 'events_by_resource')") < 2)
-            {
-                Execute(connection, null, EventIndexes);
-            }
-        }
-        catch (SqliteException e)
-        {
-            throw ShellboxException.Service("StoreUnavailable", $"The pool store '{databasePath}' cannot be opened: {e.Message}", e);
+            return;
         }
 
-        return store;
+        lock (creating)
+        {
+            if (created)
+            {
+                return;
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
+            try
+            {
+                using var connection = OpenConnection();
+                Execute(connection, null, "PRAGMA journal_mode = WAL");
+                SqliteStoreMigration.Run(connection, Schema, CandidateIndex);
+                // Every ssh session opens the store: only a file without the event indexes takes the write lock for them.
+                if (Execute(connection, null, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('events_by_kind', 'events_by_resource')") < 2)
+                {
+                    Execute(connection, null, EventIndexes);
+                }
+            }
+            catch (SqliteException e)
+            {
+                throw ShellboxException.Service("StoreUnavailable", $"The pool store '{DatabasePath}' cannot be opened: {e.Message}", e);
+            }
+
+            created = true;
+        }
+    }
+
+    /// <summary>False while no file exists (nothing was ever written): a read then finds an empty store and makes nothing.</summary>
+    private bool Exists()
+    {
+        if (!created && !File.Exists(DatabasePath))
+        {
+            return false;
+        }
+
+        EnsureCreated();
+        return true;
     }
 
     public async Task<PoolSnapshot> ReadSnapshotAsync(CancellationToken cancellationToken = default)
     {
+        if (!Exists())
+        {
+            return new PoolSnapshot([], [], []);
+        }
+
         await using var connection = OpenConnection();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT kind, id, version, json FROM rows";
@@ -105,6 +149,11 @@ public sealed class SqlitePoolStore : IPoolStore
     public async Task<T?> GetAsync<T>(string id, CancellationToken cancellationToken = default)
         where T : StoreRecord
     {
+        if (!Exists())
+        {
+            return null;
+        }
+
         var kind = StoreRecordJson.KindOf<T>();
         await using var connection = OpenConnection();
         await using var command = connection.CreateCommand();
@@ -120,6 +169,11 @@ public sealed class SqlitePoolStore : IPoolStore
     public async Task<IReadOnlyList<T>> FindCandidatesAsync<T>(Candidates which, int max = ShellboxLimits.MaxQueryResults, CancellationToken cancellationToken = default)
         where T : StoreRecord
     {
+        if (!Exists())
+        {
+            return [];
+        }
+
         var kind = StoreIndex.KindOf<T>(which);
         await using var connection = OpenConnection();
         await using var command = connection.CreateCommand();
@@ -139,6 +193,11 @@ public sealed class SqlitePoolStore : IPoolStore
 
     public async Task<IReadOnlyList<BoxRecord>> ListBoxesAsync(string userId, CancellationToken cancellationToken = default)
     {
+        if (!Exists())
+        {
+            return [];
+        }
+
         var (from, to) = BoxRecord.IdRangeOf(userId);
         await using var connection = OpenConnection();
         await using var command = connection.CreateCommand();
@@ -160,6 +219,7 @@ public sealed class SqlitePoolStore : IPoolStore
     public Task<IReadOnlyList<StoreRecord>> CommitAsync(IReadOnlyList<StoreWrite> writes, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        EnsureCreated();
         using var connection = OpenConnection();
 
         // Serializable = BEGIN IMMEDIATE: take the write lock up front so two committers never interleave.
@@ -176,6 +236,7 @@ public sealed class SqlitePoolStore : IPoolStore
 
     public async Task AppendEventAsync(PoolEvent poolEvent, CancellationToken cancellationToken = default)
     {
+        EnsureCreated();
         await using var connection = OpenConnection();
         await using var command = connection.CreateCommand();
         command.CommandText = "INSERT INTO events (json) VALUES ($json)";
@@ -185,6 +246,11 @@ public sealed class SqlitePoolStore : IPoolStore
 
     public async Task<IReadOnlyList<PoolEvent>> ReadEventsAsync(int max, CancellationToken cancellationToken = default)
     {
+        if (!Exists())
+        {
+            return [];
+        }
+
         await using var connection = OpenConnection();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT json FROM events ORDER BY seq DESC LIMIT $max";
@@ -202,6 +268,11 @@ public sealed class SqlitePoolStore : IPoolStore
     public async Task<IReadOnlyList<PoolEvent>> QueryEventsAsync(EventQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
+        if (!Exists())
+        {
+            return [];
+        }
+
         await using var connection = OpenConnection();
         await using var command = connection.CreateCommand();
         var filters = new List<string>();
@@ -232,6 +303,11 @@ public sealed class SqlitePoolStore : IPoolStore
 
     public async Task<int> PruneEventsAsync(DateTimeOffset oldestKept, int keepNewest, CancellationToken cancellationToken = default)
     {
+        if (!Exists())
+        {
+            return 0;
+        }
+
         await using var connection = OpenConnection();
         await using var command = connection.CreateCommand();
 
