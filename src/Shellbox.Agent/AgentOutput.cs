@@ -12,8 +12,17 @@ internal sealed record BoxStartOutput(string VolumeId, string Host, int Port, st
 /// <summary>suspend: Suspended is false when the box already was.</summary>
 internal sealed record SuspendOutput(string VolumeId, bool Suspended);
 
-/// <summary>status: Attached when the data disk holds the volume (or an unclaimed golden copy); Running when its QEMU runs.</summary>
-internal sealed record StatusOutput(string VolumeId, bool Attached, bool Running, string? HostKey);
+/// <summary>
+/// status: Attached when the data disk holds the volume (or an unclaimed golden copy); Running when its QEMU runs;
+/// HeldForCopy the copy's volume id while hold-for-copy holds the box still for it.
+/// </summary>
+internal sealed record StatusOutput(string VolumeId, bool Attached, bool Running, string? HostKey, string? HeldForCopy);
+
+/// <summary>hold-for-copy: the box was held (paused when WasRunning) for HeldMs, until the copy was released; it goes on.</summary>
+internal sealed record HoldOutput(string VolumeId, string CopyVolumeId, bool WasRunning, int HeldMs);
+
+/// <summary>release-copy: the hold for the copy is told to end, the copy made (or abandoned: Made false).</summary>
+internal sealed record ReleaseOutput(string VolumeId, string CopyVolumeId, bool Made);
 
 /// <summary>pin-host-key: the host key now pinned for the volume's box.</summary>
 internal sealed record PinOutput(string VolumeId, string HostKey);

@@ -53,7 +53,7 @@ internal sealed class BoxCommands(AgentEnvironment environment, TimeProvider tim
     {
         var meta = disk.Read();
         var attached = DataDisk.Holds(meta, volumeId);
-        return new StatusOutput(volumeId, attached, attached && box.IsRunning(disk.Site(volumeId)), attached ? meta!.HostKey : null);
+        return new StatusOutput(volumeId, attached, attached && box.IsRunning(disk.Site(volumeId)), attached ? meta!.HostKey : null, attached ? CopyHold.HeldFor(environment) : null);
     }
 
     /// <summary>Pins the host key a clone made at its first resume; a box pinned to another key keeps it.</summary>

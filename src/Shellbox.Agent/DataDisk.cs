@@ -60,14 +60,31 @@ internal sealed class DataDisk(AgentEnvironment environment)
     /// <summary>
     /// A duplicate's disk at its first resume: its files still name the source volume <paramref name="sourceVolumeId"/>;
     /// they become <paramref name="volumeId"/>'s, with no pinned host key, so the copy is rekeyed like a fresh clone
-    /// (the key it presents until then is the source's). A disk naming anything else is left alone for OpenAsync to refuse.
+    /// (the key it presents until then is the source's). A copy of a running box takes the device state saved for it
+    /// (<see cref="CopyHold"/>); any other copy's left there is dropped. A disk naming anything else is left alone for
+    /// OpenAsync to refuse.
     /// </summary>
-    public Task ClaimCopyAsync(string volumeId, string sourceVolumeId, CancellationToken cancellationToken)
+    public async Task ClaimCopyAsync(string volumeId, string sourceVolumeId, CancellationToken cancellationToken)
     {
         LocalLayout.CheckName(volumeId, "volume id");
-        return Read() is { } meta && meta.VolumeId == sourceVolumeId
-            ? UpdateAsync(m => m.VolumeId == sourceVolumeId ? m with { VolumeId = volumeId, HostKey = null, GoldenHostKey = m.HostKey ?? m.GoldenHostKey, UserId = null, BoxName = null, Hostname = null } : m, cancellationToken)
-            : Task.CompletedTask;
+        if (Read() is not { } meta || meta.VolumeId != sourceVolumeId)
+        {
+            return;
+        }
+
+        var saved = Path.Combine(CopyHold.StateFolder(Folder, volumeId), LocalFiles.DeviceState);
+        if (File.Exists(saved))
+        {
+            File.Move(saved, Path.Combine(Folder, LocalFiles.DeviceState), overwrite: true);
+        }
+
+        foreach (var other in Directory.EnumerateDirectories(Folder, ".copy-*"))
+        {
+            Directory.Delete(other, recursive: true);
+        }
+
+        AtomicFile.SyncDirectory(Folder);
+        await UpdateAsync(m => m.VolumeId == sourceVolumeId ? m with { VolumeId = volumeId, HostKey = null, GoldenHostKey = m.HostKey ?? m.GoldenHostKey, UserId = null, BoxName = null, Hostname = null } : m, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Changes meta.json under the agent's lock; returns the new content.</summary>

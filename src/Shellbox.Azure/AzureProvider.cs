@@ -37,11 +37,12 @@ public static class AzureProvider
         var controlKey = ControlKeyFile.Ensure(Path.Combine(settings.StateDirectory, "keys", ControlKeyFileName));
         var store = await TablePoolStore.OpenAsync(TableService(azure, credential, environment), azure.TableName, cancellationToken).ConfigureAwait(false);
         var agent = new SshInstanceAgent(azure.AdminUsername, controlKey);
+        var infrastructure = new AzureInfrastructure(azure, credential, agent, File.ReadAllText(controlKey + ".pub"), options, time);
         return new ShellboxEngine(
             settings,
             store,
-            new AzureInfrastructure(azure, credential, agent, File.ReadAllText(controlKey + ".pub"), options, time),
-            new AgentBoxRuntime(store, agent, controlKey, time: time),
+            infrastructure,
+            new AgentBoxRuntime(store, agent, controlKey, time: time, copyVolume: infrastructure.CopyVolumeAsync),
             time,
             new RandomIdGenerator());
     }

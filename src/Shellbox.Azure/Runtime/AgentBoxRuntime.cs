@@ -20,11 +20,13 @@ public sealed class AgentBoxRuntime : IBoxRuntime
     private readonly string controlKeyPath;
     private readonly AgentBoxRuntimeOptions options;
     private readonly TimeProvider time;
+    private readonly VolumeCopier? copyVolume;
 
     /// <param name="store">Where instances' addresses and pinned host keys are (point reads only).</param>
     /// <param name="agent">Runs shellbox-agent on an instance.</param>
     /// <param name="controlKeyPath">The private control key boxes authorize (the golden was built with its public half).</param>
-    public AgentBoxRuntime(IPoolStore store, IInstanceAgent agent, string controlKeyPath, AgentBoxRuntimeOptions? options = null, TimeProvider? time = null)
+    /// <param name="copyVolume">Copies a volume's managed disk (the infrastructure's CopyVolumeAsync); without it an attached box is not duplicated.</param>
+    public AgentBoxRuntime(IPoolStore store, IInstanceAgent agent, string controlKeyPath, AgentBoxRuntimeOptions? options = null, TimeProvider? time = null, VolumeCopier? copyVolume = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(agent);
@@ -34,6 +36,7 @@ public sealed class AgentBoxRuntime : IBoxRuntime
         this.controlKeyPath = controlKeyPath;
         this.options = options ?? new AgentBoxRuntimeOptions();
         this.time = time ?? TimeProvider.System;
+        this.copyVolume = copyVolume;
     }
 
     public Task<BoxEndpoint> ResumeAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default) =>
@@ -111,6 +114,94 @@ public sealed class AgentBoxRuntime : IBoxRuntime
         return BoxSsh.RunAsync(endpoint.Host, endpoint.Port, endpoint.ControlKeyPath, [HostKeys.FromKnownHostsLine(endpoint.HostKey)], null, command, timeout, cancellationToken);
     }
 
+    /// <summary>
+    /// Duplicates the box of a volume attached to the instance: the agent holds the box still (a running one paused,
+    /// its device state saved beside it on its disk, RAM file and disk flushed), the managed disk is copied in one ARM
+    /// call while it is, then the hold is released and the box goes on (its sessions survive the pause). The copy's
+    /// first resume takes the saved state. If anything fails the hold ends, the box goes on and the copy is not kept.
+    /// </summary>
+    public async Task CopyAttachedAsync(string instanceId, string volumeId, string copyVolumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
+    {
+        if (copyVolume is null)
+        {
+            throw ShellboxException.User("DuplicateRunning", "duplicate a running box: disconnect it first.");
+        }
+
+        var instance = await AddressAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        using var hold = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var seconds = ((int)Math.Ceiling(options.CopyHoldTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        var holding = agent.RunAsync(instance, ["hold-for-copy", volumeId, copyVolumeId, "--seconds", seconds], options.SuspendTimeout + options.CopyHoldTimeout, hold.Token);
+        try
+        {
+            await HeldAsync(instance, volumeId, copyVolumeId, holding, cancellationToken).ConfigureAwait(false);
+            await copyVolume(volumeId, copyVolumeId, tags, cancellationToken).ConfigureAwait(false);
+            await RunAsync<AgentRelease>(instance, ["release-copy", volumeId, copyVolumeId], options.StatusTimeout, cancellationToken).ConfigureAwait(false);
+            AgentReply.Read<AgentHold>(await holding.ConfigureAwait(false), "hold-for-copy"); // only a released hold made a consistent copy
+        }
+        catch
+        {
+            // The box goes on at once rather than when the hold would run out: the hold is abandoned (closing the
+            // agent's channel alone does not stop it: sshd does not signal a command without a terminal).
+            await AbandonHoldAsync(instance, volumeId, copyVolumeId, holding).ConfigureAwait(false);
+            await hold.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await holding.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ShellboxException or OperationCanceledException)
+            {
+                // the failure that brought us here is the one reported
+            }
+
+            throw;
+        }
+    }
+
+    private async Task AbandonHoldAsync(InstanceAddress instance, string volumeId, string copyVolumeId, Task<AgentResult> holding)
+    {
+        if (holding.IsCompleted)
+        {
+            return;
+        }
+
+        try
+        {
+            // Not the caller's token: a cancelled duplicate must still let the box go on.
+            await agent.RunAsync(instance, ["release-copy", volumeId, copyVolumeId, "--abandon"], options.StatusTimeout, CancellationToken.None).ConfigureAwait(false);
+            await holding.WaitAsync(options.StatusTimeout).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ShellboxException or TimeoutException or OperationCanceledException)
+        {
+            // the hold still runs out by itself (CopyHoldTimeout)
+        }
+    }
+
+    /// <summary>Waits until the agent reports the box held for the copy; a hold that ended first reports why.</summary>
+    private async Task HeldAsync(InstanceAddress instance, string volumeId, string copyVolumeId, Task<AgentResult> holding, CancellationToken cancellationToken)
+    {
+        var deadline = time.GetUtcNow() + options.SuspendTimeout;
+        while (!holding.IsCompleted)
+        {
+            var status = await RunAsync<AgentStatus>(instance, ["status", volumeId], options.StatusTimeout, cancellationToken).ConfigureAwait(false);
+            if (status.HeldForCopy == copyVolumeId)
+            {
+                return;
+            }
+
+            if (time.GetUtcNow() >= deadline)
+            {
+                throw ShellboxException.Service("CopyHoldTimeout", $"The box of volume '{volumeId}' was not held still for its copy within {options.SuspendTimeout.TotalSeconds:0} s.");
+            }
+
+            await Task.Delay(options.CopyHoldPoll, time, cancellationToken).ConfigureAwait(false);
+        }
+
+        var ended = await holding.ConfigureAwait(false);
+        throw ended.ExitCode != 0
+            ? AgentReply.Error(ended, "hold-for-copy")
+            : ShellboxException.Service("CopyHoldEnded", $"shellbox-agent hold-for-copy ended before the copy of volume '{volumeId}' was made.");
+    }
+
     /// <summary>The clock and the hostname, and at a clone's first resume its own host key, pinned on its volume by the agent.</summary>
     private async Task<BoxEndpoint> AfterStartAsync(InstanceAddress instance, AgentBoxStart started, string? boxName, CancellationToken cancellationToken)
     {
@@ -177,4 +268,13 @@ public sealed record AgentBoxRuntimeOptions
     public TimeSpan BootTimeout { get; init; } = TimeSpan.FromMinutes(4);
 
     public TimeSpan StatusTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a box may be held still for a duplicate: the disk copy's ARM call (seconds), with room to spare.</summary>
+    public TimeSpan CopyHoldTimeout { get; init; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>How often the agent is asked whether the box is held yet (each ask is an SSH round trip).</summary>
+    public TimeSpan CopyHoldPoll { get; init; } = TimeSpan.FromMilliseconds(100);
 }
+
+/// <summary>Copies a volume's managed disk into a new one tagged <paramref name="tags"/> (the infrastructure's CopyVolumeAsync).</summary>
+public delegate Task VolumeCopier(string sourceVolumeId, string copyVolumeId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken);

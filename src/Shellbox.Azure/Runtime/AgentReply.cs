@@ -71,7 +71,12 @@ internal sealed record AgentBoxStart(string VolumeId, string Host, int Port, str
 
 internal sealed record AgentSuspend(string VolumeId, bool Suspended);
 
-internal sealed record AgentStatus(string VolumeId, bool Attached, bool Running, string? HostKey);
+internal sealed record AgentStatus(string VolumeId, bool Attached, bool Running, string? HostKey, string? HeldForCopy = null);
+
+/// <summary>hold-for-copy: the box was held (paused when WasRunning) until the copy was released, and goes on.</summary>
+internal sealed record AgentHold(string VolumeId, string CopyVolumeId, bool WasRunning, int HeldMs);
+
+internal sealed record AgentRelease(string VolumeId, string CopyVolumeId, bool Made);
 
 internal sealed record AgentPin(string VolumeId, string HostKey);
 

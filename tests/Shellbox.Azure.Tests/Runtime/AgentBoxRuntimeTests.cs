@@ -155,6 +155,40 @@ public sealed class AgentBoxRuntimeTests(AgentHostFixture fixture) : IAsyncLifet
         Assert.False(await runtime.IsRunningAsync("instance-badname", "volume-badname"));
     }
 
+    [Fact]
+    public async Task A_running_box_held_for_a_copy_that_fails_goes_on_at_once_and_keeps_nothing_of_the_copy()
+    {
+        // GIVEN a running box, and a disk copy that fails (ARM refused it) after the box was held still for it
+        await NewBoxAsync("held");
+        var endpoint = await runtime.ResumeAsync("instance-held", "volume-held");
+        await RunAsync(endpoint, "setsid sh -c 'i=0; while true; do i=$((i+1)); echo $i > /root/count; sleep 1; done' </dev/null >/dev/null 2>&1 &");
+        var heldSeen = false;
+        var failing = new AgentBoxRuntime(store, fixture.Agent(), fixture.ControlKeyPath, copyVolume: async (source, copy, _, ct) =>
+        {
+            var status = await fixture.Agent().RunAsync(await InstanceAddressAsync("instance-held"), ["status", source], CommandTimeout, ct);
+            heldSeen = status.StdOut.Contains($"\"heldForCopy\":\"{copy}\"", StringComparison.Ordinal);
+            throw new Core.Errors.ShellboxException(ShellboxErrorKind.Service, "ArmFailed", "the disk copy was refused");
+        });
+
+        // WHEN the copy is asked THEN its failure is what is reported
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<ShellboxException>(() => failing.CopyAttachedAsync("instance-held", "volume-held", "volume-heldcopy", new Dictionary<string, string>()));
+        Assert.Equal("ArmFailed", error.ErrorId);
+        Assert.True(heldSeen, "the disk was copied while the box was not held still");
+
+        // AND the box goes on at once (not when the hold would have run out): running, answering, counting
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the failed copy took {clock.Elapsed}");
+        var first = int.Parse(await RunAsync(endpoint, "cat /root/count"), CultureInfo.InvariantCulture);
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        Assert.True(int.Parse(await RunAsync(endpoint, "cat /root/count"), CultureInfo.InvariantCulture) > first, "the box stood still after the failed copy");
+
+        // AND nothing of the copy is left: no saved state on its disk, no hold to release
+        Assert.Empty(Directory.EnumerateDirectories(instances.VolumeFolder("volume-held"), ".copy-*"));
+        var release = await fixture.Agent().RunAsync(await InstanceAddressAsync("instance-held"), ["release-copy", "volume-held", "volume-heldcopy"], CommandTimeout);
+        Assert.Equal((3, "CopyNotHeld"), (release.ExitCode, release.StdErr.Split(':')[0]));
+        await runtime.SuspendAsync("instance-held", "volume-held");
+    }
+
     private async Task NewBoxAsync(string name)
     {
         await instances.CreateInstanceAsync($"instance-{name}", new Dictionary<string, string>());

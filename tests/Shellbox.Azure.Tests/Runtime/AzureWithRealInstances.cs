@@ -77,11 +77,12 @@ internal sealed class AzureWithRealInstances : IAsyncDisposable
         var agent = new SshInstanceAgent("root", fixture.ControlKeyPath);
         var controlPublicKey = (await File.ReadAllTextAsync(fixture.ControlKeyPath + ".pub")).Trim();
         var store = await TablePoolStore.OpenAsync(new TableServiceClient(azurite.ConnectionString), AzuriteFixture.NewTableName());
+        var infrastructure = new AzureInfrastructure(settings, AzureCredentials.Create(settings, options.Transport), agent, controlPublicKey, options);
         var engine = new ShellboxEngine(
             new ShellboxSettings { Provider = ShellboxSettings.AzureProvider, StateDirectory = Path.Combine(folder, "state"), Pool = pool },
             store,
-            new AzureInfrastructure(settings, AzureCredentials.Create(settings, options.Transport), agent, controlPublicKey, options),
-            new AgentBoxRuntime(store, agent, fixture.ControlKeyPath),
+            infrastructure,
+            new AgentBoxRuntime(store, agent, fixture.ControlKeyPath, copyVolume: infrastructure.CopyVolumeAsync), // as AzureProvider composes it
             TimeProvider.System,
             new RandomIdGenerator());
         await engine.Infrastructure.EnsureGoldenSnapshotAsync();
