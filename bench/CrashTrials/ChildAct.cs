@@ -4,7 +4,7 @@ using Shellbox.Core.Engine;
 namespace Shellbox.CrashTrials;
 
 /// <summary>
-/// What a trial's child process runs: one act of the engine (connect, disconnect, reconcile, remove) with the
+/// What a trial's child process runs: one act of the engine (connect, disconnect, reconcile, remove, duplicate) with the
 /// real clock, in a process the armed crash point kills. Reaching the end means the point was never reached.
 /// </summary>
 public static class ChildAct
@@ -13,6 +13,10 @@ public static class ChildAct
     public const string Disconnect = "disconnect";
     public const string Reconcile = "reconcile";
     public const string Remove = "remove";
+    public const string Duplicate = "duplicate";
+
+    /// <summary>The name a duplicate act gives its copy.</summary>
+    public const string CopyName = "dev4";
 
     public static async Task<int> RunAsync(TrialSetup setup, string act, string? box, string? session)
     {
@@ -30,6 +34,9 @@ public static class ChildAct
                 break;
             case Remove:
                 await new BoxCatalog(engine).RemoveAsync(TrialSetup.User, box!);
+                break;
+            case Duplicate:
+                await new DuplicateFlow(engine).DuplicateAsync(TrialSetup.User, box!, CopyName);
                 break;
             default:
                 Console.Error.WriteLine($"unknown act '{act}'");

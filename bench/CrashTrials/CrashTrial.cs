@@ -31,6 +31,7 @@ public sealed class CrashTrial(TrialSetup setup, string point, TimeSpan? recover
         CrashPoints.DuringCreate => (ChildAct.Reconcile, null),
         CrashPoints.DuringDelete => (ChildAct.Remove, Removed),
         CrashPoints.DuringMake => (ChildAct.Connect, Made), // a new box: the pool has a free instance but no volume
+        CrashPoints.DuringDuplicate => (ChildAct.Duplicate, Kept), // dev1 at rest, copied into dev4
         _ => throw new ArgumentOutOfRangeException(nameof(point), point, "Not a crash point."),
     };
 

@@ -2,13 +2,13 @@ using System.Globalization;
 using Shellbox.Core.Lifecycle;
 using Shellbox.CrashTrials;
 
-// CrashTrials: kill -9 the process running connect, disconnect, reconcile or remove at each lifecycle step and
+// CrashTrials: kill -9 the process running connect, disconnect, reconcile, remove or duplicate at each lifecycle step and
 // check that ONE reconcile recovers (issue 9 part 2). On this machine, with real QEMU boxes.
 //   trials [--per-point N] [--points a,b] [--cache DIR] [--base-port N] [--recover-after MINUTES]
 //       N trials per point (default 20), prints per point: trials, recovered after one reconcile, leaked,
 //       stuck, double claims, data intact. Exit code 1 when any trial did not recover. --recover-after 0 runs
 //       the reconcile before any mark expires: the checks then show what a crash leaves (they must fail).
-//   child --state DIR --base-port N --cache DIR --act connect|disconnect|reconcile|remove [--box NAME] [--session ID]
+//   child --state DIR --base-port N --cache DIR --act connect|disconnect|reconcile|remove|duplicate [--box NAME] [--session ID]
 //       one act, run by a trial with SHELLBOX_CRASH_AT set (the process the trial kills).
 var options = args.Skip(1).Chunk(2).Where(p => p.Length == 2 && p[0].StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(p => p[0][2..], p => p[1], StringComparer.Ordinal);

@@ -33,10 +33,10 @@ public static class CrashPoints
     /// <summary>A connect's slow path holds what was free and has inserted its creating rows, before the provider makes them.</summary>
     public const string DuringMake = "during-make";
 
-    /// <summary>A duplicate has written the copy's box and volume rows (marked), before the provider copies the volume (not in <see cref="All"/>: the crash trials do not run duplicates).</summary>
+    /// <summary>A duplicate has written the copy's box and volume rows (marked) and marked its source, before the provider copies the volume.</summary>
     public const string DuringDuplicate = "during-duplicate";
 
-    public static readonly IReadOnlyList<string> All = [AfterClaim, AfterAttach, DuringResume, DuringSuspend, DuringCreate, DuringDelete, DuringMake];
+    public static readonly IReadOnlyList<string> All = [AfterClaim, AfterAttach, DuringResume, DuringSuspend, DuringCreate, DuringDelete, DuringMake, DuringDuplicate];
 
     private static readonly string? Armed = Environment.GetEnvironmentVariable(Variable);
 

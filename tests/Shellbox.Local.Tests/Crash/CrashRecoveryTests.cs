@@ -6,7 +6,7 @@ namespace Shellbox.Local.Tests.Crash;
 
 /// <summary>
 /// Issue 9 part 2, one trial per crash point (bench/CrashTrials runs 20 per point): a child process running
-/// connect, disconnect, reconcile or remove is killed at the step (SIGKILL, through SHELLBOX_CRASH_AT), then ONE
+/// connect, disconnect, reconcile, remove or duplicate is killed at the step (SIGKILL, through SHELLBOX_CRASH_AT), then ONE
 /// reconcile runs after every mark and lease has expired. GIVEN box dev1 with a file written and synced before the
 /// kill, THEN nothing leaked or stuck, no double claim, and dev1 connects with its file intact.
 /// </summary>
@@ -21,6 +21,7 @@ public sealed class CrashRecoveryTests(GoldenFixture golden, ITestOutputHelper o
     [InlineData(CrashPoints.DuringCreate)]
     [InlineData(CrashPoints.DuringDelete)]
     [InlineData(CrashPoints.DuringMake)]
+    [InlineData(CrashPoints.DuringDuplicate)]
     public async Task GivenTheProcessIsKilledAtAStep_WhenOneReconcileRuns_ThenEverythingIsRecoveredAndTheBoxFileIsIntact(string point)
     {
         Assert.NotNull(golden.Golden);
