@@ -22,11 +22,12 @@ internal sealed class GoldenSweep(LocalState state, TimeSpan keptFor)
 
     private LocalLayout Layout => state.Layout;
 
-    /// <summary>Removes every golden nothing needs; returns the versions removed.</summary>
+    /// <summary>Removes every golden nothing needs; returns the versions removed. Run under the golden folder's build lock.</summary>
     public async Task<IReadOnlyList<string>> RunAsync(CancellationToken cancellationToken)
     {
         // Under the state lock a volume create cannot clone a golden between this scan and the removal.
         using var _ = await state.LockAsync(cancellationToken).ConfigureAwait(false);
+        RemoveLeftovers();
         var named = NamedVersions();
         var idleSince = DateTime.UtcNow - keptFor; // file times are shared with other processes: real time, not this engine's clock
         var candidates = CompleteGoldens().Where(g => !named.Contains(g.Version) && LastUsed(g.Folder) <= idleSince).ToList();
@@ -62,6 +63,18 @@ internal sealed class GoldenSweep(LocalState state, TimeSpan keptFor)
         }
 
         return removed;
+    }
+
+    /// <summary>
+    /// Deletes what a crashed build or an unfinished removal left: the sweep runs under the build lock, so no
+    /// build is running in a .build-* folder now.
+    /// </summary>
+    private void RemoveLeftovers()
+    {
+        foreach (var left in Directory.EnumerateDirectories(Layout.GoldenRoot, ".build-*").Concat(Directory.EnumerateDirectories(Layout.GoldenRoot, ".*.deleting.*")))
+        {
+            WorkFolder.TryDelete(left, Category);
+        }
     }
 
     /// <summary>

@@ -51,8 +51,13 @@ public sealed class GoldenSweepTests(GoldenFixture golden) : IAsyncLifetime
         await runtime.ResumeAsync("instance-a", "volume-a");
         await runtime.SuspendAsync("instance-a", "volume-a");
 
+        // AND the work folder of a build that crashed
+        var crashedBuild = Directory.CreateDirectory(folder.Combine("golden", ".build-crashed")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(crashedBuild, "ram.img"), "left behind");
+
         // WHEN golden B replaces A (no volume on B), then golden C replaces B
         var goldenB = await BuildAsync(2);
+        Assert.False(Directory.Exists(crashedBuild), "the crashed build's work folder was kept");
         Assert.True(Directory.Exists(goldenA.Location), "golden A was removed while a volume leans on it");
         var goldenC = await BuildAsync(3);
 
