@@ -88,7 +88,7 @@ internal sealed class CopyHold(AgentEnvironment environment, TimeProvider time)
     /// <summary>
     /// release-copy: the copy of the held disk is made (or, <paramref name="abandon"/>, will not be: the hold then
     /// fails); either way the hold ends and the box goes on. The control plane abandons a hold whose copy failed
-    /// rather than leave the box paused until the hold runs out: sshd does not signal a command whose channel closes.
+    /// rather than leave the box paused until the hold runs out: closing the hold's channel does not end it.
     /// </summary>
     public ReleaseOutput Release(string volumeId, string copyVolumeId, bool abandon)
     {

@@ -140,8 +140,8 @@ public sealed class AgentBoxRuntime : IBoxRuntime
         }
         catch
         {
-            // The box goes on at once rather than when the hold would run out: the hold is abandoned (closing the
-            // agent's channel alone does not stop it: sshd does not signal a command without a terminal).
+            // The box goes on at once rather than when the hold would run out: the hold is abandoned. Closing the agent's
+            // channel alone does not end it (measured: a hold whose channel was closed ran on to its deadline).
             await AbandonHoldAsync(instance, volumeId, copyVolumeId, holding).ConfigureAwait(false);
             await hold.CancelAsync().ConfigureAwait(false);
             try
