@@ -85,4 +85,25 @@ public sealed class GoldenSweepTests(GoldenFixture golden) : IAsyncLifetime
         Assert.True(Directory.Exists(goldenC.Location), "golden C, used moments ago, was removed within its grace");
         Assert.True(Directory.Exists(goldenD.Location));
     }
+
+    [Fact]
+    public async Task A_golden_that_backs_a_volume_still_being_copied_is_kept_though_no_volume_meta_names_it()
+    {
+        // GIVEN golden A and a volume copy cut short before its meta.json: only its disk's backing chain names A
+        var goldenA = await BuildAsync(1);
+        var copyInProgress = Directory.CreateDirectory(folder.Combine("state", "volumes", ".volume-b.copy-0123")).FullName;
+        await ExternalTool.RunAsync(
+            "qemu-img",
+            ["create", "-q", "-f", "qcow2", "-b", Path.Combine(goldenA.Location, "golden.qcow2"), "-F", "qcow2", Path.Combine(copyInProgress, "box.qcow2")],
+            CancellationToken.None);
+
+        // WHEN golden B replaces it
+        var goldenB = await BuildAsync(2);
+
+        // THEN A stays, and the copy's disk still reads through it
+        Assert.NotEqual(goldenA.Version, goldenB.Version);
+        Assert.True(Directory.Exists(goldenA.Location), "golden A was removed while a volume copy's disk leans on it");
+        var check = await ExternalTool.TryRunAsync("qemu-img", ["check", Path.Combine(copyInProgress, "box.qcow2")], CancellationToken.None);
+        Assert.True(check.ExitCode == 0, check.StdErr);
+    }
 }
