@@ -21,8 +21,9 @@ MIRRORS=(
   "deb http://deb.debian.org/debian-security $SUITE-security main"
 )
 # What a developer expects on a box; Recommends are left out (the guest's apt installs them as usual later).
+# qemu-guest-agent: the host sets a resumed box's clock and hostname through it, without an SSH login.
 PACKAGES="systemd-sysv udev linux-image-cloud-amd64 openssh-server sudo ca-certificates curl git less vim-tiny
-  procps iproute2 iputils-ping locales bash-completion dbus"
+  procps iproute2 iputils-ping locales bash-completion dbus qemu-guest-agent"
 USER_NAME=dev
 
 # --- The hash: exact versions of the whole package closure, from the host's apt-cache (downloads nothing).
@@ -274,6 +275,7 @@ cat >"$WORK/out/manifest.json" <<EOF
   "diskSize": "$DISK_SIZE",
   "loginUser": "$USER_NAME",
   "readyMarker": "shellbox-ready",
+  "guestAgent": true,
   "append": "console=ttyS0 root=/dev/vda rw quiet init_on_free=1 net.ifnames=0",
   "packages": {
 $(echo "$INSTALLED" | awk -F= '{printf "%s    \"%s\": \"%s\"", (NR > 1 ? ",\n" : ""), $1, substr($0, length($1) + 2)} END {print ""}')

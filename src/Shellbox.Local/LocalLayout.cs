@@ -73,6 +73,9 @@ internal static class LocalFiles
     public const string Slot = "slot.json";
     public const string Pid = "qemu.pid";
     public const string Qmp = "qmp.sock";
+
+    /// <summary>The QEMU guest agent's port on the host side (machines with <c>GuestAgent</c>).</summary>
+    public const string GuestAgent = "qga.sock";
     public const string Console = "console.log";
     public const string QemuLog = "qemu.log";
     public const string MigrationSocket = "migrate.sock";

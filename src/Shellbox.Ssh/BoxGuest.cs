@@ -70,6 +70,9 @@ public static partial class BoxGuest
             : throw ShellboxException.Service("HostnameNotSet", $"The box of volume '{box.VolumeId}' refused to take its name as hostname: {result.StdErr.Trim()}");
     }
 
+    /// <summary>The hostname a box of that name takes; null when the name cannot be one (it is then never put on a command line).</summary>
+    public static string? HostnameFor(string? boxName) => Hostname(boxName);
+
     // A box name is already a valid hostname label; anything else is never put on a command line.
     private static string? Hostname(string? boxName) => boxName is not null && HostnameLabel().IsMatch(boxName) ? boxName : null;
 

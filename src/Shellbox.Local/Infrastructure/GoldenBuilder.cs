@@ -38,7 +38,8 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
         }
 
         var last = AtomicFile.ReadJson<CurrentGolden>(Path.Combine(Layout.GoldenRoot, LocalFiles.CurrentGolden));
-        return last is not null && state.ReadGolden(Layout.Golden(last.Version))?.MachineFingerprint == machine.Fingerprint ? TryRead(last.Version) : null;
+        return last is not null && state.ReadGolden(Layout.Golden(last.Version)) is { } meta
+            && meta.MachineFingerprint == (machine with { GuestAgent = meta.GuestAgent }).Fingerprint ? TryRead(last.Version) : null;
     }
 
     private string CurrentFile => Path.Combine(Layout.GoldenRoot, $"current-{guest.Guest}-{machine.Fingerprint[..12]}.json");
@@ -132,6 +133,7 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
             await script.BuildAsync(access.AuthorizedKeyFile, guest, build, Path.Combine(Layout.GoldenRoot, ".packages"), cancellationToken).ConfigureAwait(false);
             var manifest = GuestManifest.Read(Path.Combine(build, LocalFiles.Manifest));
             var append = manifest.Append;
+            var bootMachine = machine with { GuestAgent = manifest.GuestAgent };
 
             // The first boot writes to the disk (host key, ext4 state): boot an overlay, flatten it after.
             var bootDisk = Path.Combine(work, "boot.qcow2");
@@ -150,8 +152,9 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
                 Kernel: Path.Combine(build, LocalFiles.Kernel),
                 Initrd: Path.Combine(build, LocalFiles.Initrd),
                 KernelAppend: append,
-                Incoming: false);
-            run = await QemuRun.StartAsync(options.QemuBinary, machine, launch, work, cancellationToken).ConfigureAwait(false);
+                Incoming: false,
+                GuestAgentSocket: bootMachine.GuestAgent ? LocalFiles.Socket(work, LocalFiles.GuestAgent) : null);
+            run = await QemuRun.StartAsync(options.QemuBinary, bootMachine, launch, work, cancellationToken).ConfigureAwait(false);
             var process = run.Process;
             if (!await SshBanner.WaitAsync(launch.Address, port, options.BootTimeout, () => process.IsAlive, cancellationToken).ConfigureAwait(false))
             {
@@ -169,6 +172,13 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
             // The guest prints its host key on the console (a channel only we read); SSH must present that one.
             var consoleKey = HostKeyFromConsole(launch.ConsoleLog);
             var presented = await CheckGuestAsync(launch.Address, port, access, consoleKey, cancellationToken).ConfigureAwait(false);
+
+            // Every clone resumes with this agent running: it must answer now, or resumes would all fall back to SSH.
+            if (bootMachine.GuestAgent
+                && await Qmp.GuestAgent.RunAsync(launch.GuestAgentSocket!, "/bin/true", [], TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false) != 0)
+            {
+                throw process.Failed("GoldenBootFailed", "The golden guest's manifest says it runs the QEMU guest agent, but the agent did not run /bin/true within 30 s");
+            }
 
             progress?.Report(new ShellboxProgress(Activity, "Suspending the guest (RAM and device state)", 80));
             await run.SuspendAsync(Path.Combine(work, LocalFiles.DeviceState), launch.RamFile, options.SuspendTimeout, cancellationToken).ConfigureAwait(false);
@@ -200,10 +210,11 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
                 Version = version,
                 BuildHash = buildHash,
                 Created = time.GetUtcNow(),
-                MachineFingerprint = machine.Fingerprint,
-                MachineDescription = machine.Description,
+                MachineFingerprint = bootMachine.Fingerprint,
+                MachineDescription = bootMachine.Description,
                 KernelAppend = append,
                 HostKey = presented,
+                GuestAgent = bootMachine.GuestAgent,
             };
             AtomicFile.WriteJson(Path.Combine(work, LocalFiles.GoldenMeta), meta);
             var target = Layout.Golden(version);

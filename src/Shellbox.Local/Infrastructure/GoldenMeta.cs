@@ -19,6 +19,9 @@ internal sealed record GoldenMeta
 
     /// <summary>The host key the golden presents ("ssh-ed25519 AAAA..."), shared by clones until rekeyed.</summary>
     public required string HostKey { get; init; }
+
+    /// <summary>The guest runs the QEMU guest agent and the golden was suspended with its port (absent in older goldens: false).</summary>
+    public bool GuestAgent { get; init; }
 }
 
 /// <summary>current.json in the golden folder: the version the last EnsureGoldenSnapshot settled on.</summary>

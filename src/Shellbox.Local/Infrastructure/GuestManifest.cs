@@ -5,9 +5,10 @@ namespace Shellbox.Local.Infrastructure;
 
 /// <summary>
 /// What the golden builder needs from build-golden.sh's manifest.json: the kernel command line and, for a
-/// guest that keeps settling after its SSH server is up, the console line that says it is done.
+/// guest that keeps settling after its SSH server is up, the console line that says it is done; and whether
+/// the guest runs the QEMU guest agent (its boxes then get the agent's port).
 /// </summary>
-internal sealed record GuestManifest(string Append, string? ReadyMarker)
+internal sealed record GuestManifest(string Append, string? ReadyMarker, bool GuestAgent = false)
 {
     public static GuestManifest Read(string manifest)
     {
@@ -17,7 +18,8 @@ internal sealed record GuestManifest(string Append, string? ReadyMarker)
             var root = document.RootElement;
             return new GuestManifest(
                 root.TryGetProperty("append", out var append) && append.GetString() is { Length: > 0 } value ? value : QemuMachine.DefaultKernelAppend,
-                root.TryGetProperty("readyMarker", out var marker) && marker.GetString() is { Length: > 0 } line ? line : null);
+                root.TryGetProperty("readyMarker", out var marker) && marker.GetString() is { Length: > 0 } line ? line : null,
+                root.TryGetProperty("guestAgent", out var agent) && agent.ValueKind == JsonValueKind.True);
         }
         catch (Exception e) when (e is IOException or JsonException or InvalidOperationException)
         {

@@ -147,6 +147,7 @@ public sealed class LocalInfrastructure : IInfrastructure
                 BoxName = tags.GetValueOrDefault(TagKeys.BoxName),
                 MachineFingerprint = goldenMeta.MachineFingerprint,
                 MachineDescription = goldenMeta.MachineDescription,
+                GuestAgent = goldenMeta.GuestAgent,
                 GoldenHostKey = goldenMeta.HostKey,
                 RamInGolden = true,
                 Tags = new Dictionary<string, string>(tags),

@@ -23,6 +23,12 @@ internal sealed record VolumeMeta
     /// <summary>Those arguments in words, to say what differs when a resume is refused.</summary>
     public required string MachineDescription { get; init; }
 
+    /// <summary>
+    /// The box's machine has the guest agent's port (its golden's did): the clock and hostname of a resume are set
+    /// through it. Absent in volumes made before: false, and they resume on the machine they were saved with.
+    /// </summary>
+    public bool GuestAgent { get; init; }
+
     /// <summary>The golden's host key ("ssh-ed25519 AAAA..."): what a clone presents before its first rekey.</summary>
     public required string GoldenHostKey { get; init; }
 

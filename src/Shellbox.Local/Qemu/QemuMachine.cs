@@ -11,6 +11,13 @@ namespace Shellbox.Local.Qemu;
 /// </summary>
 internal sealed record QemuMachine(int MemoryMiB, string Accelerator)
 {
+    /// <summary>
+    /// A virtio-serial port for the guest's QEMU guest agent (a golden whose manifest says it runs one): the
+    /// host sets the clock and hostname of a resumed box through it instead of an SSH login. Part of the
+    /// machine: state saved with the port only resumes with it, so each volume keeps what its golden had.
+    /// </summary>
+    public bool GuestAgent { get; init; }
+
     // Pinned: a newer QEMU keeps the 7.2 machine's migration format, "pc" would move with the QEMU version.
     public const string MachineType = "pc-i440fx-7.2";
 
@@ -42,7 +49,18 @@ internal sealed record QemuMachine(int MemoryMiB, string Accelerator)
         // romfile=: no PXE ROM (useless with -kernel), which also keeps it out of device.state.
         "-device", "virtio-net-pci,netdev=n0,romfile=",
         "-serial", "chardev:console",
+        .. GuestAgent
+            ? new[]
+            {
+                "-device", "virtio-serial-pci,id=ser0",
+                "-chardev", "socket,id=qga0,path={qga},server=on,wait=off",
+                "-device", $"virtserialport,bus=ser0.0,chardev=qga0,name={GuestAgentPort}",
+            }
+            : [],
     ];
+
+    /// <summary>The port name qemu-guest-agent looks for (its systemd unit starts when the port appears).</summary>
+    public const string GuestAgentPort = "org.qemu.guest_agent.0";
 
     // The forward's address is a per-run part like its port (loopback locally, the private address on an
     // instance); it is hashed as 127.0.0.1, the address it always had, so states saved before still resume.
@@ -51,7 +69,7 @@ internal sealed record QemuMachine(int MemoryMiB, string Accelerator)
 
     public const string LoopbackAddress = "127.0.0.1";
 
-    public string Description => $"{MachineType}, {Accelerator}, cpu {Cpu}, {MemoryMiB} MiB, 1 vCPU, virtio disk and net";
+    public string Description => $"{MachineType}, {Accelerator}, cpu {Cpu}, {MemoryMiB} MiB, 1 vCPU, virtio disk and net{(GuestAgent ? ", guest agent port" : "")}";
 
     public long RamBytes => MemoryMiB * 1024L * 1024L;
 
@@ -63,7 +81,8 @@ internal sealed record QemuMachine(int MemoryMiB, string Accelerator)
             .Replace("{disk}", OptionValue(launch.DiskFile), StringComparison.Ordinal)
             // QEMU runs in the box's own namespace: its forward listens there, slirp4netns publishes it at launch.Address.
             .Replace("{address}", Network.BoxNamespace.InsideAddress, StringComparison.Ordinal)
-            .Replace("{port}", launch.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal))
+            .Replace("{port}", launch.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{qga}", OptionValue(launch.GuestAgentSocket ?? ""), StringComparison.Ordinal))
             .ToList();
         args.AddRange(
         [
@@ -104,4 +123,5 @@ internal sealed record QemuLaunch(
     string Initrd,
     string KernelAppend,
     bool Incoming,
-    IReadOnlyList<string>? DnsServers = null);
+    IReadOnlyList<string>? DnsServers = null,
+    string? GuestAgentSocket = null);

@@ -1,8 +1,13 @@
+using System.Globalization;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
 using Shellbox.Core.Errors;
+using Shellbox.Core.Observability;
 using Shellbox.Local.Files;
 using Shellbox.Local.Infrastructure;
 using Shellbox.Local.Network;
 using Shellbox.Local.Qemu;
+using Shellbox.Local.Qmp;
 using Shellbox.Ssh;
 
 namespace Shellbox.Local.Runtime;
@@ -21,7 +26,13 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
     // Loading ~400 KB of device state takes tens of milliseconds; this only bounds a QEMU that hangs.
     private static readonly TimeSpan StateLoadTimeout = TimeSpan.FromSeconds(30);
 
+    // A just-resumed guest agent answers in tens of milliseconds; one that does not answer soon is not running.
+    private static readonly TimeSpan GuestAgentTimeout = TimeSpan.FromSeconds(2);
+
     public QemuMachine Machine => machine;
+
+    /// <summary>The machine the volume's box runs on: this one, with the guest agent's port when its golden had it.</summary>
+    public QemuMachine MachineFor(VolumeMeta meta) => machine with { GuestAgent = meta.GuestAgent };
 
     /// <summary>Serializes starts and stops of the box in one run folder, across processes.</summary>
     public Task<FolderLock> RunLockAsync(string runFolder, CancellationToken cancellationToken)
@@ -36,7 +47,12 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
     /// Resumes the box, or finds it already running (or finishes a start a dead process left half-way),
     /// and waits until its SSH server answers.
     /// </summary>
-    public async Task<BoxStarted> ResumeAsync(BoxSite site, VolumeMeta meta, CancellationToken cancellationToken)
+    public Task<BoxStarted> ResumeAsync(BoxSite site, VolumeMeta meta, CancellationToken cancellationToken) =>
+        ResumeAsync(site, meta, null, cancellationToken);
+
+    /// <inheritdoc cref="ResumeAsync(BoxSite, VolumeMeta, CancellationToken)"/>
+    /// <param name="settle">Set the clock (and hostname) through the guest agent instead of waiting for SSH, where it can.</param>
+    public async Task<BoxStarted> ResumeAsync(BoxSite site, VolumeMeta meta, GuestSettle? settle, CancellationToken cancellationToken)
     {
         if (await QemuRun.FindAsync(site.RunFolder, cancellationToken).ConfigureAwait(false) is { } running)
         {
@@ -51,7 +67,7 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
 
         meta = await GoldenRam.EnsureCopiedAsync(site, meta, cancellationToken).ConfigureAwait(false);
         var deviceState = CheckResumable(meta, site.VolumeFolder);
-        var run = await QemuRun.StartAsync(options.QemuBinary, machine, Launch(site, meta, incoming: true), site.RunFolder, cancellationToken).ConfigureAwait(false);
+        var run = await QemuRun.StartAsync(options.QemuBinary, MachineFor(meta), Launch(site, meta, incoming: true), site.RunFolder, cancellationToken).ConfigureAwait(false);
         try
         {
             await run.LoadStateAsync(deviceState, StateLoadTimeout, cancellationToken).ConfigureAwait(false);
@@ -73,8 +89,52 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
         }
 
         meta = await site.UpdateMetaAsync(m => m with { LastResumed = time.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
+
+        // Waiting for the SSH banner costs the just-resumed guest a connection nobody uses (sshd forks a child for it);
+        // the guest agent's answer says as much about the box being up, and sets the clock at the same time.
+        if (settle is not null && meta.HostKey is not null
+            && await SettleThroughAgentAsync(site, meta, setClock: true, settle.Hostname, cancellationToken).ConfigureAwait(false))
+        {
+            return new BoxStarted(meta, WasRunning: false, SettledByAgent: true);
+        }
+
         await WaitForSshAsync(run.Process, site, options.ResumeTimeout, killOnTimeout: true, cancellationToken).ConfigureAwait(false);
         return new BoxStarted(meta, WasRunning: false);
+    }
+
+    /// <summary>Gives a running box its hostname through its guest agent; false when it has none or the agent did not (the caller then uses SSH).</summary>
+    public Task<bool> SetHostnameThroughAgentAsync(BoxSite site, VolumeMeta meta, string hostname, CancellationToken cancellationToken) =>
+        SettleThroughAgentAsync(site, meta, setClock: false, hostname, cancellationToken);
+
+    /// <summary>Sets the clock to now and/or the hostname through the guest agent; false when the box has none or the agent did not.</summary>
+    private async Task<bool> SettleThroughAgentAsync(BoxSite site, VolumeMeta meta, bool setClock, string? hostname, CancellationToken cancellationToken)
+    {
+        if (!meta.GuestAgent)
+        {
+            return false;
+        }
+
+        // $1: the time (seconds since the epoch, to the millisecond) or empty; $2: a validated hostname or empty.
+        // Guests built before shellbox-hostname existed keep their hostname rather than fail.
+        const string Script = "[ -z \"$1\" ] || date -s \"@$1\" >/dev/null || exit 1; [ -z \"$2\" ] || [ ! -x /sbin/shellbox-hostname ] || exec /sbin/shellbox-hostname \"$2\"";
+        var now = setClock ? (time.GetUtcNow().ToUnixTimeMilliseconds() / 1000m).ToString("0.000", CultureInfo.InvariantCulture) : "";
+        try
+        {
+            var exit = await GuestAgent.RunAsync(
+                LocalFiles.Socket(site.RunFolder, LocalFiles.GuestAgent), "/bin/sh", ["-c", Script, "shellbox-settle", now, hostname ?? ""], GuestAgentTimeout, cancellationToken).ConfigureAwait(false);
+            if (exit == 0)
+            {
+                return true;
+            }
+
+            ShellboxLog.For<QemuBox>().LogWarning("volume={VolumeId} guest agent {Outcome}; the clock and hostname are set over SSH", site.VolumeId, exit is null ? $"did not answer within {GuestAgentTimeout.TotalSeconds:0.#} s" : $"command exited {exit}");
+        }
+        catch (Exception e) when (e is IOException or SocketException or System.Text.Json.JsonException or InvalidOperationException or FormatException)
+        {
+            ShellboxLog.Dropped("Shellbox.Local.GuestAgent", $"volume={site.VolumeId} guest agent failed; the clock and hostname are set over SSH", e);
+        }
+
+        return false;
     }
 
     /// <summary>Stops the box, saves its device state and flushes its RAM file; false when it was already suspended.</summary>
@@ -97,7 +157,7 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
         }
 
         await site.UpdateMetaAsync(
-            m => m with { LastSuspended = time.GetUtcNow(), MachineFingerprint = machine.Fingerprint, MachineDescription = machine.Description },
+            m => m with { LastSuspended = time.GetUtcNow(), MachineFingerprint = MachineFor(m).Fingerprint, MachineDescription = MachineFor(m).Description },
             cancellationToken).ConfigureAwait(false);
         return true;
     }
@@ -152,7 +212,7 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
 
         var consoleLog = Path.Combine(site.RunFolder, LocalFiles.Console);
         var consoleStart = FileLength(consoleLog);
-        var run = await QemuRun.StartAsync(options.QemuBinary, machine, Launch(site, meta, incoming: false), site.RunFolder, cancellationToken).ConfigureAwait(false);
+        var run = await QemuRun.StartAsync(options.QemuBinary, MachineFor(meta), Launch(site, meta, incoming: false), site.RunFolder, cancellationToken).ConfigureAwait(false);
         await run.DisposeAsync().ConfigureAwait(false);
         await WaitForSshAsync(run.Process, site, options.BootTimeout, killOnTimeout: true, cancellationToken).ConfigureAwait(false);
 
@@ -162,8 +222,8 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
         meta = await site.UpdateMetaAsync(
             m => m with
             {
-                MachineFingerprint = machine.Fingerprint,
-                MachineDescription = machine.Description,
+                MachineFingerprint = MachineFor(m).Fingerprint,
+                MachineDescription = MachineFor(m).Description,
                 GoldenHostKey = m.HostKey is null ? bootKey : m.GoldenHostKey,
                 HostKey = m.HostKey is null ? null : bootKey,
                 LastResumed = time.GetUtcNow(),
@@ -191,17 +251,18 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
             Initrd: Path.Combine(golden, LocalFiles.Initrd),
             KernelAppend: goldenMeta.KernelAppend,
             Incoming: incoming,
-            DnsServers: options.BoxDnsServers);
+            DnsServers: options.BoxDnsServers,
+            GuestAgentSocket: meta.GuestAgent ? LocalFiles.Socket(site.RunFolder, LocalFiles.GuestAgent) : null);
     }
 
     /// <summary>Refuses, before QEMU starts, a state that cannot be resumed here; returns the device state file.</summary>
     private string CheckResumable(VolumeMeta meta, string volume)
     {
-        if (meta.MachineFingerprint != machine.Fingerprint)
+        if (meta.MachineFingerprint != MachineFor(meta).Fingerprint)
         {
             throw ShellboxException.User(
                 "MachineMismatch",
-                $"Volume '{meta.VolumeId}' was suspended by another QEMU machine ({meta.MachineDescription}) than this one ({machine.Description}); resume it with the settings it was made with, or cold boot it (its running programs are lost).");
+                $"Volume '{meta.VolumeId}' was suspended by another QEMU machine ({meta.MachineDescription}) than this one ({MachineFor(meta).Description}); resume it with the settings it was made with, or cold boot it (its running programs are lost).");
         }
 
         var deviceState = Path.Combine(volume, LocalFiles.DeviceState);
@@ -314,4 +375,12 @@ internal sealed record BoxSite(
     Func<Func<VolumeMeta, VolumeMeta>, CancellationToken, Task<VolumeMeta>> UpdateMetaAsync);
 
 /// <summary>A box whose SSH server answers; <see cref="WasRunning"/> when it was running before the call (its clock kept time).</summary>
-internal sealed record BoxStarted(VolumeMeta Meta, bool WasRunning);
+/// <param name="SettledByAgent">The box's guest agent set its clock (and the hostname asked for): it needs no SSH login for that.</param>
+internal sealed record BoxStarted(VolumeMeta Meta, bool WasRunning, bool SettledByAgent = false);
+
+/// <summary>
+/// Asks a resume to set the box's clock, and <paramref name="Hostname"/> when given, through its guest agent in place
+/// of waiting for its SSH banner (a guest agent that answers proves the guest runs; a client's ssh waits for the
+/// banner itself), where the box has an agent and its own host key.
+/// </summary>
+internal sealed record GuestSettle(string? Hostname);

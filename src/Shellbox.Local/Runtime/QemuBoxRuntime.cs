@@ -42,15 +42,16 @@ public sealed class QemuBoxRuntime : IBoxRuntime
         Attached(instanceId, volumeId);
         using var _ = await box.RunLockAsync(state.Layout.Instance(instanceId), cancellationToken).ConfigureAwait(false);
         var (site, meta) = Attached(instanceId, volumeId); // again under the lock: another process may have just resumed it
-        var started = await box.ResumeAsync(site, meta, cancellationToken).ConfigureAwait(false);
-        boxName ??= started.Meta.BoxName;
+        boxName ??= meta.BoxName;
+        var started = await box.ResumeAsync(site, meta, new GuestSettle(NewHostname(meta, boxName)), cancellationToken).ConfigureAwait(false);
 
         // A box that was already running had its clock set when it resumed and has kept time since; a ready
         // pair's box, resumed before it had a name, takes its name now (once).
         if (started.WasRunning && started.Meta.HostKey is { } pinned)
         {
-            if (boxName is not null && started.Meta.Hostname != boxName
-                && await BoxGuest.SetHostnameAsync(Login(site, started.Meta, boxName), pinned, cancellationToken).ConfigureAwait(false))
+            if (NewHostname(started.Meta, boxName) is { } hostname
+                && (await box.SetHostnameThroughAgentAsync(site, started.Meta, hostname, cancellationToken).ConfigureAwait(false)
+                    || await BoxGuest.SetHostnameAsync(Login(site, started.Meta, boxName), pinned, cancellationToken).ConfigureAwait(false)))
             {
                 await site.UpdateMetaAsync(m => m with { Hostname = boxName }, cancellationToken).ConfigureAwait(false);
             }
@@ -60,8 +61,11 @@ public sealed class QemuBoxRuntime : IBoxRuntime
             return endpoint;
         }
 
-        return await AfterStartAsync(site, started.Meta, boxName, cancellationToken).ConfigureAwait(false);
+        return await AfterStartAsync(site, started, boxName, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The hostname the box must take: its name, when that is not its hostname yet (and can be one).</summary>
+    private static string? NewHostname(VolumeMeta meta, string? boxName) => meta.Hostname != boxName ? BoxGuest.HostnameFor(boxName) : null;
 
     public async Task SuspendAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
     {
@@ -97,7 +101,7 @@ public sealed class QemuBoxRuntime : IBoxRuntime
         try
         {
             var wasRunning = await box.CopyAsync(site, work, cancellationToken).ConfigureAwait(false);
-            copy.Commit(work, meta, copyVolumeId, tags, wasRunning ? box.Machine.Fingerprint : null, wasRunning ? box.Machine.Description : null);
+            copy.Commit(work, meta, copyVolumeId, tags, wasRunning ? box.MachineFor(meta).Fingerprint : null, wasRunning ? box.MachineFor(meta).Description : null);
         }
         catch
         {
@@ -116,7 +120,7 @@ public sealed class QemuBoxRuntime : IBoxRuntime
         using var _ = await box.RunLockAsync(state.Layout.Instance(instanceId), cancellationToken).ConfigureAwait(false);
         var (site, meta) = Attached(instanceId, volumeId); // again under the lock: another process may have just resumed it
         var started = await box.ColdBootAsync(site, meta, cancellationToken).ConfigureAwait(false);
-        return await AfterStartAsync(site, started.Meta, started.Meta.BoxName, cancellationToken).ConfigureAwait(false);
+        return await AfterStartAsync(site, started, started.Meta.BoxName, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The QEMU command line parts for the volume's box on the instance (internal for crash-recovery tests).</summary>
@@ -126,14 +130,19 @@ public sealed class QemuBoxRuntime : IBoxRuntime
         return box.Launch(site, meta, incoming);
     }
 
-    private async Task<BoxEndpoint> AfterStartAsync(BoxSite site, VolumeMeta meta, string? boxName, CancellationToken cancellationToken)
+    private async Task<BoxEndpoint> AfterStartAsync(BoxSite site, BoxStarted started, string? boxName, CancellationToken cancellationToken)
     {
-        var hostKey = await BoxGuest.AfterStartAsync(
-            Login(site, meta, boxName),
-            new BoxHostKeys(meta.HostKey, meta.GoldenHostKey),
-            (key, ct) => site.UpdateMetaAsync(m => m with { HostKey = key }, ct),
-            time.GetUtcNow,
-            cancellationToken).ConfigureAwait(false);
+        // A box whose guest agent set its clock and hostname needs no SSH login; its first resume (rekey), a box without
+        // an agent and a cold boot log in over SSH for it.
+        var meta = started.Meta;
+        var hostKey = started.SettledByAgent && meta.HostKey is { } pinned
+            ? pinned
+            : await BoxGuest.AfterStartAsync(
+                Login(site, meta, boxName),
+                new BoxHostKeys(meta.HostKey, meta.GoldenHostKey),
+                (key, ct) => site.UpdateMetaAsync(m => m with { HostKey = key }, ct),
+                time.GetUtcNow,
+                cancellationToken).ConfigureAwait(false);
         if (boxName is not null && meta.Hostname != boxName)
         {
             await site.UpdateMetaAsync(m => m with { Hostname = boxName }, cancellationToken).ConfigureAwait(false);

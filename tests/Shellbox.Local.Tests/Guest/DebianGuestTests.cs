@@ -148,6 +148,47 @@ public sealed class DebianGuestTests(DebianGoldenFixture golden) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task A_returning_box_gets_its_clock_through_its_guest_agent_with_no_SSH_login_for_it()
+    {
+        // GIVEN a box past its first resume (that one logs in over SSH to give it its own host key), suspended a while
+        await NewBoxAsync("a", "agent");
+        var endpoint = await runtime.ResumeAsync("instance-a", "volume-a");
+        var logins = await RootLoginsAsync(endpoint);
+        await runtime.SuspendAsync("instance-a", "volume-a");
+        await Task.Delay(TimeSpan.FromSeconds(3)); // the guest clock stands still meanwhile
+
+        // WHEN it resumes THEN its clock is now and its name is its hostname, and the control plane logged in as nobody
+        var resumed = await runtime.ResumeAsync("instance-a", "volume-a");
+        var before = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var lines = (await AsLoginUserAsync(resumed, "date +%s; hostname")).Split('\n');
+        Assert.InRange(long.Parse(lines[0], CultureInfo.InvariantCulture), before - 1, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
+        Assert.Equal("agent", lines[1]);
+        Assert.Equal(logins, await RootLoginsAsync(resumed));
+    }
+
+    [Fact]
+    public async Task A_box_whose_root_stopped_its_guest_agent_still_gets_its_clock_and_name_over_SSH()
+    {
+        await NewBoxAsync("a", "noagent");
+        var endpoint = await runtime.ResumeAsync("instance-a", "volume-a");
+        await AsLoginUserAsync(endpoint, "sudo -n systemctl mask --now --quiet qemu-guest-agent.service && echo 'nameless' | sudo -n tee /etc/hostname >/dev/null && sudo -n hostname nameless");
+        var logins = await RootLoginsAsync(endpoint);
+        await runtime.SuspendAsync("instance-a", "volume-a");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        var resumed = await runtime.ResumeAsync("instance-a", "volume-a", "renamed", CancellationToken.None);
+        var before = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var lines = (await AsLoginUserAsync(resumed, "date +%s; hostname")).Split('\n');
+        Assert.InRange(long.Parse(lines[0], CultureInfo.InvariantCulture), before - 1, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
+        Assert.Equal("renamed", lines[1]);
+        Assert.True(await RootLoginsAsync(resumed) > logins, "the clock was set without the SSH login it needs when the box has no guest agent");
+    }
+
+    /// <summary>How many times the control plane has logged in to the box as root (sshd's journal).</summary>
+    private async Task<int> RootLoginsAsync(BoxEndpoint endpoint) =>
+        int.Parse(await AsLoginUserAsync(endpoint, "sudo -n journalctl -q --no-pager -m -t sshd | grep -c 'Accepted publickey for root' || true"), CultureInfo.InvariantCulture);
+
+    [Fact]
     public async Task A_new_volume_takes_under_50_MB_until_its_first_resume_copies_the_golden_RAM_in()
     {
         await NewBoxAsync("a", null);
