@@ -25,13 +25,23 @@ internal sealed record GoldenInputs(string ScriptContent, string Image, string V
     }
 
     public static GoldenInputs Read(AzureProviderSettings settings, string controlPublicKey, string? scriptPath) => new(
-        File.ReadAllText(LocateScript(scriptPath)).Replace("\r\n", "\n", StringComparison.Ordinal),
+        ScriptsContent(LocateScript(scriptPath)),
         settings.Image,
         settings.VmSize,
         // The URL without its query: a SAS token rotates without changing the package.
         settings.AgentPackageUrl?.Split('?', 2)[0] ?? "image",
         controlPublicKey,
         settings.VolumeSizeGB);
+
+    /// <summary>
+    /// The build script and the per-guest scripts beside it (build-golden-*.sh, which it runs): a change to a guest's
+    /// script alone (a package added) must name a new golden too.
+    /// </summary>
+    private static string ScriptsContent(string script)
+    {
+        var guests = Directory.GetFiles(Path.GetDirectoryName(script)!, "build-golden-*.sh").Order(StringComparer.Ordinal);
+        return string.Join("\n", new[] { script }.Concat(guests).Select(f => File.ReadAllText(f).Replace("\r\n", "\n", StringComparison.Ordinal)));
+    }
 
     /// <summary>The configured script, or assets/golden/build-golden.sh beside the assembly or above it.</summary>
     public static string LocateScript(string? configured)

@@ -61,6 +61,27 @@ public sealed class GoldenSnapshotTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_change_to_a_guests_build_script_alone_names_another_golden()
+    {
+        // The same dispatcher both times; only the Debian guest's script beside it changes (a package added).
+        var folder = Directory.CreateTempSubdirectory("shellbox-script-").FullName;
+        var script = Path.Combine(folder, "build-golden.sh");
+        var guest = Path.Combine(folder, "build-golden-debian.sh");
+        File.WriteAllText(script, "#!/bin/sh\n. \"$(dirname \"$0\")/build-golden-debian.sh\"\n");
+        File.WriteAllText(guest, "PACKAGES=\"openssh-server\"\n");
+        var options = azure.Options with { GoldenScriptPath = script };
+        var first = await azure.Infrastructure(options: options).EnsureGoldenSnapshotAsync();
+
+        File.WriteAllText(guest, "PACKAGES=\"openssh-server qemu-guest-agent\"\n");
+        var changed = azure.Infrastructure(options: options);
+        Assert.Null(await changed.GetGoldenSnapshotAsync());
+        var second = await changed.EnsureGoldenSnapshotAsync();
+        Directory.Delete(folder, recursive: true);
+
+        Assert.NotEqual(first.Version, second.Version);
+    }
+
+    [Fact]
     public async Task A_failed_golden_build_reports_the_agents_reason_and_leaves_no_temporary_resource()
     {
         azure.Agent.FailWith = "build-golden: qemu-system-x86_64 exited with 1";
