@@ -130,7 +130,7 @@ echo 3 >/proc/sys/vm/drop_caches
 EOF
 cat >"$F/shellbox-rekey" <<'EOF'
 #!/bin/sh
-# shellbox-rekey [SEED [HOSTNAME]]: run once over SSH at a clone's first resume. Clones share the golden's
+# shellbox-rekey [SEED [HOSTNAME]]: run once at a clone's first resume (through the guest agent, else over SSH). Clones share the golden's
 # RAM, hence its RNG state, host key and machine-id: mix in SEED (random text from the control plane),
 # force a reseed, make a new host key and machine-id, take the box's name, have sshd load the new key
 # (SIGHUP: it re-executes itself; open sessions are its children's and survive), print the new public key.

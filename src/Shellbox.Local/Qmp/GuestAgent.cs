@@ -19,7 +19,11 @@ internal static class GuestAgent
     /// Runs <paramref name="program"/> with <paramref name="arguments"/> in the guest and waits for it to end; its exit
     /// code, or null when the agent did not answer in time (it may not run: a guest's root can stop it).
     /// </summary>
-    public static async Task<int?> RunAsync(string socketPath, string program, IReadOnlyList<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task<int?> RunAsync(string socketPath, string program, IReadOnlyList<string> arguments, TimeSpan timeout, CancellationToken cancellationToken) =>
+        (await RunAsync(socketPath, program, arguments, captureOutput: false, timeout, cancellationToken).ConfigureAwait(false))?.ExitCode;
+
+    /// <summary>As <see cref="RunAsync(string, string, IReadOnlyList{string}, TimeSpan, CancellationToken)"/>, with what the program wrote on its standard output.</summary>
+    public static async Task<GuestAgentResult?> RunAsync(string socketPath, string program, IReadOnlyList<string> arguments, bool captureOutput, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
@@ -39,7 +43,11 @@ internal static class GuestAgent
             {
             }
 
-            await SendAsync(stream, "guest-exec", new JsonObject { ["path"] = program, ["arg"] = new JsonArray(arguments.Select(a => (JsonNode?)a).ToArray()) }, deadline.Token).ConfigureAwait(false);
+            await SendAsync(
+                stream,
+                "guest-exec",
+                new JsonObject { ["path"] = program, ["arg"] = new JsonArray(arguments.Select(a => (JsonNode?)a).ToArray()), ["capture-output"] = captureOutput },
+                deadline.Token).ConfigureAwait(false);
             var pid = (await ReplyAsync(reader, deadline.Token).ConfigureAwait(false))["pid"]!.GetValue<long>();
             while (true)
             {
@@ -47,7 +55,8 @@ internal static class GuestAgent
                 var status = await ReplyAsync(reader, deadline.Token).ConfigureAwait(false);
                 if (status["exited"]?.GetValue<bool>() == true)
                 {
-                    return status["exitcode"]?.GetValue<int>() ?? -1;
+                    var output = status["out-data"]?.GetValue<string>() is { } data ? Encoding.UTF8.GetString(Convert.FromBase64String(data)) : "";
+                    return new GuestAgentResult(status["exitcode"]?.GetValue<int>() ?? -1, output);
                 }
 
                 await Task.Delay(PollInterval, deadline.Token).ConfigureAwait(false);
@@ -104,3 +113,6 @@ internal static class GuestAgent
         }
     }
 }
+
+/// <summary>How a program run by the guest agent ended, and its standard output (empty unless captured).</summary>
+internal sealed record GuestAgentResult(int ExitCode, string StdOut);

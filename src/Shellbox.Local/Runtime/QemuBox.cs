@@ -29,6 +29,9 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
     // A just-resumed guest agent answers in tens of milliseconds; one that does not answer soon is not running.
     private static readonly TimeSpan GuestAgentTimeout = TimeSpan.FromSeconds(2);
 
+    // A new host key, a reseed and sshd's reload with the new key: about a second under TCG.
+    private static readonly TimeSpan RekeyTimeout = TimeSpan.FromSeconds(30);
+
     public QemuMachine Machine => machine;
 
     /// <summary>The machine the volume's box runs on: this one, with the guest agent's port when its golden had it.</summary>
@@ -102,6 +105,25 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
         return new BoxStarted(meta, WasRunning: false);
     }
 
+    /// <summary>
+    /// A clone's first resume through its guest agent: sets the clock, runs shellbox-rekey (its own host key, machine-id
+    /// and entropy, seeded with <paramref name="seed"/>; <paramref name="hostname"/> when given) and returns what it
+    /// printed (the new public key); null when the box has no agent or the agent did not do it (the caller then logs in
+    /// over SSH with the golden's host key). The host side of the agent's port is this machine's alone, so the key it
+    /// reports needs no other proof.
+    /// </summary>
+    public async Task<string?> RekeyThroughAgentAsync(BoxSite site, VolumeMeta meta, string seed, string? hostname, CancellationToken cancellationToken)
+    {
+        if (!meta.GuestAgent)
+        {
+            return null;
+        }
+
+        const string Script = "date -s \"@$1\" >/dev/null && exec /sbin/shellbox-rekey \"$2\" \"$3\"";
+        var result = await TryAgentAsync(site, ["-c", Script, "shellbox-rekey", Now(), seed, hostname ?? ""], captureOutput: true, RekeyTimeout, cancellationToken).ConfigureAwait(false);
+        return result?.StdOut;
+    }
+
     /// <summary>Gives a running box its hostname through its guest agent; false when it has none or the agent did not (the caller then uses SSH).</summary>
     public Task<bool> SetHostnameThroughAgentAsync(BoxSite site, VolumeMeta meta, string hostname, CancellationToken cancellationToken) =>
         SettleThroughAgentAsync(site, meta, setClock: false, hostname, cancellationToken);
@@ -117,25 +139,37 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
         // $1: the time (seconds since the epoch, to the millisecond) or empty; $2: a validated hostname or empty.
         // Guests built before shellbox-hostname existed keep their hostname rather than fail.
         const string Script = "[ -z \"$1\" ] || date -s \"@$1\" >/dev/null || exit 1; [ -z \"$2\" ] || [ ! -x /sbin/shellbox-hostname ] || exec /sbin/shellbox-hostname \"$2\"";
-        var now = setClock ? (time.GetUtcNow().ToUnixTimeMilliseconds() / 1000m).ToString("0.000", CultureInfo.InvariantCulture) : "";
+        return await TryAgentAsync(site, ["-c", Script, "shellbox-settle", setClock ? Now() : "", hostname ?? ""], captureOutput: false, GuestAgentTimeout, cancellationToken).ConfigureAwait(false) is not null;
+    }
+
+    /// <summary>Runs /bin/sh with ARGUMENTS through the box's guest agent; its result when it exited 0, else null (logged: the caller falls back to SSH).</summary>
+    private static async Task<GuestAgentResult?> TryAgentAsync(BoxSite site, string[] arguments, bool captureOutput, TimeSpan timeout, CancellationToken cancellationToken)
+    {
         try
         {
-            var exit = await GuestAgent.RunAsync(
-                LocalFiles.Socket(site.RunFolder, LocalFiles.GuestAgent), "/bin/sh", ["-c", Script, "shellbox-settle", now, hostname ?? ""], GuestAgentTimeout, cancellationToken).ConfigureAwait(false);
-            if (exit == 0)
+            var result = await GuestAgent.RunAsync(
+                LocalFiles.Socket(site.RunFolder, LocalFiles.GuestAgent), "/bin/sh", arguments, captureOutput, timeout, cancellationToken).ConfigureAwait(false);
+            if (result?.ExitCode == 0)
             {
-                return true;
+                return result;
             }
 
-            ShellboxLog.For<QemuBox>().LogWarning("volume={VolumeId} guest agent {Outcome}; the clock and hostname are set over SSH", site.VolumeId, exit is null ? $"did not answer within {GuestAgentTimeout.TotalSeconds:0.#} s" : $"command exited {exit}");
+            ShellboxLog.For<QemuBox>().LogWarning(
+                "volume={VolumeId} guest agent {Outcome} running {Step}; it is done over SSH",
+                site.VolumeId,
+                result is null ? $"did not answer within {timeout.TotalSeconds:0.#} s" : $"saw exit {result.ExitCode}",
+                arguments[2]);
         }
         catch (Exception e) when (e is IOException or SocketException or System.Text.Json.JsonException or InvalidOperationException or FormatException)
         {
-            ShellboxLog.Dropped("Shellbox.Local.GuestAgent", $"volume={site.VolumeId} guest agent failed; the clock and hostname are set over SSH", e);
+            ShellboxLog.Dropped("Shellbox.Local.GuestAgent", $"volume={site.VolumeId} guest agent failed running {arguments[2]}; it is done over SSH", e);
         }
 
-        return false;
+        return null;
     }
+
+    // Seconds since the epoch to the millisecond: what `date -s @...` takes.
+    private string Now() => (time.GetUtcNow().ToUnixTimeMilliseconds() / 1000m).ToString("0.000", CultureInfo.InvariantCulture);
 
     /// <summary>Stops the box, saves its device state and flushes its RAM file; false when it was already suspended.</summary>
     public async Task<bool> SuspendAsync(BoxSite site, CancellationToken cancellationToken)
