@@ -6,8 +6,10 @@ namespace Shellbox.Agent;
 /// <summary>
 /// resume, cold-boot: the box answers SSH at Host:Port. HostKey is the pinned one, null before a clone's first rekey.
 /// BoxName is the name kept on the volume (null before a connect named it); Hostname the name its guest last took.
+/// SettledByAgent: the box's guest agent set its clock and hostname (and at a first resume made and pinned its host
+/// key), so the control plane needs no SSH login for them.
 /// </summary>
-internal sealed record BoxStartOutput(string VolumeId, string Host, int Port, string? HostKey, string GoldenHostKey, bool WasRunning, string? BoxName, string? Hostname);
+internal sealed record BoxStartOutput(string VolumeId, string Host, int Port, string? HostKey, string GoldenHostKey, bool WasRunning, string? BoxName, string? Hostname, bool SettledByAgent);
 
 /// <summary>suspend: Suspended is false when the box already was.</summary>
 internal sealed record SuspendOutput(string VolumeId, bool Suspended);

@@ -32,7 +32,18 @@ internal sealed class BoxCommands(AgentEnvironment environment, TimeProvider tim
             meta = await disk.UpdateAsync(m => m with { BoxName = boxName }, cancellationToken).ConfigureAwait(false);
         }
 
-        return Output(await box.ResumeAsync(disk.Site(volumeId), meta, cancellationToken).ConfigureAwait(false));
+        // The guest agent sets the clock and the name (a first resume: the host key too) where the box has one; the
+        // control plane logs in over SSH for what it did not do.
+        var site = disk.Site(volumeId);
+        var hostname = meta.Hostname != meta.BoxName ? BoxGuest.HostnameFor(meta.BoxName) : null;
+        var started = await box.ResumeAsync(site, meta, new GuestSettle(hostname), cancellationToken).ConfigureAwait(false);
+        if (!started.WasRunning && !started.SettledByAgent && started.Meta.HostKey is null
+            && await box.RekeyThroughAgentAsync(site, started.Meta, BoxGuest.HostnameFor(started.Meta.BoxName), cancellationToken).ConfigureAwait(false) is { } rekeyed)
+        {
+            started = started with { Meta = rekeyed, SettledByAgent = true };
+        }
+
+        return Output(started);
     }
 
     public async Task<BoxStartOutput> ColdBootAsync(string volumeId, CancellationToken cancellationToken)
@@ -76,5 +87,5 @@ internal sealed class BoxCommands(AgentEnvironment environment, TimeProvider tim
     }
 
     private BoxStartOutput Output(BoxStarted started) =>
-        new(started.Meta.VolumeId, environment.BoxAddress, environment.BoxPort, started.Meta.HostKey, started.Meta.GoldenHostKey, started.WasRunning, started.Meta.BoxName, started.Meta.Hostname);
+        new(started.Meta.VolumeId, environment.BoxAddress, environment.BoxPort, started.Meta.HostKey, started.Meta.GoldenHostKey, started.WasRunning, started.Meta.BoxName, started.Meta.Hostname, started.SettledByAgent);
 }

@@ -75,6 +75,7 @@ internal sealed class GoldenCommand(AgentEnvironment environment, TimeProvider t
                 MachineFingerprint = goldenMeta.MachineFingerprint,
                 MachineDescription = goldenMeta.MachineDescription,
                 GoldenHostKey = goldenMeta.HostKey,
+                GuestAgent = goldenMeta.GuestAgent,
             },
             cancellationToken).ConfigureAwait(false);
     }

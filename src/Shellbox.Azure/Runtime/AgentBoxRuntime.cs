@@ -205,6 +205,12 @@ public sealed class AgentBoxRuntime : IBoxRuntime
     /// <summary>The clock and the hostname, and at a clone's first resume its own host key, pinned on its volume by the agent.</summary>
     private async Task<BoxEndpoint> AfterStartAsync(InstanceAddress instance, AgentBoxStart started, string? boxName, CancellationToken cancellationToken)
     {
+        // The box's guest agent did it all on the instance (clock, the name on the volume, a first resume's host key).
+        if (started.SettledByAgent && started.HostKey is { } settled && (boxName is null || boxName == started.BoxName))
+        {
+            return Endpoint(started, settled);
+        }
+
         var hostKey = await BoxGuest.AfterStartAsync(
             Login(started, boxName),
             new BoxHostKeys(started.HostKey, started.GoldenHostKey),

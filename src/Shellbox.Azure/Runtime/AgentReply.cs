@@ -67,7 +67,7 @@ internal static class AgentReply
 /// resume, cold-boot: the box answers at Host:Port; HostKey is pinned, or null before a clone's first rekey; BoxName
 /// the name kept on the volume, Hostname the one its guest last took (null from an agent older than hostnames).
 /// </summary>
-internal sealed record AgentBoxStart(string VolumeId, string Host, int Port, string? HostKey, string GoldenHostKey, bool WasRunning, string? BoxName = null, string? Hostname = null);
+internal sealed record AgentBoxStart(string VolumeId, string Host, int Port, string? HostKey, string GoldenHostKey, bool WasRunning, string? BoxName = null, string? Hostname = null, bool SettledByAgent = false);
 
 internal sealed record AgentSuspend(string VolumeId, bool Suspended);
 

@@ -35,7 +35,12 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
     public QemuMachine Machine => machine;
 
     /// <summary>The machine the volume's box runs on: this one, with the guest agent's port when its golden had it.</summary>
-    public QemuMachine MachineFor(VolumeMeta meta) => machine with { GuestAgent = meta.GuestAgent };
+    public QemuMachine MachineFor(VolumeMeta meta) => machine with { GuestAgent = HasGuestAgent(meta) };
+
+    // The flag, or the fingerprint of the machine that wrote the volume's state: a meta written by a copy of this code
+    // that did not carry the flag still names the machine with the port.
+    private bool HasGuestAgent(VolumeMeta meta) =>
+        meta.GuestAgent || meta.MachineFingerprint == (machine with { GuestAgent = true }).Fingerprint;
 
     /// <summary>Serializes starts and stops of the box in one run folder, across processes.</summary>
     public Task<FolderLock> RunLockAsync(string runFolder, CancellationToken cancellationToken)
@@ -98,6 +103,11 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
         if (settle is not null && meta.HostKey is not null
             && await SettleThroughAgentAsync(site, meta, setClock: true, settle.Hostname, cancellationToken).ConfigureAwait(false))
         {
+            if (settle.Hostname is { } hostname)
+            {
+                meta = await site.UpdateMetaAsync(m => m with { Hostname = hostname }, cancellationToken).ConfigureAwait(false);
+            }
+
             return new BoxStarted(meta, WasRunning: false, SettledByAgent: true);
         }
 
@@ -107,21 +117,31 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
 
     /// <summary>
     /// A clone's first resume through its guest agent: sets the clock, runs shellbox-rekey (its own host key, machine-id
-    /// and entropy, seeded with <paramref name="seed"/>; <paramref name="hostname"/> when given) and returns what it
-    /// printed (the new public key); null when the box has no agent or the agent did not do it (the caller then logs in
-    /// over SSH with the golden's host key). The host side of the agent's port is this machine's alone, so the key it
-    /// reports needs no other proof.
+    /// and entropy, from a fresh seed; <paramref name="hostname"/> when given) and pins the key it printed on the volume.
+    /// Null when the box has no agent or the agent did not do it (the caller then logs in over SSH with the golden's
+    /// host key). The host side of the agent's port is this machine's alone, so the key it reports needs no other proof.
     /// </summary>
-    public async Task<string?> RekeyThroughAgentAsync(BoxSite site, VolumeMeta meta, string seed, string? hostname, CancellationToken cancellationToken)
+    public async Task<VolumeMeta?> RekeyThroughAgentAsync(BoxSite site, VolumeMeta meta, string? hostname, CancellationToken cancellationToken)
     {
-        if (!meta.GuestAgent)
+        if (!HasGuestAgent(meta))
         {
             return null;
         }
 
         const string Script = "date -s \"@$1\" >/dev/null && exec /sbin/shellbox-rekey \"$2\" \"$3\"";
-        var result = await TryAgentAsync(site, ["-c", Script, "shellbox-rekey", Now(), seed, hostname ?? ""], captureOutput: true, RekeyTimeout, cancellationToken).ConfigureAwait(false);
-        return result?.StdOut;
+        var seed = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
+        if (await TryAgentAsync(site, ["-c", Script, "shellbox-rekey", Now(), seed, hostname ?? ""], captureOutput: true, RekeyTimeout, cancellationToken).ConfigureAwait(false) is not { } result)
+        {
+            return null;
+        }
+
+        var hostKey = HostKeys.FindEd25519(result.StdOut);
+        if (hostKey is null || hostKey == meta.GoldenHostKey)
+        {
+            throw ShellboxException.Service("RekeyFailed", $"The box of volume '{meta.VolumeId}' made no host key of its own through its guest agent: {result.StdOut.Trim()}");
+        }
+
+        return await site.UpdateMetaAsync(m => m with { HostKey = hostKey, Hostname = hostname ?? m.Hostname }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Gives a running box its hostname through its guest agent; false when it has none or the agent did not (the caller then uses SSH).</summary>
@@ -131,7 +151,7 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
     /// <summary>Sets the clock to now and/or the hostname through the guest agent; false when the box has none or the agent did not.</summary>
     private async Task<bool> SettleThroughAgentAsync(BoxSite site, VolumeMeta meta, bool setClock, string? hostname, CancellationToken cancellationToken)
     {
-        if (!meta.GuestAgent)
+        if (!HasGuestAgent(meta))
         {
             return false;
         }
@@ -286,7 +306,7 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
             KernelAppend: goldenMeta.KernelAppend,
             Incoming: incoming,
             DnsServers: options.BoxDnsServers,
-            GuestAgentSocket: meta.GuestAgent ? LocalFiles.Socket(site.RunFolder, LocalFiles.GuestAgent) : null);
+            GuestAgentSocket: HasGuestAgent(meta) ? LocalFiles.Socket(site.RunFolder, LocalFiles.GuestAgent) : null);
     }
 
     /// <summary>Refuses, before QEMU starts, a state that cannot be resumed here; returns the device state file.</summary>

@@ -64,25 +64,6 @@ public sealed class QemuBoxRuntime : IBoxRuntime
         return await AfterStartAsync(site, started, boxName, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>A clone's first resume through its guest agent (see <see cref="QemuBox.RekeyThroughAgentAsync"/>): its new host key, pinned; null when the agent did not do it.</summary>
-    private async Task<string?> RekeyThroughAgentAsync(BoxSite site, VolumeMeta meta, string? boxName, CancellationToken cancellationToken)
-    {
-        var seed = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
-        if (await box.RekeyThroughAgentAsync(site, meta, seed, BoxGuest.HostnameFor(boxName), cancellationToken).ConfigureAwait(false) is not { } printed)
-        {
-            return null;
-        }
-
-        var hostKey = HostKeys.FindEd25519(printed);
-        if (hostKey is null || hostKey == meta.GoldenHostKey)
-        {
-            throw ShellboxException.Service("RekeyFailed", $"The box of volume '{meta.VolumeId}' made no host key of its own through its guest agent: {printed.Trim()}");
-        }
-
-        await site.UpdateMetaAsync(m => m with { HostKey = hostKey }, cancellationToken).ConfigureAwait(false);
-        return hostKey;
-    }
-
     /// <summary>The hostname the box must take: its name, when that is not its hostname yet (and can be one).</summary>
     private static string? NewHostname(VolumeMeta meta, string? boxName) => meta.Hostname != boxName ? BoxGuest.HostnameFor(boxName) : null;
 
@@ -156,7 +137,7 @@ public sealed class QemuBoxRuntime : IBoxRuntime
         var meta = started.Meta;
         var hostKey = started.SettledByAgent && meta.HostKey is { } pinned
             ? pinned
-            : meta.HostKey is null && await RekeyThroughAgentAsync(site, meta, boxName, cancellationToken).ConfigureAwait(false) is { } made
+            : meta.HostKey is null && await box.RekeyThroughAgentAsync(site, meta, BoxGuest.HostnameFor(boxName), cancellationToken).ConfigureAwait(false) is { HostKey: { } made }
             ? made
             : await BoxGuest.AfterStartAsync(
                 Login(site, meta, boxName),
