@@ -130,7 +130,7 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
 
         const string Script = "date -s \"@$1\" >/dev/null && exec /sbin/shellbox-rekey \"$2\" \"$3\"";
         var seed = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
-        if (await TryAgentAsync(site, ["-c", Script, "shellbox-rekey", Now(), seed, hostname ?? ""], captureOutput: true, RekeyTimeout, cancellationToken).ConfigureAwait(false) is not { } result)
+        if (await TryAgentAsync(site, "/bin/sh", ["-c", Script, "shellbox-rekey", Now(), seed, hostname ?? ""], "shellbox-rekey", captureOutput: true, RekeyTimeout, cancellationToken).ConfigureAwait(false) is not { } result)
         {
             return null;
         }
@@ -156,19 +156,25 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
             return false;
         }
 
-        // $1: the time (seconds since the epoch, to the millisecond) or empty; $2: a validated hostname or empty.
+        // The clock alone (a returning box) is one program: every process started costs tens of ms of emulated CPU.
+        if (setClock && hostname is null)
+        {
+            return await TryAgentAsync(site, "/bin/date", ["-s", "@" + Now()], "date", captureOutput: false, GuestAgentTimeout, cancellationToken).ConfigureAwait(false) is not null;
+        }
+
+        // $1: the time (seconds since the epoch, to the millisecond) or empty; $2: a validated hostname.
         // Guests built before shellbox-hostname existed keep their hostname rather than fail.
-        const string Script = "[ -z \"$1\" ] || date -s \"@$1\" >/dev/null || exit 1; [ -z \"$2\" ] || [ ! -x /sbin/shellbox-hostname ] || exec /sbin/shellbox-hostname \"$2\"";
-        return await TryAgentAsync(site, ["-c", Script, "shellbox-settle", setClock ? Now() : "", hostname ?? ""], captureOutput: false, GuestAgentTimeout, cancellationToken).ConfigureAwait(false) is not null;
+        const string Script = "[ -z \"$1\" ] || date -s \"@$1\" >/dev/null || exit 1; [ ! -x /sbin/shellbox-hostname ] || exec /sbin/shellbox-hostname \"$2\"";
+        return await TryAgentAsync(site, "/bin/sh", ["-c", Script, "shellbox-settle", setClock ? Now() : "", hostname ?? ""], "shellbox-settle", captureOutput: false, GuestAgentTimeout, cancellationToken).ConfigureAwait(false) is not null;
     }
 
-    /// <summary>Runs /bin/sh with ARGUMENTS through the box's guest agent; its result when it exited 0, else null (logged: the caller falls back to SSH).</summary>
-    private static async Task<GuestAgentResult?> TryAgentAsync(BoxSite site, string[] arguments, bool captureOutput, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Runs PROGRAM with ARGUMENTS through the box's guest agent; its result when it exited 0, else null (logged, named STEP: the caller falls back to SSH).</summary>
+    private static async Task<GuestAgentResult?> TryAgentAsync(BoxSite site, string program, string[] arguments, string step, bool captureOutput, TimeSpan timeout, CancellationToken cancellationToken)
     {
         try
         {
             var result = await GuestAgent.RunAsync(
-                LocalFiles.Socket(site.RunFolder, LocalFiles.GuestAgent), "/bin/sh", arguments, captureOutput, timeout, cancellationToken).ConfigureAwait(false);
+                LocalFiles.Socket(site.RunFolder, LocalFiles.GuestAgent), program, arguments, captureOutput, timeout, cancellationToken).ConfigureAwait(false);
             if (result?.ExitCode == 0)
             {
                 return result;
@@ -178,11 +184,11 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
                 "volume={VolumeId} guest agent {Outcome} running {Step}; it is done over SSH",
                 site.VolumeId,
                 result is null ? $"did not answer within {timeout.TotalSeconds:0.#} s" : $"saw exit {result.ExitCode}",
-                arguments[2]);
+                step);
         }
         catch (Exception e) when (e is IOException or SocketException or System.Text.Json.JsonException or InvalidOperationException or FormatException)
         {
-            ShellboxLog.Dropped("Shellbox.Local.GuestAgent", $"volume={site.VolumeId} guest agent failed running {arguments[2]}; it is done over SSH", e);
+            ShellboxLog.Dropped("Shellbox.Local.GuestAgent", $"volume={site.VolumeId} guest agent failed running {step}; it is done over SSH", e);
         }
 
         return null;
