@@ -77,7 +77,7 @@ try
         clock.Restart();
         var banner = WaitForBannerAsync(port, clock);
         await runtime.ResumeAsync("instance-bench", volume);
-        Add("resume, ready (clock set over SSH)", clock.Elapsed);
+        Add("resume, ready (clock set: guest agent, else SSH)", clock.Elapsed);
         Add("resume to SSH banner", await banner);
         clock.Restart();
         await runtime.SuspendAsync("instance-bench", volume);
