@@ -14,8 +14,10 @@ namespace Shellbox.Local.Qmp;
 internal static class GuestAgent
 {
     // Every status poll costs the guest's one emulated CPU a wake-up and a JSON round trip, taken from the program it
-    // waits for: polled every 5 ms, a rekey took 2.7 s instead of 2.0 s. So the wait between polls grows to a cap.
-    private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(20);
+    // waits for: polled every 5 ms, a rekey took 2.7 s instead of 1.75 s. A short program (setting the clock, ~0.1 s) is
+    // polled every 10 ms; past QuickPhase the wait grows to PollCap.
+    private static readonly TimeSpan QuickPoll = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan QuickPhase = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan PollCap = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
@@ -52,11 +54,16 @@ internal static class GuestAgent
                 new JsonObject { ["path"] = program, ["arg"] = new JsonArray(arguments.Select(a => (JsonNode?)a).ToArray()), ["capture-output"] = captureOutput },
                 deadline.Token).ConfigureAwait(false);
             var pid = (await ReplyAsync(reader, deadline.Token).ConfigureAwait(false))["pid"]!.GetValue<long>();
-            var wait = FirstPoll;
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            var wait = QuickPoll;
             while (true)
             {
                 await Task.Delay(wait, deadline.Token).ConfigureAwait(false);
-                wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 3 / 2, PollCap.Ticks));
+                if (started.Elapsed > QuickPhase)
+                {
+                    wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 3 / 2, PollCap.Ticks));
+                }
+
                 await SendAsync(stream, "guest-exec-status", new JsonObject { ["pid"] = pid }, deadline.Token).ConfigureAwait(false);
                 var status = await ReplyAsync(reader, deadline.Token).ConfigureAwait(false);
                 if (status["exited"]?.GetValue<bool>() == true)
@@ -64,7 +71,6 @@ internal static class GuestAgent
                     var output = status["out-data"]?.GetValue<string>() is { } data ? Encoding.UTF8.GetString(Convert.FromBase64String(data)) : "";
                     return new GuestAgentResult(status["exitcode"]?.GetValue<int>() ?? -1, output);
                 }
-
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
