@@ -97,5 +97,5 @@ internal sealed class GoldenCommand(AgentEnvironment environment, TimeProvider t
     }
 
     private static Task CopyAsync(string from, string to, CancellationToken cancellationToken) =>
-        ExternalTool.RunAsync("cp", ["--reflink=auto", "--sparse=always", from, to], cancellationToken, "GoldenInstallFailed");
+        SparseCopy.RunAsync([from], to, cancellationToken, "GoldenInstallFailed");
 }
