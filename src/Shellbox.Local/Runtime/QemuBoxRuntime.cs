@@ -132,8 +132,8 @@ public sealed class QemuBoxRuntime : IBoxRuntime
 
     private async Task<BoxEndpoint> AfterStartAsync(BoxSite site, BoxStarted started, string? boxName, CancellationToken cancellationToken)
     {
-        // A box whose guest agent set its clock and hostname needs no SSH login; its first resume (rekey), a box without
-        // an agent and a cold boot log in over SSH for it.
+        // The box's guest agent set the clock and hostname of a resume (QemuBox), or does a first resume's rekey here; a
+        // box without an agent, or whose agent did not answer, and a cold boot of a rekeyed box log in over SSH for it.
         var meta = started.Meta;
         var hostKey = started.SettledByAgent && meta.HostKey is { } pinned
             ? pinned
