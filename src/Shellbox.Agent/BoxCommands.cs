@@ -35,8 +35,7 @@ internal sealed class BoxCommands(AgentEnvironment environment, TimeProvider tim
         // The guest agent sets the clock and the name (a first resume: the host key too) where the box has one; the
         // control plane logs in over SSH for what it did not do.
         var site = disk.Site(volumeId);
-        var hostname = meta.Hostname != meta.BoxName ? BoxGuest.HostnameFor(meta.BoxName) : null;
-        var started = await box.ResumeAsync(site, meta, new GuestSettle(hostname), cancellationToken).ConfigureAwait(false);
+        var started = await box.ResumeAsync(site, meta, new GuestSettle(QemuBox.NewHostname(meta, meta.BoxName)), cancellationToken).ConfigureAwait(false);
         if (!started.WasRunning && !started.SettledByAgent && started.Meta.HostKey is null
             && await box.RekeyThroughAgentAsync(site, started.Meta, BoxGuest.HostnameFor(started.Meta.BoxName), cancellationToken).ConfigureAwait(false) is { } rekeyed)
         {

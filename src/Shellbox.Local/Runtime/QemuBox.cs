@@ -144,6 +144,9 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
         return await site.UpdateMetaAsync(m => m with { HostKey = hostKey, Hostname = hostname ?? m.Hostname }, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The hostname the box must take: its name, when that is not its hostname yet (and can be one).</summary>
+    public static string? NewHostname(VolumeMeta meta, string? boxName) => meta.Hostname != boxName ? BoxGuest.HostnameFor(boxName) : null;
+
     /// <summary>Gives a running box its hostname through its guest agent; false when it has none or the agent did not (the caller then uses SSH).</summary>
     public Task<bool> SetHostnameThroughAgentAsync(BoxSite site, VolumeMeta meta, string hostname, CancellationToken cancellationToken) =>
         SettleThroughAgentAsync(site, meta, setClock: false, hostname, cancellationToken);

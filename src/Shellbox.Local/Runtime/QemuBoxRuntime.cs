@@ -43,13 +43,13 @@ public sealed class QemuBoxRuntime : IBoxRuntime
         using var _ = await box.RunLockAsync(state.Layout.Instance(instanceId), cancellationToken).ConfigureAwait(false);
         var (site, meta) = Attached(instanceId, volumeId); // again under the lock: another process may have just resumed it
         boxName ??= meta.BoxName;
-        var started = await box.ResumeAsync(site, meta, new GuestSettle(NewHostname(meta, boxName)), cancellationToken).ConfigureAwait(false);
+        var started = await box.ResumeAsync(site, meta, new GuestSettle(QemuBox.NewHostname(meta, boxName)), cancellationToken).ConfigureAwait(false);
 
         // A box that was already running had its clock set when it resumed and has kept time since; a ready
         // pair's box, resumed before it had a name, takes its name now (once).
         if (started.WasRunning && started.Meta.HostKey is { } pinned)
         {
-            if (NewHostname(started.Meta, boxName) is { } hostname
+            if (QemuBox.NewHostname(started.Meta, boxName) is { } hostname
                 && (await box.SetHostnameThroughAgentAsync(site, started.Meta, hostname, cancellationToken).ConfigureAwait(false)
                     || await BoxGuest.SetHostnameAsync(Login(site, started.Meta, boxName), pinned, cancellationToken).ConfigureAwait(false)))
             {
@@ -63,9 +63,6 @@ public sealed class QemuBoxRuntime : IBoxRuntime
 
         return await AfterStartAsync(site, started, boxName, cancellationToken).ConfigureAwait(false);
     }
-
-    /// <summary>The hostname the box must take: its name, when that is not its hostname yet (and can be one).</summary>
-    private static string? NewHostname(VolumeMeta meta, string? boxName) => meta.Hostname != boxName ? BoxGuest.HostnameFor(boxName) : null;
 
     public async Task SuspendAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
     {
