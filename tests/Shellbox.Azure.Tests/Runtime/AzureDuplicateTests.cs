@@ -51,28 +51,8 @@ public sealed class AzureDuplicateTests(AgentHostFixture fixture) : IAsyncLifeti
         host = new SshdVmHost(fixture.Host.Options with { DataDirectory = folder, InstanceSshPort = sshPort });
         await IdentityEnvironment.EnsureAsync();
         emulator = await ArmEmulatorServer.StartAsync(new ArmEmulatorOptions { DataDirectory = Path.Combine(folder, "arm"), VmHost = host });
-        var settings = new AzureProviderSettings
-        {
-            SubscriptionId = emulator.SubscriptionId,
-            ResourceGroup = emulator.ResourceGroup,
-            Location = emulator.Location,
-            SubnetId = $"/subscriptions/{emulator.SubscriptionId}/resourceGroups/{emulator.ResourceGroup}/providers/Microsoft.Network/virtualNetworks/shellbox-vnet/subnets/instances",
-            ArmEndpoint = emulator.BaseUri.ToString().TrimEnd('/'),
-            Credential = AzureCredentials.ManagedIdentity,
-            AdminUsername = "root", // the VMs' sshd runs on this machine, where their admin user must exist
-            InstanceSshPort = sshPort,
-        };
-        var certificate = emulator.Certificate;
-        var options = new AzureProviderOptions
-        {
-            Transport = new LoopbackOnlyTransport(new HttpClientTransport(new HttpClientHandler
-            {
-                ServerCertificateCustomValidationCallback = (_, presented, _, _) => presented is not null && presented.Thumbprint == certificate.Thumbprint,
-            })),
-            SshProbeInterval = TimeSpan.FromMilliseconds(50),
-            InstanceBootTimeout = TimeSpan.FromSeconds(30),
-            GoldenBuildTimeout = TimeSpan.FromMinutes(10),
-        };
+        var settings = RealInstanceSettings.For(emulator, sshPort);
+        var options = RealInstanceSettings.Options(emulator);
         var agent = new SshInstanceAgent("root", fixture.ControlKeyPath);
         var controlPublicKey = (await File.ReadAllTextAsync(fixture.ControlKeyPath + ".pub")).Trim();
         var infrastructure = new AzureInfrastructure(settings, AzureCredentials.Create(settings, options.Transport), agent, controlPublicKey, options);
