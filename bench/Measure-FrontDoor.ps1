@@ -4,11 +4,13 @@
     The front door end to end: `ssh HOST connect NAME true` through a real loopback sshd whose ForceCommand
     is the pwsh wrapper, split into the steps that make it up, each beside the one before.
 .DESCRIPTION
-    Three sshds on 127.0.0.1 share one configuration and differ only in their ForceCommand: `true` (sshd
-    and the ssh client alone), the wrapper's own pwsh command line running an empty script (pwsh startup),
-    and the wrapper itself (help, list, connect). The steps are sampled round robin, one of each per cycle,
-    so the machine's noise falls on all of them alike. A pool reconcile before each cycle makes the ready
-    pair the new box takes; the returning box is the same box again (linger 0: claim, attach, resume).
+    sshds on 127.0.0.1 share one configuration and differ only in their ForceCommand or environment: `true`
+    (sshd and the ssh client alone), the wrapper's own pwsh command line running an empty script (pwsh
+    startup), the wrapper with the front door switched off (SHELLBOX_FRONTDOOR=off: it imports the module in
+    every login), and the wrapper handing each login to the front door (Start-ShellboxFrontDoor, running in
+    its own pwsh beside). The steps are sampled round robin, one of each per cycle, so the machine's noise
+    falls on all of them alike. A pool reconcile before each cycle makes the ready pairs the new boxes take;
+    the returning box is the same box again (linger 0: claim, attach, resume).
     Uses the state folder and module already set up by the caller (Invoke-ShellboxBench.ps1).
 #>
 [CmdletBinding()]
@@ -29,7 +31,7 @@ function Get-Percentile([double[]] $Values, [double] $P) {
 }
 
 # Another sshd from the wrapper's configuration: same keys, users and environment, its own port and ForceCommand.
-function Start-VariantSshd($Sshd, [string] $Name, [scriptblock] $ForceCommand) {
+function Start-VariantSshd($Sshd, [string] $Name, [scriptblock] $ForceCommand, [string] $SetEnv) {
     $lines = Get-Content (Join-Path $Sshd.Work 'sshd_config')
     $port = $Sshd.Port + 1 + @($script:variants).Count
     $config = Join-Path $Sshd.Work "sshd_config.$Name"
@@ -38,6 +40,7 @@ function Start-VariantSshd($Sshd, [string] $Name, [scriptblock] $ForceCommand) {
             '^Port ' { "Port $port" }
             '^PidFile ' { "PidFile $($Sshd.Work)/sshd.$Name.pid" }
             '^ForceCommand (.*)$' { "ForceCommand $(& $ForceCommand $Matches[1])" }
+            '^SetEnv (.*)$' { "SetEnv $($Matches[1]) $SetEnv" }
             default { $_ }
         }
     } | Set-Content $config
@@ -62,7 +65,31 @@ function Measure-Ssh($Sshd, [string] $Command) {
     $ms
 }
 
+# The front door in its own pwsh, as systemd runs it; returns once it listens.
+function Start-BenchFrontDoor {
+    $pwsh = Get-PwshCommand
+    $start = [Diagnostics.ProcessStartInfo]::new($pwsh[0])
+    foreach ($a in @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', "Import-Module '$ModulePath'; Start-ShellboxFrontDoor -StateDirectory '$State'")) { $start.ArgumentList.Add($a) }
+    $start.Environment['POWERSHELL_TELEMETRY_OPTOUT'] = '1'
+    $process = [Diagnostics.Process]::Start($start)
+    $deadline = (Get-Date).AddSeconds(60)
+    while (-not (Test-Path (Join-Path $State 'frontdoor.sock'))) {
+        if ($process.HasExited -or (Get-Date) -gt $deadline) { throw 'the front door did not start listening.' }
+        Start-Sleep -Milliseconds 100
+    }
+    $process
+}
+
+function Wait-Suspended([string] $Name) {
+    $deadline = (Get-Date).AddSeconds(30)
+    while ((Get-ShellboxBox -AllUsers | Where-Object Name -eq $Name).State -ne 'suspended') {
+        if ((Get-Date) -gt $deadline) { throw "box $Name was not suspended within 30 s." }
+        Start-Sleep -Milliseconds 50
+    }
+}
+
 $script:variants = @()
+$frontDoor = $null
 # The wrapper's environment as module/ssh/sshd_config.example sets it.
 $sshd = Start-ShellboxSshd -Work $Work -State $State -ModulePath $ModulePath -Users @('alice') -Environment @{ POWERSHELL_TELEMETRY_OPTOUT = '1' }
 try {
@@ -70,6 +97,7 @@ try {
     Set-Content $empty '# pwsh startup alone: the wrapper''s command line with nothing to run'
     $trueSshd = Start-VariantSshd $sshd 'true' { param($wrapperCommand) '/bin/true' }
     $bare = Start-VariantSshd $sshd 'bare' { param($wrapperCommand) $wrapperCommand -replace '-File \S+$', "-File $empty" }
+    $alone = Start-VariantSshd $sshd 'alone' { param($wrapperCommand) $wrapperCommand } 'SHELLBOX_FRONTDOOR=off'
     $reference = if ($ReferencePwsh) { Start-VariantSshd $sshd 'reference' { param($wrapperCommand) "$ReferencePwsh -NoProfile -NonInteractive -File $empty" } }
     $referenceName = '  beside: bare pwsh, dotnet tool (IL only)'
 
@@ -80,22 +108,36 @@ try {
         'wrapper list (module import + store read)' = @()
         'connect NAME true, new box (ready pair)' = @()
         'connect NAME true, returning box' = @()
+        'front door: help' = @()
+        'front door: list (store read)' = @()
+        'front door: connect, new box (ready pair)' = @()
+        'front door: connect, returning box' = @()
     }
     $names = @($steps.Keys)
     if ($reference) { $steps.Insert(2, $referenceName, @()) }
+    $frontDoor = Start-BenchFrontDoor
     # One untimed round first: the files sshd, pwsh and the module read come from the page cache from then on.
     Invoke-ShellboxPoolReconcile | Out-Null; Invoke-ShellboxPoolReconcile | Out-Null
-    Measure-Ssh $trueSshd '' | Out-Null; Measure-Ssh $bare '' | Out-Null; Measure-Ssh $sshd 'help' | Out-Null
-    Measure-Ssh $sshd 'list' | Out-Null; Measure-Ssh $sshd 'connect warmup true' | Out-Null
+    Measure-Ssh $trueSshd '' | Out-Null; Measure-Ssh $bare '' | Out-Null; Measure-Ssh $alone 'help' | Out-Null
+    Measure-Ssh $alone 'list' | Out-Null; Measure-Ssh $alone 'connect warmup true' | Out-Null
+    Measure-Ssh $sshd 'help' | Out-Null; Measure-Ssh $sshd 'connect warmup true' | Out-Null
     for ($i = 1; $i -le $Cycles; $i++) {
+        # Two ready pairs for the two new boxes of the cycle; the pool's own reconcile is not part of any step.
         Invoke-ShellboxPoolReconcile | Out-Null; Invoke-ShellboxPoolReconcile | Out-Null
         $steps[$names[0]] += Measure-Ssh $trueSshd ''
         $steps[$names[1]] += Measure-Ssh $bare ''
         if ($reference) { $steps[$referenceName] += Measure-Ssh $reference '' }
-        $steps[$names[2]] += Measure-Ssh $sshd 'help'
-        $steps[$names[3]] += Measure-Ssh $sshd 'list'
-        $steps[$names[4]] += Measure-Ssh $sshd "connect fd$i true"
-        $steps[$names[5]] += Measure-Ssh $sshd "connect fd$i true"
+        $steps[$names[2]] += Measure-Ssh $alone 'help'
+        $steps[$names[3]] += Measure-Ssh $alone 'list'
+        $steps[$names[4]] += Measure-Ssh $alone "connect fd$i true"
+        $steps[$names[5]] += Measure-Ssh $alone "connect fd$i true"
+        $steps[$names[6]] += Measure-Ssh $sshd 'help'
+        $steps[$names[7]] += Measure-Ssh $sshd 'list'
+        $steps[$names[8]] += Measure-Ssh $sshd "connect door$i true"
+        # The front door suspends the box after the wrapper has gone: the returning box is measured once it has.
+        Wait-Suspended "door$i"
+        $steps[$names[9]] += Measure-Ssh $sshd "connect door$i true"
+        Wait-Suspended "door$i"
     }
 
     '{0,-44} {1,8} {2,8} {3,16}' -f "step (n=$Cycles)", 'p50 ms', 'p95 ms', 'p50 vs above'
@@ -105,11 +147,13 @@ try {
         $p95 = Get-Percentile $steps[$name] 95
         $delta = if ($null -eq $previous -or $name -eq $referenceName) { '' } else { '{0:+0;-0} ms' -f ($p50 - $previous) }
         '{0,-44} {1,8:0} {2,8:0} {3,16}' -f $name, $p50, $p95, $delta
-        # The returning box is set beside the wrapper's list, like the new box: both are a connect after the import.
-        if ($name -notlike 'connect*' -and $name -ne $referenceName) { $previous = $p50 }
+        # A connect is set beside the list of its kind (module per login, or the front door), not beside the connect before it.
+        if ($name -notlike '*connect*' -and $name -ne $referenceName) { $previous = $p50 }
+        if ($name -eq $names[5]) { $previous = Get-Percentile $steps[$names[1]] 50 } # the front door's help beside bare pwsh
     }
 }
 finally {
+    if ($frontDoor -and -not $frontDoor.HasExited) { & kill -TERM $frontDoor.Id; $frontDoor.WaitForExit(30000) | Out-Null }
     foreach ($v in $script:variants) { Stop-ShellboxSshd $v }
     Stop-ShellboxSshd $sshd
 }

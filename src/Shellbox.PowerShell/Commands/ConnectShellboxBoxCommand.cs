@@ -50,10 +50,7 @@ public sealed class ConnectShellboxBoxCommand : ShellboxBoxCmdlet
             // the ssh wrapper turns warnings into lines on stderr, so a command's stdout stays the box's alone.
             var notices = new Notices(notice => EmitWarning(notice.ToString()));
             var connection = await new ConnectFlow(engine, notices).ConnectAsync(Owner, Name, create: !NoCreate, cancellationToken).ConfigureAwait(false);
-            var knownHosts = Path.Combine(engine.Settings.StateDirectory, "sessions", connection.SessionId + ".known_hosts");
-            Directory.CreateDirectory(Path.GetDirectoryName(knownHosts)!);
-            await File.WriteAllTextAsync(knownHosts, connection.Endpoint.HostKey + "\n", cancellationToken).ConfigureAwait(false);
-            session = OpenSessions.Open(engine, connection, knownHosts);
+            session = await OpenSessions.OpenAsync(engine, connection, cancellationToken).ConfigureAwait(false);
             EmitVerbose($"connect {connection.Trace}");
             if (connection.Trace.ColdBooted)
             {

@@ -13,6 +13,15 @@ internal static class OpenSessions
 {
     private static readonly ConcurrentDictionary<string, OpenSession> Sessions = new(StringComparer.Ordinal);
 
+    /// <summary>Writes the box's pinned host key where the session's ssh reads it, and opens the session (heartbeating from now on).</summary>
+    public static async Task<OpenSession> OpenAsync(ShellboxEngine engine, BoxConnection connection, CancellationToken cancellationToken)
+    {
+        var knownHosts = Path.Combine(engine.Settings.StateDirectory, "sessions", connection.SessionId + ".known_hosts");
+        Directory.CreateDirectory(Path.GetDirectoryName(knownHosts)!);
+        await File.WriteAllTextAsync(knownHosts, connection.Endpoint.HostKey + "\n", cancellationToken).ConfigureAwait(false);
+        return Open(engine, connection, knownHosts);
+    }
+
     public static OpenSession Open(ShellboxEngine engine, BoxConnection connection, string knownHostsFile)
     {
         var session = new OpenSession(engine, connection, knownHostsFile);
