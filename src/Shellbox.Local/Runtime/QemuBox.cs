@@ -159,25 +159,39 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
             return false;
         }
 
-        // The clock alone (a returning box) is one program: every process started costs tens of ms of emulated CPU.
-        if (setClock && hostname is null)
-        {
-            return await TryAgentAsync(site, "/bin/date", ["-s", "@" + Now()], "date", captureOutput: false, GuestAgentTimeout, cancellationToken).ConfigureAwait(false) is not null;
-        }
+        // The clock is one program (every process started costs tens of ms of emulated CPU; qemu-ga's guest-set-time
+        // would run hwclock too); the hostname is written with the agent's file commands, which start none.
+        return await TryAgentAsync(
+            site,
+            setClock ? "date" : "hostname",
+            async (agent, ct) =>
+            {
+                if (setClock && (await GuestAgent.RunAsync(agent, "/bin/date", ["-s", "@" + Now()], captureOutput: false, ct).ConfigureAwait(false)).ExitCode is not 0 and var exit)
+                {
+                    return new GuestAgentResult(exit, "");
+                }
 
-        // $1: the time (seconds since the epoch, to the millisecond) or empty; $2: a validated hostname.
-        // Guests built before shellbox-hostname existed keep their hostname rather than fail.
-        const string Script = "[ -z \"$1\" ] || date -s \"@$1\" >/dev/null || exit 1; [ ! -x /sbin/shellbox-hostname ] || exec /sbin/shellbox-hostname \"$2\"";
-        return await TryAgentAsync(site, "/bin/sh", ["-c", Script, "shellbox-settle", setClock ? Now() : "", hostname ?? ""], "shellbox-settle", captureOutput: false, GuestAgentTimeout, cancellationToken).ConfigureAwait(false) is not null;
+                if (hostname is not null)
+                {
+                    await GuestHostname.SetAsync(agent, hostname, ct).ConfigureAwait(false);
+                }
+
+                return new GuestAgentResult(0, "");
+            },
+            GuestAgentTimeout,
+            cancellationToken).ConfigureAwait(false) is not null;
     }
 
     /// <summary>Runs PROGRAM with ARGUMENTS through the box's guest agent; its result when it exited 0, else null (logged, named STEP: the caller falls back to SSH).</summary>
-    private static async Task<GuestAgentResult?> TryAgentAsync(BoxSite site, string program, string[] arguments, string step, bool captureOutput, TimeSpan timeout, CancellationToken cancellationToken)
+    private static Task<GuestAgentResult?> TryAgentAsync(BoxSite site, string program, string[] arguments, string step, bool captureOutput, TimeSpan timeout, CancellationToken cancellationToken) =>
+        TryAgentAsync(site, step, (agent, ct) => GuestAgent.RunAsync(agent, program, arguments, captureOutput, ct), timeout, cancellationToken);
+
+    /// <summary>Does STEP's WORK through the box's guest agent; its result when it ended with exit 0, else null (logged: the caller falls back to SSH).</summary>
+    private static async Task<GuestAgentResult?> TryAgentAsync(BoxSite site, string step, Func<GuestAgentConnection, CancellationToken, Task<GuestAgentResult>> work, TimeSpan timeout, CancellationToken cancellationToken)
     {
         try
         {
-            var result = await GuestAgent.RunAsync(
-                LocalFiles.Socket(site.RunFolder, LocalFiles.GuestAgent), program, arguments, captureOutput, timeout, cancellationToken).ConfigureAwait(false);
+            var result = await GuestAgent.WithAgentAsync(LocalFiles.Socket(site.RunFolder, LocalFiles.GuestAgent), timeout, work, cancellationToken).ConfigureAwait(false);
             if (result?.ExitCode == 0)
             {
                 return result;

@@ -113,6 +113,27 @@ public sealed class DebianGuestTests(DebianGoldenFixture golden) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task A_claimed_running_box_is_named_through_its_guest_agent_in_the_kernel_etc_hostname_and_etc_hosts_with_no_SSH_login()
+    {
+        // GIVEN a ready pair's running box, still called shellbox, whose /etc/hosts has a line of the user's own
+        await NewBoxAsync("a", null);
+        var paired = await runtime.ResumeAsync("instance-a", "volume-a");
+        await AsLoginUserAsync(paired, "echo '10.9.8.7 my-build-host' | sudo -n tee -a /etc/hosts >/dev/null");
+        var logins = await RootLoginsAsync(paired);
+
+        // WHEN a connect claims it for box dev55
+        var claimed = await runtime.ResumeAsync("instance-a", "volume-a", "dev55", CancellationToken.None);
+
+        // THEN the kernel, /etc/hostname and the 127.0.1.1 line say dev55, the rest of /etc/hosts is as it was, the name
+        // resolves, and the control plane logged in as nobody for it (the guest agent's file commands did it)
+        var lines = (await AsLoginUserAsync(claimed, "hostname; cat /etc/hostname; cat /etc/hosts; getent hosts dev55")).Split('\n');
+        Assert.Equal(
+            ["dev55", "dev55", "127.0.0.1\tlocalhost", "127.0.1.1\tdev55", "::1\t\tlocalhost ip6-localhost ip6-loopback", "10.9.8.7 my-build-host", "127.0.1.1       dev55"],
+            lines);
+        Assert.Equal(logins, await RootLoginsAsync(claimed));
+    }
+
+    [Fact]
     public async Task Two_clones_make_their_own_host_keys_machine_ids_and_random_numbers()
     {
         await NewBoxAsync("a", "one");
