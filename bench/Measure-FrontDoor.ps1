@@ -50,7 +50,7 @@ function Start-VariantSshd($Sshd, [string] $Name, [scriptblock] $ForceCommand, [
     $variant = [pscustomobject]@{ Work = $Sshd.Work; Port = $port; User = $Sshd.User; Process = $process }
     $script:variants += , $variant
     $deadline = (Get-Date).AddSeconds(10)
-    while ((Invoke-ShellboxSsh $variant alice '').ExitCode -ne 0) {
+    while ((Invoke-ShellboxSsh $variant alice 'help').ExitCode -ne 0) {
         if ((Get-Date) -gt $deadline -or $process.HasExited) { throw "sshd ($Name) did not start; see $($Sshd.Work)/sshd.$Name.log." }
         Start-Sleep -Milliseconds 100
     }

@@ -29,76 +29,22 @@
 [CmdletBinding()]
 param()
 
-# Every login runs this: only .NET calls until the module is needed (no cmdlet or module auto-loading, each of
-# which costs tens of milliseconds), and the module only when no front door answers.
+# Every login runs this: the front door's path loads one small assembly (not the module) and calls it twice; only
+# when no front door answers is the module imported, to do the same work here.
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
+[void][Reflection.Assembly]::LoadFrom([IO.Path]::Combine($PSScriptRoot, '..', 'Shellbox.PowerShell.dll'))
 
-function Stop-WithError([string] $Message, [int] $Code) {
-    [Console]::Error.WriteLine("shellbox: $Message")
-    exit $Code
-}
-
-# The public key the user authenticated with, as 'TYPE BASE64'.
-$authFile = $env:SSH_USER_AUTH
-if (-not $authFile -or -not [IO.File]::Exists($authFile)) { Stop-WithError 'the bastion is misconfigured: sshd must set ExposeAuthInfo yes.' 3 }
-$authKey = $null
-foreach ($line in [IO.File]::ReadAllLines($authFile)) {
-    $m = [regex]::Match($line, '^publickey\s+(\S+)\s+([A-Za-z0-9+/=]+)')
-    if ($m.Success) { $authKey = "$($m.Groups[1].Value) $($m.Groups[2].Value)"; break }
-}
-if (-not $authKey) { Stop-WithError 'Shellbox accepts public-key authentication only.' 3 }
+# The public key the user authenticated with, as 'TYPE BASE64' (null: the one line is written).
+$authKey = [Shellbox.PowerShell.FrontDoor.SshWrapper]::AuthKey($env:SSH_USER_AUTH)
+if ($null -eq $authKey) { exit 3 }
 $original = [string]$env:SSH_ORIGINAL_COMMAND
 
-# Runs ssh to the box on this process's own terminal (stdin, stdout, stderr as sshd gave them); its exit code.
-function Invoke-BoxSsh([Collections.Generic.List[string]] $Arguments) {
-    $start = [Diagnostics.ProcessStartInfo]::new('ssh')
-    $start.UseShellExecute = $false
-    foreach ($a in $Arguments) { $start.ArgumentList.Add($a) }
-    $ssh = [Diagnostics.Process]::Start($start)
-    $ssh.WaitForExit()
-    $ssh.ExitCode
-}
-
-# The front door: one JSON request line; then lines {"out"}, {"err"}, and {"exit"} or {"ssh"} (see FrontDoorProtocol).
-# SHELLBOX_FRONTDOOR=off (sshd_config SetEnv) makes every login do the work in its own process, front door or not.
-$socketPath = if ($env:SHELLBOX_HOME -and $env:SHELLBOX_FRONTDOOR -ne 'off') { [IO.Path]::Combine($env:SHELLBOX_HOME, 'frontdoor.sock') }
-$socket = $null
-if ($socketPath -and [IO.File]::Exists($socketPath)) {
-    $socket = [Net.Sockets.Socket]::new([Net.Sockets.AddressFamily]::Unix, [Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Unspecified)
-    try { $socket.Connect([Net.Sockets.UnixDomainSocketEndPoint]::new($socketPath)) }
-    catch { $socket.Dispose(); $socket = $null } # left by a front door that stopped: do the work here
-}
-if ($socket) {
-    $stream = [Net.Sockets.NetworkStream]::new($socket, $true)
-    $utf8 = [Text.UTF8Encoding]::new($false)
-    $reader = [IO.StreamReader]::new($stream, $utf8)
-    $writer = [IO.StreamWriter]::new($stream, $utf8)
-    $writer.NewLine = "`n"
-    $request = [Collections.Generic.Dictionary[string, object]]::new()
-    $request['key'] = $authKey
-    $request['command'] = $original
-    $request['interactive'] = -not [Console]::IsInputRedirected -and -not [Console]::IsOutputRedirected
-    $writer.WriteLine([Text.Json.JsonSerializer]::Serialize($request, [Collections.Generic.Dictionary[string, object]]))
-    $writer.Flush()
-    while ($null -ne ($line = $reader.ReadLine())) {
-        foreach ($reply in [Text.Json.JsonDocument]::Parse($line).RootElement.EnumerateObject()) {
-            switch ($reply.Name) {
-                'out' { [Console]::Out.WriteLine($reply.Value.GetString()) }
-                'err' { [Console]::Error.WriteLine($reply.Value.GetString()) }
-                'exit' { exit $reply.Value.GetInt32() }
-                'ssh' {
-                    $arguments = [Collections.Generic.List[string]]::new()
-                    foreach ($a in $reply.Value.EnumerateArray()) { $arguments.Add($a.GetString()) }
-                    $code = Invoke-BoxSsh $arguments
-                    # The front door releases the session (the last one out suspends the box) once this process has gone.
-                    try { $writer.WriteLine("{`"exit`":$code}"); $writer.Flush() } catch { }
-                    exit $code
-                }
-            }
-        }
-    }
-    Stop-WithError "the bastion's front door stopped answering ($([DateTime]::UtcNow.ToString('u'))); try again." 1
+# The front door, on $SHELLBOX_HOME/frontdoor.sock. SHELLBOX_FRONTDOOR=off (sshd_config SetEnv) makes every login
+# do the work in its own process, front door or not.
+if ($env:SHELLBOX_HOME -and $env:SHELLBOX_FRONTDOOR -ne 'off') {
+    $code = [Shellbox.PowerShell.FrontDoor.SshWrapper]::TryFrontDoor([IO.Path]::Combine($env:SHELLBOX_HOME, 'frontdoor.sock'), $authKey, $original)
+    if ($null -ne $code) { exit $code }
 }
 
 try {
@@ -106,6 +52,7 @@ try {
     $code = Invoke-ShellboxSshCommand -PublicKey $authKey -Command $original
 }
 catch {
-    Stop-WithError "the bastion cannot read its state ($($_.Exception.GetType().Name) at $([DateTime]::UtcNow.ToString('u'))); try again, or tell the operator." 1
+    [Console]::Error.WriteLine("shellbox: the bastion cannot read its state ($($_.Exception.GetType().Name) at $([DateTime]::UtcNow.ToString('u'))); try again, or tell the operator.")
+    exit 1
 }
 exit $code
