@@ -130,27 +130,36 @@ echo 3 >/proc/sys/vm/drop_caches
 EOF
 cat >"$F/shellbox-rekey" <<'EOF'
 #!/bin/sh
-# shellbox-rekey [SEED [HOSTNAME]]: run once at a clone's first resume (through the guest agent, else over SSH). Clones share the golden's
-# RAM, hence its RNG state, host key and machine-id: mix in SEED (random text from the control plane),
-# force a reseed, make a new host key and machine-id, take the box's name, have sshd load the new key
+# shellbox-rekey [SEED [HOSTNAME [--no-wait]]]: run once at a clone's first resume (through the guest agent, else over
+# SSH). Clones share the golden's RAM, hence its RNG state, host key and machine-id: mix in SEED (random text from the
+# control plane), force a reseed, make a new host key and machine-id, take the box's name, have sshd load the new key
 # (SIGHUP: it re-executes itself; open sessions are its children's and survive), print the new public key.
+# Under TCG every process started costs tens of milliseconds: only shellbox-reseed, ssh-keygen and sync are started,
+# the rest is the shell's builtins.
 set -e
 [ -z "$1" ] || printf '%s' "$1" >/dev/urandom
 /usr/sbin/shellbox-reseed
-rm -f /etc/ssh/ssh_host_*
-ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key
-od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >/etc/machine-id.new
-echo >>/etc/machine-id.new
-mv /etc/machine-id.new /etc/machine-id
+# The golden's only host key is overwritten (ssh-keygen asks first: the here-document says yes).
+K=/etc/ssh/ssh_host_ed25519_key
+ssh-keygen -q -t ed25519 -N '' -f $K >/dev/null <<YES
+y
+YES
+# A random (version 4) UUID from the reseeded kernel RNG, as systemd makes one: 32 hex digits without the dashes.
+IFS=- read -r a b c d e </proc/sys/kernel/random/uuid
+printf '%s%s%s%s%s\n' "$a" "$b" "$c" "$d" "$e" >/etc/machine-id
 [ -z "$2" ] || /usr/sbin/shellbox-hostname "$2"
+# sshd writes its pid file once its re-executed self listens again (it removes it as it re-executes; emptied here for
+# an sshd that would not): the file says when.
+read -r pid </run/sshd.pid
+: >/run/sshd.pid
+kill -HUP "$pid"
+# Meanwhile (sshd re-executing takes ~0.3 s under TCG) the new key and machine-id go to the disk.
 sync
-# Return once the re-executed sshd listens: its listening socket is a new one (another inode). Faster under
-# TCG than `systemctl restart ssh`, which first runs `sshd -t`.
-listener() { awk '$2 ~ /:0016$/ && $4 == "0A" {print $10}' /proc/net/tcp /proc/net/tcp6 | sort | head -n1; }
-old=$(listener)
-kill -HUP "$(cat /run/sshd.pid)"
-i=0; while [ $i -lt 200 ]; do new=$(listener); [ -n "$new" ] && [ "$new" != "$old" ] && break; sleep 0.02; i=$((i+1)); done
-cut -d' ' -f1-2 /etc/ssh/ssh_host_ed25519_key.pub
+read -r kind key _ <$K.pub
+echo "$kind $key"
+# Return once the re-executed sshd listens, unless the caller waits for the pid file itself (the guest agent's file
+# commands start no process; a poll here starts sleep).
+[ "$3" = --no-wait ] || while [ ! -s /run/sshd.pid ]; do sleep 0.05; done
 EOF
 # shellbox-reseed: ioctl(open("/dev/urandom"), RNDRESEEDCRNG). Writing to /dev/urandom only mixes into the
 # input pool (Linux >= 5.18): without a forced reseed, clones resumed from one RAM image draw the same bytes.

@@ -69,9 +69,24 @@ internal sealed class GuestAgentConnection : IAsyncDisposable
     }
 
     /// <summary>The whole content of a guest file.</summary>
-    public async Task<byte[]> ReadFileAsync(string path, CancellationToken cancellationToken)
+    public async Task<byte[]> ReadFileAsync(string path, CancellationToken cancellationToken) =>
+        await TryReadFileAsync(path, cancellationToken).ConfigureAwait(false)
+        ?? throw new IOException($"The guest has no file {path}.");
+
+    /// <summary>The whole content of a guest file; null when it does not exist.</summary>
+    public async Task<byte[]?> TryReadFileAsync(string path, CancellationToken cancellationToken)
     {
-        var handle = await OpenFileAsync(path, "r", cancellationToken).ConfigureAwait(false);
+        long handle;
+        try
+        {
+            handle = await OpenFileAsync(path, "r", cancellationToken).ConfigureAwait(false);
+        }
+        catch (GuestAgentRefusedException e) when (e.Description.EndsWith(": No such file or directory", StringComparison.Ordinal))
+        {
+            // qemu-ga reports the errno only as strerror's text (its class is GenericError).
+            return null;
+        }
+
         using var content = new MemoryStream();
         try
         {
@@ -173,10 +188,16 @@ internal sealed class GuestAgentConnection : IAsyncDisposable
             var reply = JsonNode.Parse(line) as JsonObject ?? throw new IOException($"The guest agent sent no JSON object: {line}");
             if (reply["error"] is JsonObject error)
             {
-                throw new IOException($"The guest agent refused: {error["desc"]}");
+                throw new GuestAgentRefusedException(error["desc"]?.GetValue<string>() ?? line);
             }
 
             return reply["return"] ?? throw new IOException($"The guest agent's reply has no return: {line}");
         }
     }
+}
+
+/// <summary>The guest agent answered a command with an error: <see cref="Description"/> is its "desc".</summary>
+internal sealed class GuestAgentRefusedException(string description) : IOException($"The guest agent refused: {description}")
+{
+    public string Description => description;
 }

@@ -32,6 +32,9 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
     // A new host key, a reseed and sshd's reload with the new key: about a second under TCG.
     private static readonly TimeSpan RekeyTimeout = TimeSpan.FromSeconds(30);
 
+    // sshd re-executing itself takes ~0.3 s under TCG; a poll is three file commands of the agent, no process.
+    private static readonly TimeSpan SshdPidPoll = TimeSpan.FromMilliseconds(25);
+
     public QemuMachine Machine => machine;
 
     /// <summary>The machine the volume's box runs on: this one, with the guest agent's port when its golden had it.</summary>
@@ -128,9 +131,32 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
             return null;
         }
 
-        const string Script = "date -s \"@$1\" >/dev/null && exec /sbin/shellbox-rekey \"$2\" \"$3\"";
+        // --no-wait: the script returns once it has signalled sshd, and the new sshd's pid file is polled here with file
+        // commands (a poll in the guest starts a process); the hostname is written meanwhile, also without a process.
+        // A golden older than the option ignores it and returns once sshd listens.
+        const string Script = "date -s \"@$1\" >/dev/null && exec /sbin/shellbox-rekey \"$2\" '' --no-wait";
         var seed = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
-        if (await TryAgentAsync(site, "/bin/sh", ["-c", Script, "shellbox-rekey", Now(), seed, hostname ?? ""], "shellbox-rekey", captureOutput: true, RekeyTimeout, cancellationToken).ConfigureAwait(false) is not { } result)
+        var result = await TryAgentAsync(
+            site,
+            "shellbox-rekey",
+            async (agent, ct) =>
+            {
+                var rekey = await GuestAgent.RunAsync(agent, "/bin/sh", ["-c", Script, "shellbox-rekey", Now(), seed], captureOutput: true, ct).ConfigureAwait(false);
+                if (rekey.ExitCode == 0)
+                {
+                    if (hostname is not null)
+                    {
+                        await GuestHostname.SetAsync(agent, hostname, ct).ConfigureAwait(false);
+                    }
+
+                    await WaitForSshdPidFileAsync(agent, ct).ConfigureAwait(false);
+                }
+
+                return rekey;
+            },
+            RekeyTimeout,
+            cancellationToken).ConfigureAwait(false);
+        if (result is null)
         {
             return null;
         }
@@ -142,6 +168,18 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
         }
 
         return await site.UpdateMetaAsync(m => m with { HostKey = hostKey, Hostname = hostname ?? m.Hostname }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Waits until the guest's sshd has written its pid file again: sshd removes it as it re-executes on the SIGHUP (and
+    /// shellbox-rekey empties it before), and the re-executed sshd writes it once it listens with the new host key.
+    /// </summary>
+    private static async Task WaitForSshdPidFileAsync(GuestAgentConnection agent, CancellationToken cancellationToken)
+    {
+        while ((await agent.TryReadFileAsync("/run/sshd.pid", cancellationToken).ConfigureAwait(false))?.Length is null or 0)
+        {
+            await Task.Delay(SshdPidPoll, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>The hostname the box must take: its name, when that is not its hostname yet (and can be one).</summary>

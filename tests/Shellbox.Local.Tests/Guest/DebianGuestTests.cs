@@ -141,13 +141,18 @@ public sealed class DebianGuestTests(DebianGoldenFixture golden) : IAsyncLifetim
         var boxes = await Task.WhenAll(runtime.ResumeAsync("instance-a", "volume-a"), runtime.ResumeAsync("instance-b", "volume-b"));
 
         Assert.NotEqual(boxes[0].HostKey.Split(' ')[^1], boxes[1].HostKey.Split(' ')[^1]);
-        var probe = "cat /etc/machine-id; head -c 16 /dev/urandom | od -An -tx1 | tr -d ' '; cut -d' ' -f2 /etc/ssh/ssh_host_ed25519_key.pub";
+        var probe = "cat /etc/machine-id; head -c 16 /dev/urandom | od -An -tx1 | tr -d ' '; cut -d' ' -f2 /etc/ssh/ssh_host_ed25519_key.pub; "
+            + "hostname; cat /etc/hostname; grep '^127.0.1.1' /etc/hosts; ls /etc/ssh | grep -c '^ssh_host_'";
         var a = (await AsRootAsync(boxes[0], probe)).Split('\n');
         var b = (await AsRootAsync(boxes[1], probe)).Split('\n');
         Assert.Matches("^[0-9a-f]{32}$", a[0]);
         Assert.NotEqual(a[0], b[0]);
         Assert.NotEqual(a[1], b[1]);
         Assert.NotEqual(a[2], b[2]);
+
+        // Each took its name at its first resume (kernel, /etc/hostname, /etc/hosts) and has one host key (and its .pub).
+        Assert.Equal(["one", "one", "127.0.1.1\tone", "2"], a[3..]);
+        Assert.Equal(["two", "two", "127.0.1.1\ttwo", "2"], b[3..]);
 
         // The key sshd presents is the one the box made, pinned by the control plane.
         Assert.EndsWith(a[2], boxes[0].HostKey, StringComparison.Ordinal);
