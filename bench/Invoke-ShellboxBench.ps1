@@ -52,8 +52,9 @@ if (-not $SkipRuntime -and -not $FrontDoorOnly -and (Test-Path (Join-Path $PSScr
 $work = New-TestStateDirectory 'shellbox-bench'
 $state = Join-Path $work 'state'
 New-Item -ItemType Directory $state | Out-Null
-$config = @{ pool = 'Dev'; poolBounds = @{ minFreeInstances = 1; maxFreeInstances = 2; maxTotalInstances = 3; minFreeVolumes = 1; maxFreeVolumes = 3; maxTotalVolumes = 4 * $Cycles + 4 }
-             lingerSeconds = 0; local = @{ maxSlots = 3; basePort = (Get-Random -Minimum 30000 -Maximum 32700) } }
+# Two ready pairs per cycle: the front door figures take a new box with the module per login and one through the front door.
+$config = @{ pool = 'Dev'; poolBounds = @{ minFreeInstances = 2; maxFreeInstances = 3; maxTotalInstances = 4; minFreeVolumes = 2; maxFreeVolumes = 4; maxTotalVolumes = 4 * $Cycles + 8 }
+             lingerSeconds = 0; local = @{ maxSlots = 4; basePort = (Get-Random -Minimum 30000 -Maximum 32700) } }
 function Set-Linger([int] $Seconds) { $config.lingerSeconds = $Seconds; $config | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $state 'shellbox.json') }
 Set-Linger 0
 $PSDefaultParameterValues['*-Shellbox*:StateDirectory'] = $state

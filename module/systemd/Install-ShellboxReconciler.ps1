@@ -1,9 +1,10 @@
 #Requires -Version 7.4
 <#
 .SYNOPSIS
-    Installs and starts shellbox-reconcile.service: the pool reconcile loop of this bastion, restarted if it dies.
+    Installs and starts shellbox-reconcile.service: the pool reconcile loop of this bastion, restarted if it dies;
+    with -Service FrontDoor, shellbox-frontdoor.service: the front door the ssh wrapper hands logins to.
 .DESCRIPTION
-    Writes the unit (from shellbox-reconcile.service beside this script, with this pwsh and this module filled in)
+    Writes the unit (from shellbox-reconcile.service or shellbox-frontdoor.service beside this script, with this pwsh and this module filled in)
     and its environment file (the state folder), then runs systemctl daemon-reload and enable --now. -WhatIf shows
     both files and the commands and writes nothing; -NoStart writes the files but leaves systemctl alone (an image
     build, a machine where systemd is not running). Returns what it wrote.
@@ -11,9 +12,14 @@
     sudo pwsh -File /opt/shellbox/Shellbox/systemd/Install-ShellboxReconciler.ps1 -StateDirectory /var/lib/shellbox
 .EXAMPLE
     ./Install-ShellboxReconciler.ps1 -StateDirectory /var/lib/shellbox -WhatIf
+.EXAMPLE
+    sudo pwsh -File /opt/shellbox/Shellbox/systemd/Install-ShellboxReconciler.ps1 -Service FrontDoor -StateDirectory /var/lib/shellbox -User shellbox
 #>
 [CmdletBinding(SupportsShouldProcess)]
 param(
+    # Which service: the reconcile loop (default) or the front door.
+    [ValidateSet('Reconciler', 'FrontDoor')]
+    [string] $Service = 'Reconciler',
     # The state folder the service reconciles (SHELLBOX_HOME in the environment file); default as the cmdlets resolve it.
     [string] $StateDirectory,
     # The wait between passes; default: the pool's CheckInterval.
@@ -21,7 +27,8 @@ param(
     # The account the service runs as; default: this one.
     [string] $User = (& id -un),
     [string] $UnitDirectory = '/etc/systemd/system',
-    [string] $EnvironmentFile = '/etc/shellbox/reconcile.env',
+    # Default: /etc/shellbox/reconcile.env, or frontdoor.env for the front door.
+    [string] $EnvironmentFile,
     # The pwsh to run: a path, or the dotnet host and pwsh.dll; default: the pwsh running this script.
     [string[]] $Pwsh,
     # Write the files only; do not call systemctl.
@@ -30,7 +37,9 @@ param(
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
-$unitName = 'shellbox-reconcile.service'
+$unitName, $script = if ($Service -eq 'FrontDoor') { 'shellbox-frontdoor.service', 'shellbox-frontdoor.ps1' } else { 'shellbox-reconcile.service', 'shellbox-reconcile.ps1' }
+if (-not $EnvironmentFile) { $EnvironmentFile = if ($Service -eq 'FrontDoor') { '/etc/shellbox/frontdoor.env' } else { '/etc/shellbox/reconcile.env' } }
+if ($Service -eq 'FrontDoor' -and $PSBoundParameters.ContainsKey('Interval')) { throw '-Interval is the reconciler''s; the front door has none.' }
 
 if (-not $StateDirectory) {
     $StateDirectory = if ($env:SHELLBOX_HOME) { $env:SHELLBOX_HOME }
@@ -51,7 +60,7 @@ function ConvertTo-UnitWord([string] $Word) {
     return '"' + $word.Replace('\', '\\').Replace('"', '\"') + '"'
 }
 
-$arguments = @($Pwsh) + @('-NoProfile', '-NonInteractive', '-File', (Join-Path $PSScriptRoot 'shellbox-reconcile.ps1'))
+$arguments = @($Pwsh) + @('-NoProfile', '-NonInteractive', '-File', (Join-Path $PSScriptRoot $script))
 if ($PSBoundParameters.ContainsKey('Interval')) { $arguments += @('-Interval', $Interval.ToString()) }
 $unit = (Get-Content -Raw (Join-Path $PSScriptRoot $unitName)).
     Replace('@USER@', $User).

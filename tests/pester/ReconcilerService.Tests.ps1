@@ -82,3 +82,53 @@ Describe 'shellbox-reconcile.ps1 (what the unit runs)' {
         (Get-ShellboxPool -StateDirectory $state | Where-Object Pool -eq 'instance').Total | Should -Be 1
     }
 }
+
+Describe 'the front door''s unit (Install-ShellboxReconciler.ps1 -Service FrontDoor) and what it runs' {
+    It '-NoStart writes a unit systemd-analyze verify accepts, running the front door script with the state folder of its environment file' {
+        $run = Invoke-ChildPwsh ("`$r = & '$Installer' -Service FrontDoor -StateDirectory '$Work/state dir' -UnitDirectory '$Work/door/units' " +
+            "-EnvironmentFile '$Work/door/etc/frontdoor.env' -NoStart; `$r | ConvertTo-Json")
+        $run.ExitCode | Should -Be 0 -Because $run.Error
+        $unitPath = "$Work/door/units/shellbox-frontdoor.service"
+        $unit = Get-Content -Raw $unitPath
+        $unit | Should -Not -Match '@[A-Z_]+@'
+        ($unit -split "`n" | Where-Object { $_ -like 'ExecStart=*' }) | Should -Match ([regex]::Escape((Join-Path (Split-Path $ModulePath) 'systemd/shellbox-frontdoor.ps1')))
+        $unit | Should -Match '(?m)^KillMode=process$'
+        Get-Content -Raw "$Work/door/etc/frontdoor.env" | Should -Match "(?m)^SHELLBOX_HOME=$([regex]::Escape("$Work/state dir"))$"
+        $verify = & systemd-analyze verify $unitPath 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because "$verify"
+
+        $refused = Invoke-ChildPwsh "& '$Installer' -Service FrontDoor -Interval 00:00:20 -UnitDirectory '$Work/door2/units' -EnvironmentFile '$Work/door2/env' -NoStart"
+        $refused.ExitCode | Should -Not -Be 0
+        Test-Path "$Work/door2" | Should -BeFalse -Because 'a refused install writes nothing'
+    }
+
+    It 'serves on the socket in the state folder, a line per request, and ends cleanly on SIGTERM, taking its socket with it' {
+        $state = Join-Path $Work 'door-state'
+        $pwsh = Get-PwshCommand
+        $start = [Diagnostics.ProcessStartInfo]::new($pwsh[0])
+        foreach ($a in @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', (Join-Path (Split-Path $ModulePath) 'systemd/shellbox-frontdoor.ps1'), '-DrainTimeout', '00:00:05')) { $start.ArgumentList.Add($a) }
+        $start.Environment['SHELLBOX_HOME'] = $state
+        $start.RedirectStandardOutput = $true; $start.RedirectStandardError = $true
+        $process = [Diagnostics.Process]::Start($start)
+        $stderr = $process.StandardError.ReadToEndAsync()
+        $stdout = $process.StandardOutput.ReadToEndAsync()
+        $socket = Join-Path $state 'frontdoor.sock'
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while (-not (Test-Path $socket) -and [DateTime]::UtcNow -lt $deadline -and -not $process.HasExited) { Start-Sleep -Milliseconds 100 }
+            Test-Path $socket | Should -BeTrue -Because $(if ($process.HasExited) { $stderr.Result } else { 'it listens within 60 s' })
+            # The wrapper's compiled half asks it, as a login would (the key is made up: whoami derives the id from it).
+            [void][Reflection.Assembly]::LoadFrom((Join-Path (Split-Path $ModulePath) 'Shellbox.PowerShell.dll'))
+            $key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl'
+            [Shellbox.PowerShell.FrontDoor.SshWrapper]::TryFrontDoor($socket, $key, 'list') | Should -Be 0
+            & kill -TERM $process.Id
+            $process.WaitForExit(30000) | Should -BeTrue
+        }
+        finally { if (-not $process.HasExited) { $process.Kill() } }
+
+        $process.ExitCode | Should -Be 0 -Because $stderr.Result
+        $stdout.Result | Should -Match 'front door: list exit=0'
+        $stdout.Result | Should -Match 'stopped listening'
+        Test-Path $socket | Should -BeFalse
+    }
+}
