@@ -69,7 +69,7 @@ function Measure-Ssh($Sshd, [string] $Command) {
 function Start-BenchFrontDoor {
     $pwsh = Get-PwshCommand
     $start = [Diagnostics.ProcessStartInfo]::new($pwsh[0])
-    foreach ($a in @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', "Import-Module '$ModulePath'; Start-ShellboxFrontDoor -StateDirectory '$State'")) { $start.ArgumentList.Add($a) }
+    foreach ($a in @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', "Import-Module '$ModulePath'; Start-ShellboxFrontDoor -StateDirectory '$State' -Verbose 4>&1 | ForEach-Object { [IO.File]::AppendAllText('$script:frontDoorLog', `"`$_`n`") }")) { $start.ArgumentList.Add($a) }
     $start.Environment['POWERSHELL_TELEMETRY_OPTOUT'] = '1'
     $process = [Diagnostics.Process]::Start($start)
     $deadline = (Get-Date).AddSeconds(60)
@@ -90,6 +90,18 @@ function Wait-Suspended([string] $Name) {
 
 $script:variants = @()
 $frontDoor = $null
+$script:frontDoorLog = Join-Path $Work 'frontdoor.log'
+
+# The front door's own account of its connects (its log line per connect: the path and each step's ms), p50 per path.
+function Write-FrontDoorSteps {
+    $connects = @(Get-Content $script:frontDoorLog -ErrorAction Ignore | Where-Object { $_ -match 'front door: connect correlation=\S+ path=(?<path>\S+) (?<steps>.*)$' } |
+        ForEach-Object { $path = $Matches.path; $steps = [ordered]@{}; foreach ($m in [regex]::Matches($Matches.steps, '(\w+)=(\d+)')) { $steps[$m.Groups[1].Value] = [double]$m.Groups[2].Value }; [pscustomobject]@{ Path = $path; Steps = $steps } })
+    foreach ($group in $connects | Group-Object Path) {
+        $names = @($group.Group | ForEach-Object { $_.Steps.Keys } | Select-Object -Unique)
+        '  front door''s own steps, {0} (n={1}), p50: {2}' -f $group.Name, $group.Count,
+            (($names | ForEach-Object { $n = $_; '{0} {1:0}' -f $n, (Get-Percentile @($group.Group | Where-Object { $_.Steps.Contains($n) } | ForEach-Object { $_.Steps[$n] }) 50) }) -join ', ')
+    }
+}
 # The wrapper's environment as module/ssh/sshd_config.example sets it.
 $sshd = Start-ShellboxSshd -Work $Work -State $State -ModulePath $ModulePath -Users @('alice') -Environment @{ POWERSHELL_TELEMETRY_OPTOUT = '1' }
 try {
@@ -151,6 +163,7 @@ try {
         if ($name -notlike '*connect*' -and $name -ne $referenceName) { $previous = $p50 }
         if ($name -eq $names[5]) { $previous = Get-Percentile $steps[$names[1]] 50 } # the front door's help beside bare pwsh
     }
+    Write-FrontDoorSteps
 }
 finally {
     if ($frontDoor -and -not $frontDoor.HasExited) { & kill -TERM $frontDoor.Id; $frontDoor.WaitForExit(30000) | Out-Null }
