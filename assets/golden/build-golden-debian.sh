@@ -177,6 +177,15 @@ echo "$1" >/etc/hostname
 hostname "$1"
 sed -i "s/^127\.0\.1\.1\s.*/127.0.1.1\t$1/" /etc/hosts
 EOF
+# qemu-ga's guest-set-time sets the clock itself (settimeofday), then runs /sbin/hwclock -w, which waits up to a second
+# for the RTC's next second. A box's RTC is QEMU's, which follows the host's clock: -w alone is done at once here, any
+# other use goes to util-linux's hwclock (diverted, so an upgrade of util-linux-extra leaves this one in place).
+cat >"$F/shellbox-hwclock" <<'EOF'
+#!/bin/sh
+# shellbox-hwclock: `hwclock -w` does nothing on a Shellbox box (QEMU's RTC follows the host's clock); the rest is hwclock's.
+[ "$*" = -w ] && exit 0
+exec /sbin/hwclock.util-linux "$@"
+EOF
 cat >"$F/sshd.conf" <<'EOF'
 # Shellbox: keys only; one ed25519 host key (made at the first boot, and again for each clone).
 HostKey /etc/ssh/ssh_host_ed25519_key
@@ -197,6 +206,8 @@ cat >"$F/customize" <<EOF
 set -e
 R=\$1 F=$F
 install -m 755 \$F/shellbox-boot \$F/shellbox-ready \$F/shellbox-settle \$F/shellbox-rekey \$F/shellbox-reseed \$F/shellbox-hostname "\$R/usr/sbin/"
+chroot "\$R" dpkg-divert --quiet --local --rename --divert /sbin/hwclock.util-linux --add /sbin/hwclock
+install -m 755 \$F/shellbox-hwclock "\$R/sbin/hwclock"
 install -m 644 \$F/shellbox-boot.service \$F/shellbox-ready.service "\$R/etc/systemd/system/"
 install -m 644 \$F/sshd.conf "\$R/etc/ssh/sshd_config.d/shellbox.conf"
 # sshd -r: no re-execution per connection. Under TCG a re-executed sshd (dynamic linking, OpenSSL set-up)

@@ -74,7 +74,11 @@ internal sealed class GuestAgentConnection : IAsyncDisposable
         ?? throw new IOException($"The guest has no file {path}.");
 
     /// <summary>The whole content of a guest file; null when it does not exist.</summary>
-    public async Task<byte[]?> TryReadFileAsync(string path, CancellationToken cancellationToken)
+    public Task<byte[]?> TryReadFileAsync(string path, CancellationToken cancellationToken) =>
+        TryReadFileAsync(path, int.MaxValue, cancellationToken);
+
+    /// <summary>The first bytes of a guest file, up to about <paramref name="limit"/>; null when it does not exist.</summary>
+    public async Task<byte[]?> TryReadFileAsync(string path, int limit, CancellationToken cancellationToken)
     {
         long handle;
         try
@@ -92,10 +96,11 @@ internal sealed class GuestAgentConnection : IAsyncDisposable
         {
             while (true)
             {
-                var read = await ExecuteAsync("guest-file-read", new JsonObject { ["handle"] = handle, ["count"] = ReadChunk }, cancellationToken).ConfigureAwait(false);
+                var count = (int)Math.Min(ReadChunk, limit - content.Length);
+                var read = await ExecuteAsync("guest-file-read", new JsonObject { ["handle"] = handle, ["count"] = count }, cancellationToken).ConfigureAwait(false);
                 var data = Convert.FromBase64String(read["buf-b64"]?.GetValue<string>() ?? "");
                 content.Write(data);
-                if (read["eof"]?.GetValue<bool>() == true || data.Length == 0)
+                if (read["eof"]?.GetValue<bool>() == true || data.Length == 0 || content.Length >= limit)
                 {
                     break;
                 }

@@ -131,17 +131,18 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
             return null;
         }
 
-        // --no-wait: the script returns once it has signalled sshd, and the new sshd's pid file is polled here with file
-        // commands (a poll in the guest starts a process); the hostname is written meanwhile, also without a process.
-        // A golden older than the option ignores it and returns once sshd listens.
-        const string Script = "date -s \"@$1\" >/dev/null && exec /sbin/shellbox-rekey \"$2\" '' --no-wait";
+        // The clock first (SetClockAsync); then --no-wait: the script returns once it has signalled sshd, and the new
+        // sshd's pid file is polled here with file commands (a poll in the guest starts a process); the hostname is
+        // written meanwhile, also without a process. A golden older than the option ignores it and returns once sshd listens.
         var seed = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
         var result = await TryAgentAsync(
             site,
             "shellbox-rekey",
             async (agent, ct) =>
             {
-                var rekey = await GuestAgent.RunAsync(agent, "/bin/sh", ["-c", Script, "shellbox-rekey", Now(), seed], captureOutput: true, ct).ConfigureAwait(false);
+                var rekey = await SetClockAsync(agent, ct).ConfigureAwait(false) is not 0 and var exit
+                    ? new GuestAgentResult(exit, "")
+                    : await GuestAgent.RunAsync(agent, "/sbin/shellbox-rekey", [seed, "", "--no-wait"], captureOutput: true, ct).ConfigureAwait(false);
                 if (rekey.ExitCode == 0)
                 {
                     if (hostname is not null)
@@ -197,14 +198,14 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
             return false;
         }
 
-        // The clock is one program (every process started costs tens of ms of emulated CPU; qemu-ga's guest-set-time
-        // would run hwclock too); the hostname is written with the agent's file commands, which start none.
+        // Every process started costs tens of ms of emulated CPU: the clock is guest-set-time where the golden made it
+        // quick (GuestClock), else one program; the hostname is written with the agent's file commands, which start none.
         return await TryAgentAsync(
             site,
-            setClock ? "date" : "hostname",
+            setClock ? "clock" : "hostname",
             async (agent, ct) =>
             {
-                if (setClock && (await GuestAgent.RunAsync(agent, "/bin/date", ["-s", "@" + Now()], captureOutput: false, ct).ConfigureAwait(false)).ExitCode is not 0 and var exit)
+                if (setClock && (await SetClockAsync(agent, ct).ConfigureAwait(false)) is not 0 and var exit)
                 {
                     return new GuestAgentResult(exit, "");
                 }
@@ -220,9 +221,11 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
             cancellationToken).ConfigureAwait(false) is not null;
     }
 
-    /// <summary>Runs PROGRAM with ARGUMENTS through the box's guest agent; its result when it exited 0, else null (logged, named STEP: the caller falls back to SSH).</summary>
-    private static Task<GuestAgentResult?> TryAgentAsync(BoxSite site, string program, string[] arguments, string step, bool captureOutput, TimeSpan timeout, CancellationToken cancellationToken) =>
-        TryAgentAsync(site, step, (agent, ct) => GuestAgent.RunAsync(agent, program, arguments, captureOutput, ct), timeout, cancellationToken);
+    /// <summary>Sets the guest's clock to now: guest-set-time, or `date -s` where that would be slow; the exit code of what ran.</summary>
+    private async Task<int> SetClockAsync(GuestAgentConnection agent, CancellationToken cancellationToken) =>
+        await GuestClock.TrySetAsync(agent, time.GetUtcNow(), cancellationToken).ConfigureAwait(false)
+            ? 0
+            : (await GuestAgent.RunAsync(agent, "/bin/date", ["-s", "@" + Now()], captureOutput: false, cancellationToken).ConfigureAwait(false)).ExitCode;
 
     /// <summary>Does STEP's WORK through the box's guest agent; its result when it ended with exit 0, else null (logged: the caller falls back to SSH).</summary>
     private static async Task<GuestAgentResult?> TryAgentAsync(BoxSite site, string step, Func<GuestAgentConnection, CancellationToken, Task<GuestAgentResult>> work, TimeSpan timeout, CancellationToken cancellationToken)

@@ -84,7 +84,9 @@ public sealed class DebianGuestTests(DebianGoldenFixture golden) : IAsyncLifetim
             "apt-get --version | head -n1",
             "grep -h '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -n1",
             "locale charmap",
-            "for t in curl git less vi ps ip ssh /usr/sbin/sshd; do command -v $t >/dev/null || echo missing $t; done; echo tools-checked"))).Split('\n');
+            "for t in curl git less vi ps ip ssh /usr/sbin/sshd; do command -v $t >/dev/null || echo missing $t; done; echo tools-checked",
+            // The golden's hwclock makes the guest agent's guest-set-time quick; any use but -w is util-linux's, which works.
+            "sudo -n hwclock --show --utc | grep -q '^20[0-9][0-9]-' && echo hwclock-ok"))).Split('\n');
 
         Assert.Equal("dev /home/dev /home/dev /bin/bash", lines[0]);
         Assert.StartsWith("GNU bash, version 5.", lines[1], StringComparison.Ordinal);
@@ -95,6 +97,7 @@ public sealed class DebianGuestTests(DebianGoldenFixture golden) : IAsyncLifetim
         Assert.StartsWith("deb http://deb.debian.org/debian bookworm main", lines[6], StringComparison.Ordinal);
         Assert.Equal("UTF-8", lines[7]);
         Assert.Equal("tools-checked", lines[8]); // no "missing" line before it
+        Assert.Equal("hwclock-ok", lines[9]);
     }
 
     [Fact]
