@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using Shellbox.Ssh;
@@ -103,9 +104,28 @@ public static class BoxControlMaster
     internal static Task StopAsync(string controlKeyPath, string knownHostsLine) =>
         OperatingSystem.IsWindows() || SocketPath(controlKeyPath, knownHostsLine) is not { } socket ? Task.CompletedTask : StopAsync(socket);
 
-    /// <summary>True when a master answers on the socket (ssh -O check).</summary>
-    internal static async Task<bool> IsLiveAsync(string socket) =>
-        File.Exists(socket) && await ControlAsync(socket, "check").ConfigureAwait(false) == 0;
+    /// <summary>
+    /// True when a master listens on the socket: it accepts the connection (a master that died left a socket nobody
+    /// accepts on). A connect, where `ssh -O check` would start a process on every claim of a running box.
+    /// </summary>
+    internal static async Task<bool> IsLiveAsync(string socket)
+    {
+        if (!File.Exists(socket))
+        {
+            return false;
+        }
+
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await probe.ConnectAsync(new UnixDomainSocketEndPoint(socket)).ConfigureAwait(false);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
 
     private static async Task StopAsync(string socket)
     {
