@@ -68,6 +68,38 @@ internal sealed class GuestAgentConnection : IAsyncDisposable
         return await ReplyAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Runs the commands pipelined (sent together, answered in order): one round trip through the emulated guest
+    /// instead of one each. The "return" of each, in order; when any was refused, every reply is read first (the
+    /// connection stays in step), then the first refusal throws.
+    /// </summary>
+    public async Task<IReadOnlyList<JsonNode>> ExecuteAllAsync(IReadOnlyList<(string Command, JsonObject Arguments)> commands, CancellationToken cancellationToken)
+    {
+        var lines = new StringBuilder();
+        foreach (var (command, arguments) in commands)
+        {
+            lines.Append(new JsonObject { ["execute"] = command, ["arguments"] = arguments }.ToJsonString()).Append('\n');
+        }
+
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(lines.ToString()), cancellationToken).ConfigureAwait(false);
+        var replies = new List<JsonNode>(commands.Count);
+        GuestAgentRefusedException? refused = null;
+        foreach (var _ in commands)
+        {
+            try
+            {
+                replies.Add(await ReplyAsync(cancellationToken).ConfigureAwait(false));
+            }
+            catch (GuestAgentRefusedException e)
+            {
+                refused ??= e;
+                replies.Add(JsonValue.Create(0));
+            }
+        }
+
+        return refused is null ? replies : throw refused;
+    }
+
     /// <summary>The whole content of a guest file.</summary>
     public async Task<byte[]> ReadFileAsync(string path, CancellationToken cancellationToken) =>
         await TryReadFileAsync(path, cancellationToken).ConfigureAwait(false)
