@@ -130,6 +130,8 @@ internal sealed class FrontDoorServer(string stateDirectory, string socketPath, 
         if (PeerCredentials.UserId(socket) != PeerCredentials.OwnUserId())
         {
             log("front door: refused a client of another account");
+            output.Err("shellbox: the bastion's front door serves only the account it runs as; tell the operator.");
+            output.Line(FrontDoorProtocol.Exit(1));
             return;
         }
 

@@ -65,7 +65,15 @@ public static class SshWrapper
         }
 
         using var stream = new NetworkStream(socket, ownsSocket: true);
-        stream.Write(Request(authKey, command ?? "", interactive: !Console.IsInputRedirected && !Console.IsOutputRedirected));
+        try
+        {
+            stream.Write(Request(authKey, command ?? "", interactive: !Console.IsInputRedirected && !Console.IsOutputRedirected));
+        }
+        catch (IOException)
+        {
+            return null; // it closed on us before reading anything (it refused this account): nothing was done there
+        }
+
         using var reader = new StreamReader(stream, Utf8);
         try
         {
