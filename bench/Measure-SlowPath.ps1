@@ -19,6 +19,7 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
+Import-Module (Join-Path $PSScriptRoot '../tests/pester/TestHelpers.psm1') -Force
 $state = Join-Path ([IO.Path]::GetTempPath()) "shellbox-slowpath-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
 New-Item -ItemType Directory $state | Out-Null
 @{ pool = 'Dev'
@@ -26,16 +27,8 @@ New-Item -ItemType Directory $state | Out-Null
    local = @{ guest = $Guest; maxSlots = 10; basePort = (Get-Random -Minimum 35000 -Maximum 36000) } } |
     ConvertTo-Json | Set-Content (Join-Path $state 'shellbox.json')
 
-# The goldens and control key of the xunit run (<repo>/.cache), linked in when there: a Debian golden takes minutes to build.
-$cache = Join-Path $PSScriptRoot '../.cache'
-if (Test-Path (Join-Path $cache 'keys/control_ed25519')) {
-    New-Item -ItemType Directory (Join-Path $state 'keys'), (Join-Path $state 'golden') | Out-Null
-    Get-ChildItem (Join-Path $cache 'keys') -File | ForEach-Object { New-Item -ItemType HardLink -Path (Join-Path $state "keys/$($_.Name)") -Target $_.FullName | Out-Null }
-    foreach ($golden in Get-ChildItem (Join-Path $cache 'golden') -Directory -Filter 'golden-snapshot-*') {
-        $copy = New-Item -ItemType Directory (Join-Path $state "golden/$($golden.Name)")
-        Get-ChildItem $golden.FullName -File | ForEach-Object { New-Item -ItemType HardLink -Path (Join-Path $copy $_.Name) -Target $_.FullName | Out-Null }
-    }
-}
+# The goldens and control key of the xunit run, linked in when there (a Debian golden takes minutes to build).
+Add-CachedGolden $state
 Import-Module $ModulePath -Force
 try {
     New-ShellboxGoldenSnapshot -StateDirectory $state | Out-Null

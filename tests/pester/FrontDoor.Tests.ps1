@@ -11,16 +11,8 @@ BeforeAll {
        local = @{ guest = 'debian'; maxSlots = 4; basePort = (Get-Random -Minimum 30000 -Maximum 32700) } } |
         ConvertTo-Json | Set-Content (Join-Path $State 'shellbox.json')
 
-    # The Debian golden and control key of the xunit run, linked in when there (see SshEndToEnd.Tests.ps1).
-    $cache = Join-Path (Get-RepoRoot) '.cache'
-    if (Test-Path (Join-Path $cache 'keys/control_ed25519')) {
-        New-Item -ItemType Directory (Join-Path $State 'keys'), (Join-Path $State 'golden') | Out-Null
-        Get-ChildItem (Join-Path $cache 'keys') -File | ForEach-Object { New-Item -ItemType HardLink -Path (Join-Path $State "keys/$($_.Name)") -Target $_.FullName | Out-Null }
-        foreach ($golden in Get-ChildItem (Join-Path $cache 'golden') -Directory -Filter 'golden-snapshot-*') {
-            $copy = New-Item -ItemType Directory (Join-Path $State "golden/$($golden.Name)")
-            Get-ChildItem $golden.FullName -File | ForEach-Object { New-Item -ItemType HardLink -Path (Join-Path $copy $_.Name) -Target $_.FullName | Out-Null }
-        }
-    }
+    # The goldens and control key of the xunit run, linked in when there (a Debian golden takes minutes to build).
+    Add-CachedGolden $State
 
     Import-Module (Join-Path $PSScriptRoot 'SshFixture.psm1') -Force
     $script:Sshd = Start-ShellboxSshd -Work $Work -State $State -ModulePath $ModulePath -Environment @{ POWERSHELL_TELEMETRY_OPTOUT = '1' }
@@ -72,7 +64,12 @@ BeforeAll {
 
 AfterAll {
     if ($FrontDoor -and -not $FrontDoor.HasExited) { $FrontDoor.Kill() }
-    Remove-ShellboxSshdState -Sshd $Sshd -State $State -Work $Work
+    try { Remove-ShellboxSshdState -Sshd $Sshd -State $State -Work $Work }
+    finally {
+        # One Pester process runs every file: defaults left here would point the next files' cmdlets at this state.
+        $PSDefaultParameterValues.Remove('*-Shellbox*:StateDirectory')
+        $PSDefaultParameterValues.Remove('*-Shellbox*:Confirm')
+    }
 }
 
 Describe 'the front door behind sshd' {

@@ -36,4 +36,17 @@ function Invoke-ChildPwsh([string] $Script, [hashtable] $Environment = @{}) {
     [pscustomobject]@{ Output = $stdout.Result; Error = $stderr.Result; ExitCode = $process.ExitCode }
 }
 
+# Links the goldens and control key of the xunit run (<repo>/.cache) into STATE, when there: a Debian golden takes
+# minutes to build, and New-ShellboxGoldenSnapshot then finds it current. Hard links: nothing is copied.
+function Add-CachedGolden([string] $State) {
+    $cache = Join-Path (Get-RepoRoot) '.cache'
+    if (-not (Test-Path (Join-Path $cache 'keys/control_ed25519'))) { return }
+    New-Item -ItemType Directory -Force (Join-Path $State 'keys'), (Join-Path $State 'golden') | Out-Null
+    Get-ChildItem (Join-Path $cache 'keys') -File | ForEach-Object { New-Item -ItemType HardLink -Path (Join-Path $State "keys/$($_.Name)") -Target $_.FullName | Out-Null }
+    foreach ($golden in Get-ChildItem (Join-Path $cache 'golden') -Directory -Filter 'golden-snapshot-*') {
+        $copy = New-Item -ItemType Directory (Join-Path $State "golden/$($golden.Name)")
+        Get-ChildItem $golden.FullName -File | ForEach-Object { New-Item -ItemType HardLink -Path (Join-Path $copy $_.Name) -Target $_.FullName | Out-Null }
+    }
+}
+
 Export-ModuleMember -Function *
