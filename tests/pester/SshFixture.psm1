@@ -20,6 +20,10 @@ function Start-ShellboxSshd([string] $Work, [string] $State, [string] $ModulePat
     $port = Get-Random -Minimum 20000 -Maximum 29999
     $user = [Environment]::UserName
     $wrapper = Join-Path (Split-Path $ModulePath) 'ssh/shellbox-ssh.ps1'
+    # sshd runs the ForceCommand through the account's shell, which for an ssh command sources ~/.bashrc: a HOME in the
+    # work folder keeps this machine's own start-up files out of the sessions (root's here runs pyenv, whose rehash
+    # raced itself and wrote to stderr when a burst logged in at once), and pwsh's caches in the test's folder.
+    New-Item -ItemType Directory -Force (Join-Path $Work 'home') | Out-Null
     @"
 ListenAddress 127.0.0.1
 Port $port
@@ -41,7 +45,7 @@ MaxStartups 100:30:200
 AllowStreamLocalForwarding no
 PermitTunnel no
 AllowUsers $user
-SetEnv SHELLBOX_HOME=$State $(@($Environment.Keys | Where-Object { $_ -ne 'SHELLBOX_HOME' } | ForEach-Object { "`"$_=$($Environment[$_])`"" }) -join ' ')
+SetEnv HOME=$Work/home SHELLBOX_HOME=$State $(@($Environment.Keys | Where-Object { $_ -ne 'SHELLBOX_HOME' } | ForEach-Object { "`"$_=$($Environment[$_])`"" }) -join ' ')
 ForceCommand $pwsh -NoProfile -NonInteractive -File $wrapper
 "@ | Set-Content (Join-Path $Work 'sshd_config')
     & /usr/sbin/sshd -t -f (Join-Path $Work 'sshd_config')
