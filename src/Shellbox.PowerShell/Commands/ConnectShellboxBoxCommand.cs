@@ -48,7 +48,7 @@ public sealed class ConnectShellboxBoxCommand : ShellboxBoxCmdlet
         {
             // The slow path's one line ("making your box, about N s") goes to the warning stream before the wait;
             // the ssh wrapper turns warnings into lines on stderr, so a command's stdout stays the box's alone.
-            var notices = new Notices(notice => EmitWarning(notice.ToString()));
+            var notices = new CallThroughProgress<ConnectNotice>(notice => EmitWarning(notice.ToString()));
             var connection = await new ConnectFlow(engine, notices).ConnectAsync(Owner, Name, create: !NoCreate, cancellationToken).ConfigureAwait(false);
             session = await OpenSessions.OpenAsync(engine, connection, cancellationToken).ConfigureAwait(false);
             EmitVerbose($"connect {connection.Trace}");
@@ -80,11 +80,5 @@ public sealed class ConnectShellboxBoxCommand : ShellboxBoxCmdlet
             Run(async cancellationToken => EmitVerbose($"disconnect: {await OpenSessions.CloseAsync(session, CancellationToken.None).ConfigureAwait(false)}"));
             SessionState.PSVariable.Set("global:LASTEXITCODE", exitCode);
         }
-    }
-
-    /// <summary>Calls straight through: the cmdlet's queue already carries the line to the pipeline thread, in order.</summary>
-    private sealed class Notices(Action<ConnectNotice> write) : IProgress<ConnectNotice>
-    {
-        public void Report(ConnectNotice value) => write(value);
     }
 }

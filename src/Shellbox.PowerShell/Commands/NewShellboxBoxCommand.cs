@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using Shellbox.Core.Boxes;
+using Shellbox.PowerShell.Hosting;
 using Shellbox.PowerShell.Output;
 
 namespace Shellbox.PowerShell.Commands;
@@ -29,13 +30,7 @@ public sealed class NewShellboxBoxCommand : ShellboxBoxCmdlet
 
         // As Connect-ShellboxBox: the slow path's one line goes to the warning stream before the wait (the ssh wrapper
         // writes warnings to stderr), so the box object stays alone on the output.
-        var notices = new Notices(notice => EmitWarning(notice.ToString()));
+        var notices = new CallThroughProgress<ConnectNotice>(notice => EmitWarning(notice.ToString()));
         Run(async cancellationToken => Emit(new ShellboxBoxInfo(await new BoxCatalog(engine, notices).CreateAsync(Owner, Name, cancellationToken).ConfigureAwait(false))));
-    }
-
-    /// <summary>Calls straight through: the cmdlet's queue already carries the line to the pipeline thread, in order.</summary>
-    private sealed class Notices(Action<ConnectNotice> write) : IProgress<ConnectNotice>
-    {
-        public void Report(ConnectNotice value) => write(value);
     }
 }

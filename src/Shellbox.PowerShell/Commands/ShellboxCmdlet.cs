@@ -134,7 +134,7 @@ public abstract class ShellboxCmdlet : PSCmdlet
 
     /// <summary>Progress from the library, written as progress records.</summary>
     protected IProgress<ShellboxProgress> Progress(int activityId = 1) =>
-        new SyncProgress(p => Post(() => WriteProgress(new ProgressRecord(activityId, p.Activity, p.Status) { PercentComplete = Math.Clamp(p.PercentComplete, -1, 100) })));
+        new Hosting.CallThroughProgress<ShellboxProgress>(p => Post(() => WriteProgress(new ProgressRecord(activityId, p.Activity, p.Status) { PercentComplete = Math.Clamp(p.PercentComplete, -1, 100) })));
 
     /// <summary>Asks ShouldProcess on the pipeline thread from library work.</summary>
     protected Task<bool> ShouldProcessAsync(string target, string action)
@@ -191,10 +191,4 @@ public abstract class ShellboxCmdlet : PSCmdlet
     }
 
     private static string OneLine(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
-
-    /// <summary>Progress&lt;T&gt; posts to a captured context; this calls straight through, the queue does the marshalling.</summary>
-    private sealed class SyncProgress(Action<ShellboxProgress> report) : IProgress<ShellboxProgress>
-    {
-        public void Report(ShellboxProgress value) => report(value);
-    }
 }

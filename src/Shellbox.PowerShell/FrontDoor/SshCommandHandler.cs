@@ -152,7 +152,7 @@ internal sealed class SshCommandHandler(ShellboxEngine engine, ISshCommandOutput
         return session;
     }
 
-    private Progress Notices() => new(notice => output.Err($"shellbox: {notice}"));
+    private CallThroughProgress<ConnectNotice> Notices() => new(notice => output.Err($"shellbox: {notice}"));
 
     /// <summary>
     /// Only what the user can act on is shown as written (bad name, no such box, quota, capacity, box busy); anything
@@ -177,10 +177,4 @@ internal sealed class SshCommandHandler(ShellboxEngine engine, ISshCommandOutput
     private static string Now() => DateTime.UtcNow.ToString("u", CultureInfo.InvariantCulture);
 
     private static string Time(DateTimeOffset time) => time.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
-
-    /// <summary>Calls straight through, on the thread that reports.</summary>
-    private sealed class Progress(Action<ConnectNotice> write) : IProgress<ConnectNotice>
-    {
-        public void Report(ConnectNotice value) => write(value);
-    }
 }
