@@ -56,7 +56,7 @@ internal sealed class BoxCommands(AgentEnvironment environment, TimeProvider tim
     {
         using var _ = await box.RunLockAsync(environment.RunFolder, cancellationToken).ConfigureAwait(false);
         await disk.OpenAsync(volumeId, cancellationToken).ConfigureAwait(false);
-        return new SuspendOutput(volumeId, await box.SuspendAsync(disk.Site(volumeId), cancellationToken).ConfigureAwait(false));
+        return new SuspendOutput(volumeId, await box.SuspendAsync(disk.Site(volumeId), keepProcess: false, cancellationToken).ConfigureAwait(false));
     }
 
     public StatusOutput Status(string volumeId)

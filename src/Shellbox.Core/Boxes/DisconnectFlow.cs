@@ -105,7 +105,7 @@ public sealed class DisconnectFlow(ShellboxEngine engine)
         var instance = await store.GetAsync<InstanceRecord>(box.InstanceId!, cancellationToken).ConfigureAwait(false);
         if (instance is { BoxRunning: true })
         {
-            await engine.Runtime.SuspendAsync(instance.Id, box.VolumeId, cancellationToken).ConfigureAwait(false);
+            await engine.Runtime.SuspendInPlaceAsync(instance.Id, box.VolumeId, cancellationToken).ConfigureAwait(false);
         }
 
         CrashPoints.Reach(CrashPoints.DuringSuspend);

@@ -20,12 +20,23 @@ public interface IBoxRuntime
     Task SuspendAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Suspends the box for a linger (it stays attached to the instance): its state is saved to the volume as by
+    /// <see cref="SuspendAsync"/>, and a runtime that can keeps QEMU, stopped, so that a resume in place within the
+    /// linger is a continue (no state load; connections to the box, such as a control master, live on).
+    /// <see cref="IsRunningAsync"/> is true for such a box and <see cref="SuspendAsync"/> ends it; nothing is lost
+    /// if the host dies meanwhile, since the volume holds the state. A runtime that cannot keep QEMU suspends as
+    /// <see cref="SuspendAsync"/> does (the default).
+    /// </summary>
+    Task SuspendInPlaceAsync(string instanceId, string volumeId, CancellationToken cancellationToken) =>
+        SuspendAsync(instanceId, volumeId, cancellationToken);
+
+    /// <summary>
     /// Boots the box from its disk because its saved state is lost (the host stopped without suspending it):
     /// stale RAM and device state are deleted first. Files on the disk stay; running programs are gone.
     /// </summary>
     Task<BoxEndpoint> ColdBootAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default);
 
-    /// <summary>Whether the box of the volume is running on the instance.</summary>
+    /// <summary>Whether the box of the volume is running on the instance (or its QEMU is kept stopped for a linger).</summary>
     Task<bool> IsRunningAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default);
 
     /// <summary>Runs a command inside the box as root over the control key, with a deadline.</summary>

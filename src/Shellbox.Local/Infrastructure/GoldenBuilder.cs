@@ -181,7 +181,7 @@ internal sealed class GoldenBuilder(LocalState state, LocalProviderOptions optio
             }
 
             progress?.Report(new ShellboxProgress(Activity, "Suspending the guest (RAM and device state)", 80));
-            await run.SuspendAsync(Path.Combine(work, LocalFiles.DeviceState), launch.RamFile, options.SuspendTimeout, cancellationToken).ConfigureAwait(false);
+            await run.SuspendAsync(Path.Combine(work, LocalFiles.DeviceState), launch.RamFile, keepProcess: false, options.SuspendTimeout, cancellationToken).ConfigureAwait(false);
             run = null;
 
             // Pages the guest never used or zeroed (init_on_free) need no room: clones copy the file sparsely too.

@@ -113,9 +113,11 @@ internal sealed class QemuRun : IAsyncDisposable
     /// <summary>
     /// Suspends the box: stop the vCPU, save device state, quit, flush the RAM file, and only then put the
     /// state file in place. The rename is the commit: a crash before it leaves no state that could
-    /// describe RAM which never reached the disk.
+    /// describe RAM which never reached the disk. With <paramref name="keepProcess"/> QEMU does not quit: it
+    /// stays stopped after the finished migration ("postmigrate", its disk flushed and handed over), the state
+    /// on the volume as complete as after a quit, so a resume in place is a `cont` and ending it is a `quit`.
     /// </summary>
-    public async Task SuspendAsync(string deviceStateFile, string ramFile, TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task SuspendAsync(string deviceStateFile, string ramFile, bool keepProcess, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
@@ -137,24 +139,13 @@ internal sealed class QemuRun : IAsyncDisposable
             await WaitForMigrationAsync(deadline.Token).ConfigureAwait(false);
             await receive.ConfigureAwait(false);
             CheckStateFile(temp);
-
-            try
+            if (!keepProcess)
             {
-                await Qmp.ExecuteAsync("quit", null, deadline.Token).ConfigureAwait(false);
-            }
-            catch (QmpException e) when (e.ErrorClass == "ConnectionClosed")
-            {
-                // QEMU may close the socket before its reply reaches us
+                await QuitAsync(timeout, deadline.Token, cancellationToken).ConfigureAwait(false);
             }
 
-            if (!await Process.WaitForExitAsync(timeout, cancellationToken).ConfigureAwait(false))
-            {
-                throw Process.Failed("QemuQuitTimeout", "QEMU did not exit after quit");
-            }
-
-            Process.RemoveRunFiles();
-
-            // The guest RAM is in the page cache of the shared mapping; QEMU does not msync it on quit.
+            // The guest RAM is in the page cache of the shared mapping; QEMU does not msync it on quit (and a stopped
+            // QEMU kept for a linger writes none of it until `cont`).
             AtomicFile.Sync(ramFile);
             File.Move(temp, deviceStateFile, overwrite: true);
             AtomicFile.SyncDirectory(Path.GetDirectoryName(deviceStateFile)!);
@@ -219,6 +210,33 @@ internal sealed class QemuRun : IAsyncDisposable
             // `cont` takes the disk back from the finished migration and runs the guest on, in every case.
             await TryContinueAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Ends a QEMU whose box is saved already (kept stopped after a suspend): `quit`, and its run files go.</summary>
+    public async Task QuitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        await QuitAsync(timeout, deadline.Token, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task QuitAsync(TimeSpan timeout, CancellationToken deadline, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Qmp.ExecuteAsync("quit", null, deadline).ConfigureAwait(false);
+        }
+        catch (QmpException e) when (e.ErrorClass == "ConnectionClosed")
+        {
+            // QEMU may close the socket before its reply reaches us
+        }
+
+        if (!await Process.WaitForExitAsync(timeout, cancellationToken).ConfigureAwait(false))
+        {
+            throw Process.Failed("QemuQuitTimeout", "QEMU did not exit after quit");
+        }
+
+        Process.RemoveRunFiles();
     }
 
     /// <summary>Kills QEMU without saving anything.</summary>

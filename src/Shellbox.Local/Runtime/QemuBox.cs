@@ -72,6 +72,15 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
             {
                 await SlirpNetwork.EnsureAsync(running.Process, site.Address, site.Port, cancellationToken).ConfigureAwait(false);
 
+                // Continued in place (a QEMU kept for a linger): its clock stood still while it was stopped, so it is set
+                // through the agent, whose answer also proves the guest runs; no state was loaded and no SSH is waited for.
+                if (found == Found.ContinuedNow && settle is not null && meta.HostKey is not null
+                    && await SettleThroughAgentAsync(site, meta, setClock: true, settle.Hostname, cancellationToken).ConfigureAwait(false))
+                {
+                    meta = await site.UpdateMetaAsync(m => m with { LastResumed = time.GetUtcNow(), Hostname = settle.Hostname ?? m.Hostname }, cancellationToken).ConfigureAwait(false);
+                    return new BoxStarted(meta, WasRunning: false, SettledByAgent: true, InPlace: true);
+                }
+
                 // A box found running that the caller names next (through its guest agent, else over SSH) needs no banner
                 // probe first: that step reaches the guest itself, and the probe costs it an sshd fork (a claimed ready
                 // pair's box: about 40 ms under TCG).
@@ -80,7 +89,7 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
                     await WaitForSshAsync(running.Process, site, options.ResumeTimeout, killOnTimeout: false, cancellationToken).ConfigureAwait(false);
                 }
 
-                return new BoxStarted(meta, WasRunning: found == Found.Running);
+                return new BoxStarted(meta, WasRunning: found == Found.Running, InPlace: found == Found.ContinuedNow);
             }
         }
 
@@ -263,13 +272,18 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
     // Seconds since the epoch to the millisecond: what `date -s @...` takes.
     private string Now() => (time.GetUtcNow().ToUnixTimeMilliseconds() / 1000m).ToString("0.000", CultureInfo.InvariantCulture);
 
-    /// <summary>Stops the box, saves its device state and flushes its RAM file; false when it was already suspended.</summary>
-    public async Task<bool> SuspendAsync(BoxSite site, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stops the box, saves its device state and flushes its RAM file; false when it was already suspended. With
+    /// <paramref name="keepProcess"/> (a linger) QEMU stays, stopped, after the save (<see cref="IsKeptStopped"/>): a resume
+    /// in place is then a `cont`; without it a QEMU kept so is ended (its state is saved already).
+    /// </summary>
+    public async Task<bool> SuspendAsync(BoxSite site, bool keepProcess, CancellationToken cancellationToken)
     {
+        var deviceState = Path.Combine(site.VolumeFolder, LocalFiles.DeviceState);
         var run = await QemuRun.FindAsync(site.RunFolder, cancellationToken).ConfigureAwait(false);
         if (run is null)
         {
-            if (File.Exists(Path.Combine(site.VolumeFolder, LocalFiles.DeviceState)))
+            if (File.Exists(deviceState))
             {
                 return false;
             }
@@ -279,7 +293,17 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
 
         await using (run.ConfigureAwait(false))
         {
-            await run.SuspendAsync(Path.Combine(site.VolumeFolder, LocalFiles.DeviceState), Path.Combine(site.VolumeFolder, LocalFiles.Ram), options.SuspendTimeout, cancellationToken).ConfigureAwait(false);
+            if (await IsKeptStoppedAsync(run, site, cancellationToken).ConfigureAwait(false))
+            {
+                if (!keepProcess)
+                {
+                    await run.QuitAsync(options.SuspendTimeout, cancellationToken).ConfigureAwait(false);
+                }
+
+                return false;
+            }
+
+            await run.SuspendAsync(deviceState, Path.Combine(site.VolumeFolder, LocalFiles.Ram), keepProcess, options.SuspendTimeout, cancellationToken).ConfigureAwait(false);
         }
 
         await site.UpdateMetaAsync(
@@ -290,8 +314,9 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
 
     /// <summary>
     /// Copies the box of the site into the work folder of a new volume: a running box is paused (device state
-    /// saved into the copy, RAM file and disk copied while it stands still) and goes on; a box found suspended is
-    /// copied as it rests. Returns whether it was running (the copy's state was then written by this machine).
+    /// saved into the copy, RAM file and disk copied while it stands still) and goes on; a box found suspended
+    /// (also one whose QEMU is kept stopped for a linger) is copied as it rests. Returns whether it was running
+    /// (the copy's state was then written by this machine).
     /// </summary>
     public async Task<bool> CopyAsync(BoxSite site, string work, CancellationToken cancellationToken)
     {
@@ -304,6 +329,12 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
 
         await using (run.ConfigureAwait(false))
         {
+            if (await IsKeptStoppedAsync(run, site, cancellationToken).ConfigureAwait(false))
+            {
+                await VolumeCopy.CopyFilesAsync(site.VolumeFolder, work, deviceState: true, cancellationToken).ConfigureAwait(false);
+                return false;
+            }
+
             var status = await run.StatusAsync(cancellationToken).ConfigureAwait(false);
             if (status != "running")
             {
@@ -419,6 +450,14 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
     }
 
     /// <summary>
+    /// A QEMU kept after its box was suspended for a linger (<see cref="SuspendAsync"/>): stopped after the finished
+    /// migration, with the state it saved in place on the volume. Its RAM file, disk and saved state agree.
+    /// </summary>
+    private static async Task<bool> IsKeptStoppedAsync(QemuRun run, BoxSite site, CancellationToken cancellationToken) =>
+        File.Exists(Path.Combine(site.VolumeFolder, LocalFiles.DeviceState))
+        && await run.StatusAsync(cancellationToken).ConfigureAwait(false) == "postmigrate";
+
+    /// <summary>
     /// Brings a QEMU found running for the box to "running" when that is safe, and says whether it
     /// is; a QEMU that never finished loading its state is killed, so the caller resumes afresh.
     /// </summary>
@@ -438,8 +477,8 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
                 case "running":
                     return Found.Running;
                 case "paused" or "postmigrate":
-                    // State loaded but never continued, or a suspend that never quit: RAM and devices are consistent.
-                    // Any saved state file is stale from here on, as after every resume.
+                    // State loaded but never continued, a suspend that never quit, or a QEMU kept stopped for a linger:
+                    // RAM and devices are consistent. Any saved state file is stale from here on, as after every resume.
                     File.Delete(Path.Combine(site.VolumeFolder, LocalFiles.DeviceState));
                     AtomicFile.SyncDirectory(site.VolumeFolder);
                     await run.ContinueAsync(cancellationToken).ConfigureAwait(false);
@@ -502,7 +541,8 @@ internal sealed record BoxSite(
 
 /// <summary>A box whose SSH server answers; <see cref="WasRunning"/> when it was running before the call (its clock kept time).</summary>
 /// <param name="SettledByAgent">The box's guest agent set its clock (and the hostname asked for): it needs no SSH login for that.</param>
-internal sealed record BoxStarted(VolumeMeta Meta, bool WasRunning, bool SettledByAgent = false);
+/// <param name="InPlace">Its QEMU was found stopped and continued (kept for a linger): connections to it, such as a control master, lived on.</param>
+internal sealed record BoxStarted(VolumeMeta Meta, bool WasRunning, bool SettledByAgent = false, bool InPlace = false);
 
 /// <summary>
 /// Asks a resume to set the box's clock, and <paramref name="Hostname"/> when given, through its guest agent in place

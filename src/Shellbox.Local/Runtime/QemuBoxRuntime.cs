@@ -64,17 +64,28 @@ public sealed class QemuBoxRuntime : IBoxRuntime
         return await AfterStartAsync(site, started, boxName, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task SuspendAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
+    public Task SuspendAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default) =>
+        SuspendAsync(instanceId, volumeId, keepProcess: false, cancellationToken);
+
+    /// <summary>
+    /// Suspends the box to its volume and keeps its QEMU stopped on the instance, with its control master: a resume in
+    /// place within the linger is a `cont` and a clock set (no state load), and the user's session rides the master.
+    /// The master gives up on the stopped box after its keepalive (45 s); a later resume starts another.
+    /// </summary>
+    public Task SuspendInPlaceAsync(string instanceId, string volumeId, CancellationToken cancellationToken) =>
+        SuspendAsync(instanceId, volumeId, keepProcess: true, cancellationToken);
+
+    private async Task SuspendAsync(string instanceId, string volumeId, bool keepProcess, CancellationToken cancellationToken)
     {
         var (site, meta) = Attached(instanceId, volumeId);
         using var _ = await box.RunLockAsync(site.RunFolder, cancellationToken).ConfigureAwait(false);
-        if (meta.HostKey is { } hostKey)
+        if (!keepProcess && meta.HostKey is { } hostKey)
         {
             // Before the box stops: a master left to a suspended box would hang on it until its keepalive gave up.
             await BoxControlMaster.StopAsync(ControlKeyPath, Endpoint(site, hostKey).HostKey).ConfigureAwait(false);
         }
 
-        await box.SuspendAsync(site, cancellationToken).ConfigureAwait(false);
+        await box.SuspendAsync(site, keepProcess, cancellationToken).ConfigureAwait(false);
     }
 
     public Task<bool> IsRunningAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
@@ -147,9 +158,10 @@ public sealed class QemuBoxRuntime : IBoxRuntime
             await site.UpdateMetaAsync(m => m with { Hostname = boxName }, cancellationToken).ConfigureAwait(false);
         }
 
-        // Only now: the box has its own host key (the first resume rekeys it) and its clock is set.
+        // Only now: the box has its own host key (the first resume rekeys it) and its clock is set. A box continued in
+        // place keeps the master it had, when that is still there.
         var endpoint = Endpoint(site, hostKey);
-        await StartMasterAsync(endpoint, onlyIfMissing: false, cancellationToken).ConfigureAwait(false);
+        await StartMasterAsync(endpoint, onlyIfMissing: started.InPlace, cancellationToken).ConfigureAwait(false);
         return endpoint;
     }
 

@@ -1,0 +1,171 @@
+using Shellbox.Core.Boxes;
+using Shellbox.Core.Engine;
+using Shellbox.Core.Errors;
+using Shellbox.Core.Model;
+using Shellbox.Local.Qemu;
+using Xunit.Abstractions;
+
+namespace Shellbox.Local.Tests.Boxes;
+
+/// <summary>
+/// A box lingering after its last session (shellbox.json lingerSeconds) on real parts: SQLite, volume folders, QEMU
+/// boxes of the test golden, reconcile. Its state is saved on its volume at the disconnect, and its QEMU is kept
+/// stopped on the instance, so a reconnect within the linger continues the same process; after the linger the box
+/// rests on its volume like any suspended box.
+/// </summary>
+[Collection(GoldenCollection.Name)]
+public sealed class LingerTests(GoldenFixture golden, ITestOutputHelper output) : IAsyncLifetime
+{
+    private const string User = "alice";
+
+    // Counts once a second into /root/count, detached from the session that starts it.
+    private const string StartCounter = "setsid sh -c 'i=0; while true; do i=$((i+1)); echo $i > /root/count; sleep 1; done' </dev/null >/dev/null 2>&1 &";
+
+    private static readonly TimeSpan Linger = TimeSpan.FromSeconds(12);
+
+    private readonly TempFolder folder = new("shellbox-linger");
+    private ShellboxEngine engine = null!;
+
+    public async Task InitializeAsync()
+    {
+        var settings = GoldenFixture.Settings(folder.Combine("state"), 3, GoldenFixture.FreePortBlock(3)) with
+        {
+            Pool = PoolConfig.Dev with { Name = "test", MinFreeInstances = 1, MaxFreeInstances = 3, MaxTotalInstances = 3, MinFreeVolumes = 1, MaxFreeVolumes = 3 },
+            Linger = Linger,
+        };
+        engine = LocalProvider.CreateEngine(settings, options: golden.Options);
+        await ReconcileAsync();
+        await ReconcileAsync(); // the second pass pairs what the first made
+    }
+
+    public async Task DisposeAsync()
+    {
+        await GoldenFixture.KillBoxesAsync(folder.Combine("state"));
+        await engine.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        folder.Dispose();
+    }
+
+    [Fact]
+    public async Task A_reconnect_within_the_linger_continues_the_same_box_and_after_the_linger_it_rests_on_its_volume()
+    {
+        var first = await ConnectAsync("dev");
+        await RunAsync(first, $"echo kept > /root/file; {StartCounter}");
+        var instance = first.Box.InstanceId!;
+        var qemu = Qemu(instance)!.Pid;
+
+        Assert.Equal("lingering", await DisconnectAsync(first));
+
+        // Saved as by any suspend: the device state is on the volume; the box is lingering, its QEMU kept (stopped).
+        Assert.True(File.Exists(DeviceState(first)));
+        Assert.Equal(BoxCatalog.Lingering, (await new BoxCatalog(engine).GetAsync(User, "dev")).State);
+        Assert.Equal(qemu, Qemu(instance)?.Pid);
+
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var again = await ConnectAsync("dev");
+
+        Assert.Equal(("lingering", instance), (again.Trace.Path, again.Box.InstanceId));
+        Assert.Equal(qemu, Qemu(instance)?.Pid); // the same QEMU went on: no state was loaded
+        Assert.False(File.Exists(DeviceState(first))); // stale from the continue on, as after every resume
+        Assert.Equal("kept", (await RunAsync(again, "cat /root/file")).Trim());
+        await AssertCountingAsync(again);
+        await AssertClockSetAsync(again); // it stood still while stopped
+
+        Assert.Equal("lingering", await DisconnectAsync(again));
+        Assert.True(File.Exists(DeviceState(first))); // saved again
+        await Task.Delay(Linger + TimeSpan.FromSeconds(1));
+        await ReconcileAsync();
+
+        // After the linger: QEMU ended, the volume detached with its saved state, the instance free.
+        Assert.Null(Qemu(instance));
+        Assert.False(await engine.Runtime.IsRunningAsync(instance, first.Box.VolumeId));
+        Assert.True(File.Exists(DeviceState(first)));
+        Assert.Equal((BoxCatalog.Suspended, (string?)null), ((await new BoxCatalog(engine).GetAsync(User, "dev")).State, (await engine.Store.GetAsync<BoxRecord>(first.Box.Id))!.InstanceId));
+        Assert.Equal(ResourceStatuses.Free, (await engine.Store.GetAsync<InstanceRecord>(instance))!.Status);
+
+        var back = await ConnectAsync("dev");
+        Assert.Equal("returning", back.Trace.Path);
+        Assert.Equal("kept", (await RunAsync(back, "cat /root/file")).Trim());
+        await AssertCountingAsync(back); // the counter came back from the volume
+    }
+
+    [Fact]
+    public async Task A_lingering_box_is_duplicated_as_it_rests_and_removed_with_its_kept_qemu()
+    {
+        var source = await ConnectAsync("src");
+        await RunAsync(source, $"echo one > /root/before; {StartCounter}");
+        await Task.Delay(1500);
+        Assert.Equal("lingering", await DisconnectAsync(source));
+        var instance = source.Box.InstanceId!;
+        Assert.NotNull(Qemu(instance));
+
+        var copy = await new DuplicateFlow(engine).DuplicateAsync(User, "src", "cp");
+
+        Assert.Equal(BoxCatalog.Suspended, copy.State);
+        Assert.Equal(BoxCatalog.Lingering, (await new BoxCatalog(engine).GetAsync(User, "src")).State);
+        var copied = await ConnectAsync("cp");
+        Assert.Equal("one", (await RunAsync(copied, "cat /root/before")).Trim());
+        await AssertCountingAsync(copied);
+
+        await new BoxCatalog(engine).RemoveAsync(User, "src");
+
+        Assert.Null(Qemu(instance));
+        Assert.False(Directory.Exists(folder.Combine("state", "volumes", source.Box.VolumeId)));
+        var gone = await Assert.ThrowsAsync<ShellboxException>(() => new BoxCatalog(engine).GetAsync(User, "src"));
+        Assert.Equal("BoxNotFound", gone.ErrorId);
+        Assert.Equal("one", (await RunAsync(copied, "cat /root/before")).Trim()); // the copy is its own
+    }
+
+    private QemuProcess? Qemu(string instanceId) => QemuProcess.Find(folder.Combine("state", "instances", instanceId));
+
+    private string DeviceState(BoxConnection connection) => folder.Combine("state", "volumes", connection.Box.VolumeId, "device.state");
+
+    private async Task ReconcileAsync()
+    {
+        var result = await new PoolReconciler(engine).ReconcileAsync();
+        foreach (var outcome in result.Outcomes.Where(o => !o.Succeeded))
+        {
+            output.WriteLine($"reconcile: {outcome.Message}");
+        }
+    }
+
+    /// <summary>Connects; when the small test pool is empty, refills it (two passes: make, then pair) and tries again.</summary>
+    private async Task<BoxConnection> ConnectAsync(string name)
+    {
+        try
+        {
+            return await new ConnectFlow(engine).ConnectAsync(User, name);
+        }
+        catch (ShellboxException e) when (e.ErrorId is "PoolExhausted" or "AtCapacity")
+        {
+            await ReconcileAsync();
+            await ReconcileAsync();
+            return await new ConnectFlow(engine).ConnectAsync(User, name);
+        }
+    }
+
+    private Task<string> DisconnectAsync(BoxConnection connection) => new DisconnectFlow(engine).DisconnectAsync(connection.Box.Id, connection.SessionId);
+
+    private async Task<string> RunAsync(BoxConnection connection, string command)
+    {
+        var result = await engine.Runtime.RunAsync(connection.Endpoint, command, TimeSpan.FromSeconds(20));
+        Assert.True(result.ExitCode == 0, $"{command}: exit {result.ExitCode} {result.StdErr}");
+        return result.StdOut;
+    }
+
+    /// <summary>The counter started before moves on while we watch.</summary>
+    private async Task AssertCountingAsync(BoxConnection connection)
+    {
+        var first = int.Parse((await RunAsync(connection, "cat /root/count")).Trim());
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        var later = int.Parse((await RunAsync(connection, "cat /root/count")).Trim());
+        Assert.True(later > first, $"the counter stood still at {first}");
+    }
+
+    private async Task AssertClockSetAsync(BoxConnection connection)
+    {
+        var box = long.Parse((await RunAsync(connection, "date +%s")).Trim());
+        var host = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        Assert.True(Math.Abs(host - box) <= 2, $"the box's clock is {host - box} s behind the host's");
+    }
+}
