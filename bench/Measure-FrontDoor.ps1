@@ -10,7 +10,8 @@
     every login), and the wrapper handing each login to the front door (Start-ShellboxFrontDoor, running in
     its own pwsh beside). The steps are sampled round robin, one of each per cycle, so the machine's noise
     falls on all of them alike. A pool reconcile before each cycle makes the ready pairs the new boxes take;
-    the returning box is the same box again (linger 0: claim, attach, resume).
+    the returning box is the same box again (linger 0: claim, attach, resume). Last, with lingerSeconds 30, one box per
+    path reconnects within its linger (continued in place: its QEMU was kept stopped on the instance).
     Uses the state folder and module already set up by the caller (Invoke-ShellboxBench.ps1).
 #>
 [CmdletBinding()]
@@ -80,12 +81,20 @@ function Start-BenchFrontDoor {
     $process
 }
 
-function Wait-Suspended([string] $Name) {
+function Wait-Suspended([string] $Name, [string] $State = 'suspended') {
     $deadline = (Get-Date).AddSeconds(30)
-    while ((Get-ShellboxBox -AllUsers | Where-Object Name -eq $Name).State -ne 'suspended') {
-        if ((Get-Date) -gt $deadline) { throw "box $Name was not suspended within 30 s." }
+    while ((Get-ShellboxBox -AllUsers | Where-Object Name -eq $Name).State -ne $State) {
+        if ((Get-Date) -gt $deadline) { throw "box $Name was not $State within 30 s." }
         Start-Sleep -Milliseconds 50
     }
+}
+
+# shellbox.json's lingerSeconds; the wrapper and the front door read the settings per request.
+function Set-BenchLinger([int] $Seconds) {
+    $file = Join-Path $State 'shellbox.json'
+    $config = Get-Content $file -Raw | ConvertFrom-Json -AsHashtable
+    $config.lingerSeconds = $Seconds
+    $config | ConvertTo-Json -Depth 4 | Set-Content $file
 }
 
 $script:variants = @()
@@ -124,6 +133,8 @@ try {
         'front door: list (store read)' = @()
         'front door: connect, new box (ready pair)' = @()
         'front door: connect, returning box' = @()
+        'connect NAME true, lingering box' = @()
+        'front door: connect, lingering box' = @()
     }
     $names = @($steps.Keys)
     if ($reference) { $steps.Insert(2, $referenceName, @()) }
@@ -152,16 +163,40 @@ try {
         Wait-Suspended "door$i"
     }
 
+    # Then the same box again within lingerSeconds (30 s): saved on its volume at each disconnect, its QEMU kept stopped
+    # on the instance, so the reconnect continues it in place. One box per path, reconnected once per cycle.
+    Set-BenchLinger 30
+    try {
+        Invoke-ShellboxPoolReconcile | Out-Null; Invoke-ShellboxPoolReconcile | Out-Null
+        Measure-Ssh $alone 'connect stay-alone true' | Out-Null; Wait-Suspended 'stay-alone' 'lingering'
+        Measure-Ssh $sshd 'connect stay-door true' | Out-Null; Wait-Suspended 'stay-door' 'lingering'
+        for ($i = 1; $i -le $Cycles; $i++) {
+            $steps[$names[10]] += Measure-Ssh $alone 'connect stay-alone true'
+            Wait-Suspended 'stay-alone' 'lingering'
+            $steps[$names[11]] += Measure-Ssh $sshd 'connect stay-door true'
+            Wait-Suspended 'stay-door' 'lingering'
+        }
+    }
+    finally {
+        Set-BenchLinger 0
+    }
+
     '{0,-44} {1,8} {2,8} {3,16}' -f "step (n=$Cycles)", 'p50 ms', 'p95 ms', 'p50 vs above'
     $previous = $null
     foreach ($name in @($steps.Keys)) {
         $p50 = Get-Percentile $steps[$name] 50
         $p95 = Get-Percentile $steps[$name] 95
-        $delta = if ($null -eq $previous -or $name -eq $referenceName) { '' } else { '{0:+0;-0} ms' -f ($p50 - $previous) }
+        # A connect is set beside the list of its kind (module per login, or the front door), not beside the connect before it;
+        # the front door's help beside bare pwsh.
+        $beside = switch -Wildcard ($name) {
+            'front door: connect*' { Get-Percentile $steps[$names[7]] 50; break }
+            '*connect*' { Get-Percentile $steps[$names[3]] 50; break }
+            'front door: help' { Get-Percentile $steps[$names[1]] 50; break }
+            default { $previous }
+        }
+        $delta = if ($null -eq $beside -or $name -eq $referenceName) { '' } else { '{0:+0;-0} ms' -f ($p50 - $beside) }
         '{0,-44} {1,8:0} {2,8:0} {3,16}' -f $name, $p50, $p95, $delta
-        # A connect is set beside the list of its kind (module per login, or the front door), not beside the connect before it.
         if ($name -notlike '*connect*' -and $name -ne $referenceName) { $previous = $p50 }
-        if ($name -eq $names[5]) { $previous = Get-Percentile $steps[$names[1]] 50 } # the front door's help beside bare pwsh
     }
     Write-FrontDoorSteps
 }

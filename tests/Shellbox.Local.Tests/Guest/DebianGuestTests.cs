@@ -201,6 +201,46 @@ public sealed class DebianGuestTests(DebianGoldenFixture golden) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task A_box_suspended_in_place_for_a_linger_continues_in_the_same_QEMU_with_its_clock_set_and_its_control_master_alive()
+    {
+        // GIVEN a box past its first resume, with a process and its control master, suspended for a linger a while
+        await NewBoxAsync("a", "stay");
+        var endpoint = await runtime.ResumeAsync("instance-a", "volume-a");
+        await AsLoginUserAsync(endpoint, "setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $! > /tmp/pid");
+        var master = Shellbox.Local.Ssh.BoxControlMaster.SocketPath(endpoint.ControlKeyPath, endpoint.HostKey)!;
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!await Shellbox.Local.Ssh.BoxControlMaster.IsLiveAsync(master) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+        }
+
+        Assert.True(await Shellbox.Local.Ssh.BoxControlMaster.IsLiveAsync(master), "no control master to the box");
+        var qemu = Qemu.QemuProcess.Find(folder.Combine("instances", "instance-a"))!.Pid;
+        var logins = await RootLoginsAsync(endpoint);
+        await runtime.SuspendInPlaceAsync("instance-a", "volume-a", CancellationToken.None);
+        Assert.True(File.Exists(folder.Combine("volumes", "volume-a", LocalFiles.DeviceState))); // saved, as by any suspend
+        await Task.Delay(TimeSpan.FromSeconds(3)); // the guest clock stands still meanwhile
+
+        // WHEN it resumes THEN the same QEMU goes on, its clock is now, its process alive, its master still the same
+        var resumed = await runtime.ResumeAsync("instance-a", "volume-a");
+        var before = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var lines = (await AsLoginUserAsync(resumed, "date +%s; kill -0 $(cat /tmp/pid) && echo alive")).Split('\n');
+        Assert.InRange(long.Parse(lines[0], CultureInfo.InvariantCulture), before - 1, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
+        Assert.Equal("alive", lines[1]);
+        Assert.Equal(qemu, Qemu.QemuProcess.Find(folder.Combine("instances", "instance-a"))?.Pid);
+        Assert.True(await Shellbox.Local.Ssh.BoxControlMaster.IsLiveAsync(master), "the control master did not outlive the linger");
+        Assert.Equal(logins, await RootLoginsAsync(resumed)); // the clock through the guest agent, no SSH login
+
+        // AND a plain suspend then ends the kept QEMU and leaves the box resumable from its volume
+        await runtime.SuspendInPlaceAsync("instance-a", "volume-a", CancellationToken.None);
+        await runtime.SuspendAsync("instance-a", "volume-a");
+        Assert.Null(Qemu.QemuProcess.Find(folder.Combine("instances", "instance-a")));
+        Assert.False(await Shellbox.Local.Ssh.BoxControlMaster.IsLiveAsync(master));
+        var back = await runtime.ResumeAsync("instance-a", "volume-a");
+        Assert.Equal("alive", (await AsLoginUserAsync(back, "kill -0 $(cat /tmp/pid) && echo alive")).Trim());
+    }
+
+    [Fact]
     public async Task A_box_whose_root_stopped_its_guest_agent_still_gets_its_clock_and_name_over_SSH()
     {
         await NewBoxAsync("a", "noagent");
