@@ -324,14 +324,22 @@ public sealed class ConnectFlow(ShellboxEngine engine, IProgress<ConnectNotice>?
 
     /// <summary>
     /// Nothing free for this connect: before making anything, take back what the pool already has. Reclaims expired
-    /// lingers, and for a returning box (it needs a bare instance) unpairs a ready pair. Null when nothing was freed.
+    /// lingers, then ends the linger closest to its end (a linger only saves its owner's next resume: the box is saved
+    /// on its volume already, so a linger never holds an instance another user needs), and for a returning box (it
+    /// needs a bare instance) unpairs a ready pair. Null when nothing was freed.
     /// </summary>
     private async Task<string?> FreedSomethingAsync(bool unpair, CancellationToken cancellationToken)
     {
         var correlation = engine.Ids.NewCorrelationId();
-        if (await new LeaseReclaimer(engine, correlation).ReclaimExpiredAsync(cancellationToken).ConfigureAwait(false) > 0)
+        var reclaimer = new LeaseReclaimer(engine, correlation);
+        if (await reclaimer.ReclaimExpiredAsync(cancellationToken).ConfigureAwait(false) > 0)
         {
             return "the pool had an expired linger that was just reclaimed";
+        }
+
+        if (await reclaimer.EndOneLingerAsync(cancellationToken).ConfigureAwait(false) is { } ended)
+        {
+            return $"the linger of box {ended} was ended early to free its instance";
         }
 
         return unpair && await new ReadyPairs(engine, correlation).UnpairOneAsync(cancellationToken).ConfigureAwait(false)

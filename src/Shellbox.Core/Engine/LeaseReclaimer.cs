@@ -92,4 +92,47 @@ internal sealed class LeaseReclaimer(ShellboxEngine engine, string correlation)
 
         return count;
     }
+
+    /// <summary>
+    /// Releases the lingering box whose linger ends first (no sessions, nothing under way) before its time, for a connect
+    /// that found nothing free; returns its user/name, or null when no box lingers (or it was joined meanwhile).
+    /// </summary>
+    public async Task<string?> EndOneLingerAsync(CancellationToken cancellationToken)
+    {
+        var now = engine.Time.GetUtcNow();
+        var snapshot = await engine.Store.ReadSnapshotAsync(cancellationToken).ConfigureAwait(false);
+        var box = snapshot.Boxes
+            .Where(b => b is { InstanceId: not null, LingerUntil: not null, Mark: null } && b.LiveSessions(now).Count == 0)
+            .OrderBy(b => b.LingerUntil)
+            .FirstOrDefault();
+        if (box is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            if (!await BoxRelease.ReleaseIdleAsync(engine, box, correlation, cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+        }
+        catch (Errors.StoreConflictException e)
+        {
+            // Its user reconnected (or reconcile released it) meanwhile.
+            Observability.ShellboxLog.Dropped("Shellbox.Core.Reclaim", $"box={box.Id} was joined or released by another caller first", e, routine: true);
+            return null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The box stays lingering (its mark was undone); the connect goes on as if nothing lingered.
+            Observability.ShellboxLog.Dropped("Shellbox.Core.Reclaim", $"ending the linger of box={box.Id} early failed", e);
+            return null;
+        }
+
+        var name = $"{box.UserId}/{box.BoxName}";
+        await engine.Store.AppendEventAsync(new PoolEvent(now, correlation, nameof(Planning.ReclaimLease), ResourceRoles.Instance, box.InstanceId!, true, $"ended the linger of box {name} early: a connect found nothing free"), cancellationToken).ConfigureAwait(false);
+        Observability.ShellboxMetrics.RecordLeaseReclaim(ResourceRoles.Instance, "connect");
+        return name;
+    }
 }

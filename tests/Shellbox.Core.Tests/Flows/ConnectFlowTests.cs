@@ -246,6 +246,25 @@ public sealed class ConnectFlowTests
     }
 
     [Fact]
+    public async Task GivenALingerHoldsTheOnlyInstanceTheCapsAllow_WhenAnotherBoxConnects_ThenTheLingerEndsEarlyAndTheConnectSucceeds()
+    {
+        await using var f = Create(Linger, OneInstance);
+        var (instance, _) = await f.AddReadyPairAsync();
+        var first = await f.Connect.ConnectAsync(User, "dev1");
+        Assert.Equal("lingering", await f.Disconnect.DisconnectAsync(first.Box.Id, first.SessionId));
+        await f.AddVolumeAsync();
+        f.Time.Advance(TimeSpan.FromSeconds(10)); // well within the linger
+
+        var second = await f.Connect.ConnectAsync("bob", "dev2");
+
+        Assert.Equal(instance, second.Box.InstanceId);
+        var rested = await f.BoxAsync("dev1");
+        Assert.Equal((null, null), (rested.InstanceId, rested.LingerUntil));
+        Assert.Equal(BoxCatalog.Suspended, (await f.Catalog.GetAsync(User, "dev1")).State);
+        await f.AssertConsistentAsync();
+    }
+
+    [Fact]
     public async Task GivenMissingBox_WhenConnectWithoutCreate_ThenBoxNotFoundAndNothingClaimed()
     {
         await using var f = Create();
