@@ -57,7 +57,9 @@ internal sealed class LeaseReclaimer(ShellboxEngine engine, string correlation)
             var writes = new List<StoreWrite> { StoreWrite.Replace(instance with { Status = ResourceStatuses.Free, VolumeId = null, BoxRunning = false, Lease = null, LastUsed = now }) };
             if (volume is not null)
             {
-                writes.Add(StoreWrite.Replace(volume with { InstanceId = null, Lease = null, Status = volume.IsOwned ? ResourceStatuses.Suspended : ResourceStatuses.Free }));
+                // A volume marked for deletion (a retired ready pair's) stays so: reconcile's reset deletes it.
+                var status = volume.Mark?.Act == Lifecycle.TransitionAct.Delete ? volume.Status : volume.IsOwned ? ResourceStatuses.Suspended : ResourceStatuses.Free;
+                writes.Add(StoreWrite.Replace(volume with { InstanceId = null, Lease = null, Status = status }));
             }
 
             await engine.Store.CommitAsync(writes, cancellationToken).ConfigureAwait(false);

@@ -31,6 +31,7 @@ internal sealed class PlanExecutor(ShellboxEngine engine, string correlation)
                 ResetStuck a => await ResetAsync(a.Role, a.Id, cancellationToken).ConfigureAwait(false),
                 RepairTransition a => await new TransitionRepair(engine, correlation).RepairBoxAsync(a.Id, cancellationToken).ConfigureAwait(false),
                 PairReadyPair a => await new ReadyPairs(engine, correlation).PairAsync(a.InstanceId, a.VolumeId, cancellationToken).ConfigureAwait(false),
+                RetireDeadPair a => await new ReadyPairs(engine, correlation).RetireDeadAsync(a.InstanceId, a.VolumeId, cancellationToken).ConfigureAwait(false),
                 EndKeepalive a => await new Boxes.KeepaliveFlow(engine).EndAsync(a.Id, correlation, cancellationToken).ConfigureAwait(false),
                 ReclaimLease a => await new LeaseReclaimer(engine, correlation).ReclaimAsync(a.Role, a.Id, cancellationToken).ConfigureAwait(false),
                 ForgetGhost a => await ForgetAsync(a.Role, a.Id, cancellationToken).ConfigureAwait(false),

@@ -85,6 +85,46 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
         return true;
     }
 
+    /// <summary>
+    /// Retires a ready pair whose box is not running (<see cref="Planning.RetireDeadPair"/>): its volume is marked for
+    /// deletion and the instance leased in one write (a connect can no longer claim the pair), then the volume is
+    /// detached and deleted and the instance freed. A crash between is finished by reconcile: the instance's lease
+    /// expires (reclaimed, detached) and the volume's delete mark (reset: deleted). A box found running again is kept.
+    /// </summary>
+    public async Task<ActionResult> RetireDeadAsync(string instanceId, string volumeId, CancellationToken cancellationToken)
+    {
+        var store = engine.Store;
+        var instance = await store.GetAsync<InstanceRecord>(instanceId, cancellationToken).ConfigureAwait(false);
+        var volume = await store.GetAsync<VolumeRecord>(volumeId, cancellationToken).ConfigureAwait(false);
+        if (instance is null || !ReadyPair.IsPair(instance, volume))
+        {
+            throw new StoreConflictException($"{instanceId}+{volumeId}", "is no longer a ready pair");
+        }
+
+        if (await engine.Runtime.IsRunningAsync(instanceId, volumeId, cancellationToken).ConfigureAwait(false))
+        {
+            return new(instanceId, $"kept the ready pair {instanceId}+{volumeId}: its box runs");
+        }
+
+        var now = engine.Time.GetUtcNow();
+        var lease = new Lease(ActName(TransitionAct.Unpair), now + ClaimDuration, correlation);
+        var claimed = new CommittedRows(await store.CommitAsync(
+        [
+            StoreWrite.Replace(instance with { Lease = lease }),
+            StoreWrite.Replace(volume! with { Status = ResourceStatuses.Deleting, Mark = TransitionMark.Start(TransitionAct.Delete, correlation, now) }),
+        ], cancellationToken).ConfigureAwait(false));
+
+        await engine.Infrastructure.DetachAsync(instanceId, volumeId, cancellationToken).ConfigureAwait(false);
+        var detached = new CommittedRows(await store.CommitAsync(
+        [
+            StoreWrite.Replace(claimed.Of(instance) with { VolumeId = null, BoxRunning = false, Lease = null, LastUsed = engine.Time.GetUtcNow() }),
+            StoreWrite.Replace(claimed.Of(volume) with { InstanceId = null }),
+        ], cancellationToken).ConfigureAwait(false));
+        await engine.Infrastructure.DeleteVolumeAsync(volumeId, cancellationToken).ConfigureAwait(false);
+        await store.DeleteAsync(detached.Of(volume), cancellationToken).ConfigureAwait(false);
+        return new(instanceId, $"retired the ready pair {instanceId}+{volumeId}: its box was not running; deleted volume {volumeId}, freed instance {instanceId}");
+    }
+
     private static string ActName(TransitionAct act) => act.ToString().ToLowerInvariant();
 
     private async Task UndoAsync(string instanceId, string volumeId)

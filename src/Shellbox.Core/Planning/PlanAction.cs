@@ -32,6 +32,16 @@ public sealed record PairReadyPair(string InstanceId, string VolumeId) : PlanAct
     public override string Describe() => $"attach volume {VolumeId} to instance {InstanceId} as a ready pair";
 }
 
+/// <summary>
+/// A ready pair whose box the provider lists as not running (its host restarted): its volume, a fresh clone whose saved
+/// state its first resume consumed, could only be cold-booted. Delete the volume and free the instance; the pool makes
+/// a new pair, so no user's new box pays a cold boot.
+/// </summary>
+public sealed record RetireDeadPair(string InstanceId, string VolumeId) : PlanAction(ResourceRoles.Instance)
+{
+    public override string Describe() => $"retire the ready pair {InstanceId}+{VolumeId}: its box is not running (the host restarted?); delete volume {VolumeId}, free instance {InstanceId}";
+}
+
 /// <summary>Drop a lease whose holder stopped renewing it.</summary>
 public sealed record ReclaimLease(string Role, string Id) : PlanAction(Role)
 {

@@ -48,6 +48,7 @@ public static class PoolPlanner
 
         var actions = new List<PlanAction>();
         actions.AddRange(BoxRepairs(boxes, input.Now));
+        actions.AddRange(DeadPairs(instances, volumes, boxes, input.InstanceInventory));
         var keepaliveEnds = KeepaliveEnds(boxes, input.Now).ToList();
         var keptInstances = keepaliveEnds.Select(k => k.InstanceId).ToHashSet(StringComparer.Ordinal);
         actions.AddRange(keepaliveEnds);
@@ -68,6 +69,29 @@ public static class PoolPlanner
         boxes.Where(b => b.Id is not null && b.Mark is { } mark && mark.IsExpired(now))
             .DistinctBy(b => b.Id).OrderBy(b => b.Id, StringComparer.Ordinal)
             .Select(b => new RepairTransition(b.Id, b.Mark!.Act, b.Mark.Owner ?? string.Empty));
+
+    /// <summary>Ready pairs (no box bound to either half) whose box the instance inventory lists as not running.</summary>
+    private static IEnumerable<RetireDeadPair> DeadPairs(
+        IReadOnlyList<InstanceRecord> instances, IReadOnlyList<VolumeRecord> volumes, IReadOnlyList<BoxRecord> boxes, IReadOnlyList<InventoryItem>? inventory)
+    {
+        if (inventory is null)
+        {
+            yield break;
+        }
+
+        // Every listing of the id must say stopped: a provider that lists one id twice and is unsure keeps the pair.
+        var stopped = inventory.OfType<InventoryItem>().Where(i => i.Id is not null).GroupBy(i => i.Id, StringComparer.Ordinal)
+            .Where(g => g.All(i => i.BoxRunning == false)).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
+        var bound = boxes.SelectMany(b => new[] { b.InstanceId, b.VolumeId }).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        foreach (var instance in instances.DistinctBy(i => i.Id).OrderBy(i => i.Id, StringComparer.Ordinal))
+        {
+            var volume = volumes.FirstOrDefault(v => v.Id == instance.VolumeId);
+            if (stopped.Contains(instance.Id) && volume is not null && ReadyPair.IsPair(instance, volume) && !bound.Contains(instance.Id) && !bound.Contains(volume.Id))
+            {
+                yield return new RetireDeadPair(instance.Id, volume.Id);
+            }
+        }
+    }
 
     /// <summary>Boxes kept running by a keepalive that has run out with no live session (and no transition on them).</summary>
     private static IEnumerable<EndKeepalive> KeepaliveEnds(IReadOnlyList<BoxRecord> boxes, DateTimeOffset now) =>
@@ -105,6 +129,7 @@ public static class PoolPlanner
     private static IEnumerable<string> Targets(PlanAction action) => action switch
     {
         PairReadyPair a => [$"{ResourceRoles.Instance}/{a.InstanceId}", $"{ResourceRoles.Volume}/{a.VolumeId}"],
+        RetireDeadPair a => [$"{ResourceRoles.Instance}/{a.InstanceId}", $"{ResourceRoles.Volume}/{a.VolumeId}"],
         DeleteResource a => [$"{a.Role}/{a.Id}"],
         ReclaimLease a => [$"{a.Role}/{a.Id}"],
         ForgetGhost a => [$"{a.Role}/{a.Id}"],

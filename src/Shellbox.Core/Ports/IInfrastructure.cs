@@ -63,7 +63,12 @@ public interface IInfrastructure
 }
 
 /// <summary>One resource as the provider sees it.</summary>
-public sealed record InventoryItem(string Role, string Id, IReadOnlyDictionary<string, string> Tags);
+/// <param name="BoxRunning">
+/// For an instance with a volume attached: whether the box's QEMU runs there, where the provider sees it at no extra
+/// cost (Local: a process lookup); null when unknown. A ready pair listed as not running lost its box (the host
+/// restarted), and reconcile retires it.
+/// </param>
+public sealed record InventoryItem(string Role, string Id, IReadOnlyDictionary<string, string> Tags, bool? BoxRunning = null);
 
 /// <summary>
 /// A created instance: its address (the Local provider's slot endpoint; an Azure VM's private address) and,

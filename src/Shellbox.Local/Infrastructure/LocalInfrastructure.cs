@@ -39,7 +39,7 @@ public sealed class LocalInfrastructure : IInfrastructure
         cancellationToken.ThrowIfCancellationRequested();
         IReadOnlyList<InventoryItem> items = role switch
         {
-            ResourceRoles.Instance => state.Slots().Select(InstanceItem).ToList(),
+            ResourceRoles.Instance => state.Slots().Select(s => InstanceItem(s, s.VolumeId is null ? null : QemuProcess.Find(state.Layout.Instance(s.InstanceId)) is not null)).ToList(),
             ResourceRoles.Volume => VolumeItems(),
             _ => throw ShellboxException.User("RoleUnknown", $"There is no resource role '{role}'; use {ResourceRoles.Instance} or {ResourceRoles.Volume}."),
         };
@@ -324,7 +324,7 @@ public sealed class LocalInfrastructure : IInfrastructure
         }
     }
 
-    private static InventoryItem InstanceItem(SlotFile slot)
+    private static InventoryItem InstanceItem(SlotFile slot, bool? boxRunning)
     {
         var tags = new Dictionary<string, string>(slot.Tags)
         {
@@ -332,7 +332,7 @@ public sealed class LocalInfrastructure : IInfrastructure
         };
         tags.TryAdd(TagKeys.Created, slot.Created.ToString("O"));
         tags.TryAdd(TagKeys.Status, slot.VolumeId is null ? ResourceStatuses.Free : ResourceStatuses.Attached);
-        return new InventoryItem(ResourceRoles.Instance, slot.InstanceId, tags);
+        return new InventoryItem(ResourceRoles.Instance, slot.InstanceId, tags, boxRunning);
     }
 
     private List<InventoryItem> VolumeItems()

@@ -37,6 +37,25 @@ public sealed class PoolPlannerTests
     }
 
     [Fact]
+    public void GivenAReadyPairWhoseBoxTheInventoryListsAsStopped_WhenPlanned_ThenItIsRetiredAndOnlyIt()
+    {
+        // i1+v1 is a ready pair whose QEMU is gone (the host restarted); i2+v2 runs; i3 holds a user's box, also stopped.
+        var snapshot = Snapshot(
+            [Instance("i1", volumeId: "v1", boxRunning: true), Instance("i2", volumeId: "v2", boxRunning: true), Instance("i3", volumeId: "v3", boxRunning: true)],
+            [Volume("v1", instanceId: "i1"), Volume("v2", instanceId: "i2"), Volume("v3", instanceId: "i3"), Volume("v4")],
+            [Box("alice", "v3", "i3")]);
+        var listed = InventoryOf(snapshot.Instances).Select(i => i with { BoxRunning = i.Id != "i2" ? false : true }).ToList();
+
+        var plan = PoolPlanner.Plan(InStep(snapshot, Start) with { InstanceInventory = listed });
+
+        Assert.Equal([new RetireDeadPair("i1", "v1")], plan.Actions.OfType<RetireDeadPair>());
+
+        // A provider that cannot tell (null), or no inventory this pass: nothing is retired.
+        Assert.Empty(PoolPlanner.Plan(InStep(snapshot, Start)).Actions.OfType<RetireDeadPair>());
+        Assert.Empty(PoolPlanner.Plan(InStep(snapshot, Start) with { InstanceInventory = null }).Actions.OfType<RetireDeadPair>());
+    }
+
+    [Fact]
     public void GivenFreeAboveMax_WhenInsideCooldown_ThenNothingDeletedAndCooldownNoted()
     {
         var clock = new FakeTimeProvider(Start);

@@ -1,0 +1,113 @@
+using Shellbox.Core.Boxes;
+using Shellbox.Core.Engine;
+using Shellbox.Core.Errors;
+using Shellbox.Core.Model;
+using Shellbox.Core.Planning;
+using Xunit.Abstractions;
+
+namespace Shellbox.Local.Tests.Boxes;
+
+/// <summary>
+/// The host restarts (every QEMU gone) under a pool with ready pairs, on real parts: SQLite, volume folders, QEMU
+/// boxes of the test golden, reconcile. A ready pair's volume kept no saved state (its first resume consumed it),
+/// so reconcile retires such pairs and makes new ones: a user's new box then resumes, it is never cold-booted.
+/// </summary>
+[Collection(GoldenCollection.Name)]
+public sealed class HostRestartTests(GoldenFixture golden, ITestOutputHelper output) : IAsyncLifetime
+{
+    private const string User = "alice";
+
+    private readonly TempFolder folder = new("shellbox-restart");
+    private ShellboxEngine engine = null!;
+
+    public async Task InitializeAsync()
+    {
+        var settings = GoldenFixture.Settings(folder.Combine("state"), 3, GoldenFixture.FreePortBlock(3)) with
+        {
+            Pool = PoolConfig.Dev with { Name = "test", MinFreeInstances = 2, MaxFreeInstances = 3, MaxTotalInstances = 3, MinFreeVolumes = 2, MaxFreeVolumes = 3 },
+        };
+        engine = LocalProvider.CreateEngine(settings, options: golden.Options);
+        await ReconcileAsync();
+        await ReconcileAsync(); // the second pass pairs what the first made
+    }
+
+    public async Task DisposeAsync()
+    {
+        await GoldenFixture.KillBoxesAsync(folder.Combine("state"));
+        await engine.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        folder.Dispose();
+    }
+
+    [Fact]
+    public async Task After_a_host_restart_reconcile_retires_the_dead_ready_pairs_and_a_new_box_resumes_from_a_fresh_one()
+    {
+        var pairs = await ReadyPairsAsync();
+        Assert.NotEmpty(pairs);
+
+        // The host restarts: every QEMU is gone, the store still lists the pairs as ready.
+        await GoldenFixture.KillBoxesAsync(folder.Combine("state"));
+
+        var pass = await ReconcileAsync();
+
+        Assert.Equal(
+            pairs.Select(p => p.Instance.Id).Order(StringComparer.Ordinal),
+            pass.Outcomes.Where(o => o.Action is RetireDeadPair && o.Succeeded).Select(o => ((RetireDeadPair)o.Action).InstanceId).Order(StringComparer.Ordinal));
+        foreach (var (instance, volume) in pairs.Select(p => (p.Instance.Id, p.Volume.Id)))
+        {
+            Assert.Null(await engine.Store.GetAsync<VolumeRecord>(volume));
+            Assert.False(Directory.Exists(folder.Combine("state", "volumes", volume)));
+            Assert.Equal((ResourceStatuses.Free, (string?)null, false), await InstanceStateAsync(instance));
+        }
+
+        // The next passes make new pairs, and a new box takes one: resumed, not cold-booted.
+        await ReconcileAsync();
+        await ReconcileAsync();
+        Assert.NotEmpty(await ReadyPairsAsync());
+        var box = await new ConnectFlow(engine).ConnectAsync(User, "fresh");
+
+        Assert.Equal(("new-from-ready-pair", false), (box.Trace.Path, box.Trace.ColdBooted));
+        var echo = await engine.Runtime.RunAsync(box.Endpoint, "echo up", TimeSpan.FromSeconds(20));
+        Assert.Equal("up", echo.StdOut.Trim());
+    }
+
+    [Fact]
+    public async Task A_running_ready_pair_and_a_users_stopped_box_are_never_retired()
+    {
+        var connected = await new ConnectFlow(engine).ConnectAsync(User, "mine");
+        await engine.Runtime.RunAsync(connected.Endpoint, "echo kept > /root/file && sync", TimeSpan.FromSeconds(20));
+
+        // The user's box dies with its QEMU (not a ready pair: its volume is theirs); the ready pairs run on.
+        var qemu = Local.Qemu.QemuProcess.Find(folder.Combine("state", "instances", connected.Box.InstanceId!))!;
+        await qemu.KillAsync();
+        var pass = await ReconcileAsync();
+
+        Assert.DoesNotContain(pass.Outcomes, o => o.Action is RetireDeadPair);
+        Assert.NotNull(await engine.Store.GetAsync<VolumeRecord>(connected.Box.VolumeId));
+        Assert.True(File.Exists(folder.Combine("state", "volumes", connected.Box.VolumeId, "box.qcow2")));
+    }
+
+    private async Task<(string, string?, bool)> InstanceStateAsync(string id)
+    {
+        var row = (await engine.Store.GetAsync<InstanceRecord>(id))!;
+        return (row.Status, row.VolumeId, row.BoxRunning);
+    }
+
+    private async Task<List<ReadyPair>> ReadyPairsAsync()
+    {
+        var snapshot = await engine.Store.ReadSnapshotAsync();
+        return snapshot.Instances.Select(i => new ReadyPair(i, snapshot.Volumes.FirstOrDefault(v => v.Id == i.VolumeId)!))
+            .Where(p => p.Volume is not null && ReadyPair.IsPair(p.Instance, p.Volume)).ToList();
+    }
+
+    private async Task<ReconcileResult> ReconcileAsync()
+    {
+        var result = await new PoolReconciler(engine).ReconcileAsync();
+        foreach (var outcome in result.Outcomes)
+        {
+            output.WriteLine($"reconcile: {(outcome.Succeeded ? "ok" : "FAILED")} {outcome.Message}");
+        }
+
+        return result;
+    }
+}
