@@ -74,6 +74,18 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
         }
 
         var (instance, volume) = (claimed.Instance, claimed.Volume);
+        if (!await engine.Runtime.IsRunningAsync(instance.Id, volume.Id, cancellationToken).ConfigureAwait(false))
+        {
+            // Its box stopped with the host (reconcile has not retired the pair yet): nothing to suspend, and the volume
+            // kept no state to hand back; it goes, and the instance is freed all the same.
+            var marked = new CommittedRows(await engine.Store.CommitAsync(
+                [StoreWrite.Replace(volume with { Status = ResourceStatuses.Deleting, Mark = TransitionMark.Start(TransitionAct.Delete, correlation, engine.Time.GetUtcNow()), Lease = null })],
+                cancellationToken).ConfigureAwait(false));
+            await FinishRetireAsync(instance, marked.Of(volume), cancellationToken).ConfigureAwait(false);
+            await engine.Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), correlation, ActName(TransitionAct.Unpair), ResourceRoles.Instance, instance.Id, true, $"retired the ready pair {instance.Id}+{volume.Id} for a returning box: its box was not running"), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+
         await engine.Runtime.SuspendAsync(instance.Id, volume.Id, cancellationToken).ConfigureAwait(false);
         await engine.Infrastructure.DetachAsync(instance.Id, volume.Id, cancellationToken).ConfigureAwait(false);
         await engine.Store.CommitAsync(
@@ -113,16 +125,22 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
             StoreWrite.Replace(instance with { Lease = lease }),
             StoreWrite.Replace(volume! with { Status = ResourceStatuses.Deleting, Mark = TransitionMark.Start(TransitionAct.Delete, correlation, now) }),
         ], cancellationToken).ConfigureAwait(false));
+        await FinishRetireAsync(claimed.Of(instance), claimed.Of(volume), cancellationToken).ConfigureAwait(false);
+        return new(instanceId, $"retired the ready pair {instanceId}+{volumeId}: its box was not running; deleted volume {volumeId}, freed instance {instanceId}");
+    }
 
-        await engine.Infrastructure.DetachAsync(instanceId, volumeId, cancellationToken).ConfigureAwait(false);
+    /// <summary>Detaches a retired pair's volume (leased instance, volume marked for deletion), frees the instance, deletes the volume.</summary>
+    private async Task FinishRetireAsync(InstanceRecord instance, VolumeRecord volume, CancellationToken cancellationToken)
+    {
+        var store = engine.Store;
+        await engine.Infrastructure.DetachAsync(instance.Id, volume.Id, cancellationToken).ConfigureAwait(false);
         var detached = new CommittedRows(await store.CommitAsync(
         [
-            StoreWrite.Replace(claimed.Of(instance) with { VolumeId = null, BoxRunning = false, Lease = null, LastUsed = engine.Time.GetUtcNow() }),
-            StoreWrite.Replace(claimed.Of(volume) with { InstanceId = null }),
+            StoreWrite.Replace(instance with { VolumeId = null, BoxRunning = false, Lease = null, LastUsed = engine.Time.GetUtcNow() }),
+            StoreWrite.Replace(volume with { InstanceId = null }),
         ], cancellationToken).ConfigureAwait(false));
-        await engine.Infrastructure.DeleteVolumeAsync(volumeId, cancellationToken).ConfigureAwait(false);
+        await engine.Infrastructure.DeleteVolumeAsync(volume.Id, cancellationToken).ConfigureAwait(false);
         await store.DeleteAsync(detached.Of(volume), cancellationToken).ConfigureAwait(false);
-        return new(instanceId, $"retired the ready pair {instanceId}+{volumeId}: its box was not running; deleted volume {volumeId}, freed instance {instanceId}");
     }
 
     private static string ActName(TransitionAct act) => act.ToString().ToLowerInvariant();

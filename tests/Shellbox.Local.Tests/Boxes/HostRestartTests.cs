@@ -87,6 +87,49 @@ public sealed class HostRestartTests(GoldenFixture golden, ITestOutputHelper out
         Assert.True(File.Exists(folder.Combine("state", "volumes", connected.Box.VolumeId, "box.qcow2")));
     }
 
+    [Fact]
+    public async Task After_a_host_restart_a_returning_box_that_needs_the_dead_pairs_instance_gets_it_before_reconcile_runs()
+    {
+        // Two instances at most: after a and b have been used and the pool refilled, one instance is bare and one a ready pair.
+        var settings = GoldenFixture.Settings(folder.Combine("small"), 2, GoldenFixture.FreePortBlock(2)) with
+        {
+            Pool = PoolConfig.Dev with { Name = "small", MinFreeInstances = 2, MaxFreeInstances = 2, MaxTotalInstances = 2, MinFreeVolumes = 1, MaxFreeVolumes = 2 },
+        };
+        await using var small = LocalProvider.CreateEngine(settings, options: golden.Options);
+        try
+        {
+            await new PoolReconciler(small).ReconcileAsync();
+            await new PoolReconciler(small).ReconcileAsync();
+            foreach (var name in new[] { "a", "b" })
+            {
+                var c = await new ConnectFlow(small).ConnectAsync(User, name);
+                await small.Runtime.RunAsync(c.Endpoint, $"echo {name} > /root/name && sync", TimeSpan.FromSeconds(20));
+            }
+
+            foreach (var box in (await small.Store.ReadSnapshotAsync()).Boxes)
+            {
+                await new DisconnectFlow(small).DisconnectAsync(box.Id, box.Sessions[0].Id);
+            }
+
+            await new PoolReconciler(small).ReconcileAsync();
+            await new PoolReconciler(small).ReconcileAsync(); // makes a volume, then pairs it
+            Assert.Single((await small.Store.ReadSnapshotAsync()).Instances, i => i.IsReadyPairHalf);
+
+            // The host restarts; both users come back before any reconcile.
+            await GoldenFixture.KillBoxesAsync(folder.Combine("small"));
+            var a = await new ConnectFlow(small).ConnectAsync(User, "a");
+            var b = await new ConnectFlow(small).ConnectAsync(User, "b");
+
+            Assert.Equal(("returning", "returning"), (a.Trace.Path, b.Trace.Path));
+            Assert.Equal("b", (await small.Runtime.RunAsync(b.Endpoint, "cat /root/name", TimeSpan.FromSeconds(20))).StdOut.Trim());
+            Assert.DoesNotContain((await small.Store.ReadSnapshotAsync()).Volumes, v => v.UserId is null && v.InstanceId is not null); // the dead pair's volume went
+        }
+        finally
+        {
+            await GoldenFixture.KillBoxesAsync(folder.Combine("small"));
+        }
+    }
+
     private async Task<(string, string?, bool)> InstanceStateAsync(string id)
     {
         var row = (await engine.Store.GetAsync<InstanceRecord>(id))!;
