@@ -29,12 +29,6 @@ internal sealed record VolumeMeta
     /// </summary>
     public bool GuestAgent { get; init; }
 
-    /// <summary>
-    /// The box's /sbin/hwclock was the golden's quick one (GuestClock) when the clock was last set through the guest
-    /// agent: later resumes go straight to guest-set-time without reading it again.
-    /// </summary>
-    public bool QuickClock { get; init; }
-
     /// <summary>The golden's host key ("ssh-ed25519 AAAA..."): what a clone presents before its first rekey.</summary>
     public required string GoldenHostKey { get; init; }
 

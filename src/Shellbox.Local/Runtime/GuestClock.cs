@@ -18,19 +18,14 @@ internal static class GuestClock
 
     /// <summary>
     /// Sets the clock to <paramref name="now"/>; false when the guest's hwclock is not the golden's quick one (the caller
-    /// then runs `date -s`). <paramref name="knownQuick"/>: it was found so at an earlier resume of the volume, and is not
-    /// read again (three agent round trips, 60-110 ms of a just-started guest; a root who swapped it back only makes the
-    /// resume slower, never the clock wrong). Throws <see cref="IOException"/> when the agent refused.
+    /// then runs `date -s`). Throws <see cref="IOException"/> when the agent refused.
     /// </summary>
-    public static async Task<bool> TrySetAsync(GuestAgentConnection agent, DateTimeOffset now, bool knownQuick, CancellationToken cancellationToken)
+    public static async Task<bool> TrySetAsync(GuestAgentConnection agent, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        if (!knownQuick)
+        var hwclock = await agent.TryReadFileAsync("/sbin/hwclock", MarkerBytes, cancellationToken).ConfigureAwait(false);
+        if (hwclock is null || !Encoding.Latin1.GetString(hwclock).Contains(Marker, StringComparison.Ordinal))
         {
-            var hwclock = await agent.TryReadFileAsync("/sbin/hwclock", MarkerBytes, cancellationToken).ConfigureAwait(false);
-            if (hwclock is null || !Encoding.Latin1.GetString(hwclock).Contains(Marker, StringComparison.Ordinal))
-            {
-                return false;
-            }
+            return false;
         }
 
         var nanoseconds = (now - DateTimeOffset.UnixEpoch).Ticks * 100;

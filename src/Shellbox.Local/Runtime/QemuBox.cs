@@ -152,15 +152,12 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
         // sshd's pid file is polled here with file commands (a poll in the guest starts a process); the hostname is
         // written meanwhile, also without a process. A golden older than the option ignores it and returns once sshd listens.
         var seed = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
-        var quickClock = false;
         var result = await TryAgentAsync(
             site,
             "shellbox-rekey",
             async (agent, ct) =>
             {
-                var clock = await SetClockAsync(agent, meta.QuickClock, ct).ConfigureAwait(false);
-                quickClock = clock.Quick;
-                var rekey = clock.Exit is not 0 and var exit
+                var rekey = await SetClockAsync(agent, ct).ConfigureAwait(false) is not 0 and var exit
                     ? new GuestAgentResult(exit, "")
                     : await GuestAgent.RunAsync(agent, "/sbin/shellbox-rekey", [seed, "", "--no-wait"], captureOutput: true, ct).ConfigureAwait(false);
                 if (rekey.ExitCode == 0)
@@ -188,7 +185,7 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
             throw ShellboxException.Service("RekeyFailed", $"The box of volume '{meta.VolumeId}' made no host key of its own through its guest agent: {result.StdOut.Trim()}");
         }
 
-        return await site.UpdateMetaAsync(m => m with { HostKey = hostKey, Hostname = hostname ?? m.Hostname, QuickClock = quickClock }, cancellationToken).ConfigureAwait(false);
+        return await site.UpdateMetaAsync(m => m with { HostKey = hostKey, Hostname = hostname ?? m.Hostname }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -220,19 +217,14 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
 
         // Every process started costs tens of ms of emulated CPU: the clock is guest-set-time where the golden made it
         // quick (GuestClock), else one program; the hostname is written with the agent's file commands, which start none.
-        var quickClock = meta.QuickClock;
-        var settled = await TryAgentAsync(
+        return await TryAgentAsync(
             site,
             setClock ? "clock" : "hostname",
             async (agent, ct) =>
             {
-                if (setClock && await SetClockAsync(agent, meta.QuickClock, ct).ConfigureAwait(false) is var clock)
+                if (setClock && (await SetClockAsync(agent, ct).ConfigureAwait(false)) is not 0 and var exit)
                 {
-                    quickClock = clock.Quick;
-                    if (clock.Exit is not 0)
-                    {
-                        return new GuestAgentResult(clock.Exit, "");
-                    }
+                    return new GuestAgentResult(exit, "");
                 }
 
                 if (hostname is not null)
@@ -244,25 +236,13 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
             },
             GuestAgentTimeout,
             cancellationToken).ConfigureAwait(false) is not null;
-
-        // Learnt once per volume (a volume from before the flag, or one whose hwclock changed): no read at later resumes.
-        if (settled && quickClock != meta.QuickClock)
-        {
-            await site.UpdateMetaAsync(m => m with { QuickClock = quickClock }, cancellationToken).ConfigureAwait(false);
-        }
-
-        return settled;
     }
 
-    /// <summary>
-    /// Sets the guest's clock to now: guest-set-time, or `date -s` where that would be slow (<see cref="GuestClock"/>;
-    /// <paramref name="knownQuick"/> skips reading the guest's hwclock again). The exit code of what ran, and whether the
-    /// quick way was taken.
-    /// </summary>
-    private async Task<(int Exit, bool Quick)> SetClockAsync(GuestAgentConnection agent, bool knownQuick, CancellationToken cancellationToken) =>
-        await GuestClock.TrySetAsync(agent, time.GetUtcNow(), knownQuick, cancellationToken).ConfigureAwait(false)
-            ? (0, true)
-            : ((await GuestAgent.RunAsync(agent, "/bin/date", ["-s", "@" + Now()], captureOutput: false, cancellationToken).ConfigureAwait(false)).ExitCode, false);
+    /// <summary>Sets the guest's clock to now: guest-set-time, or `date -s` where that would be slow; the exit code of what ran.</summary>
+    private async Task<int> SetClockAsync(GuestAgentConnection agent, CancellationToken cancellationToken) =>
+        await GuestClock.TrySetAsync(agent, time.GetUtcNow(), cancellationToken).ConfigureAwait(false)
+            ? 0
+            : (await GuestAgent.RunAsync(agent, "/bin/date", ["-s", "@" + Now()], captureOutput: false, cancellationToken).ConfigureAwait(false)).ExitCode;
 
     /// <summary>Does STEP's WORK through the box's guest agent; its result when it ended with exit 0, else null (logged: the caller falls back to SSH).</summary>
     private static async Task<GuestAgentResult?> TryAgentAsync(BoxSite site, string step, Func<GuestAgentConnection, CancellationToken, Task<GuestAgentResult>> work, TimeSpan timeout, CancellationToken cancellationToken)
