@@ -274,7 +274,7 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
 
     /// <summary>
     /// Stops the box, saves its device state and flushes its RAM file; false when it was already suspended. With
-    /// <paramref name="keepProcess"/> (a linger) QEMU stays, stopped, after the save (<see cref="IsKeptStopped"/>): a resume
+    /// <paramref name="keepProcess"/> (a linger) QEMU stays, stopped, after the save (<see cref="IsKeptStoppedAsync"/>): a resume
     /// in place is then a `cont`; without it a QEMU kept so is ended (its state is saved already).
     /// </summary>
     public async Task<bool> SuspendAsync(BoxSite site, bool keepProcess, CancellationToken cancellationToken)

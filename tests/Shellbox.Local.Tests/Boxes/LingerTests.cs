@@ -70,6 +70,7 @@ public sealed class LingerTests(GoldenFixture golden, ITestOutputHelper output) 
         Assert.Equal("kept", (await RunAsync(again, "cat /root/file")).Trim());
         await AssertCountingAsync(again);
         await AssertClockSetAsync(again); // it stood still while stopped
+        await RunAsync(again, "echo after > /root/after"); // its disk is writable again after the continue
 
         Assert.Equal("lingering", await DisconnectAsync(again));
         Assert.True(File.Exists(DeviceState(first))); // saved again
@@ -85,7 +86,7 @@ public sealed class LingerTests(GoldenFixture golden, ITestOutputHelper output) 
 
         var back = await ConnectAsync("dev");
         Assert.Equal("returning", back.Trace.Path);
-        Assert.Equal("kept", (await RunAsync(back, "cat /root/file")).Trim());
+        Assert.Equal("kept\nafter", (await RunAsync(back, "cat /root/file /root/after")).Trim());
         await AssertCountingAsync(back); // the counter came back from the volume
     }
 
