@@ -17,32 +17,20 @@ namespace Shellbox.Local.Tests.Boxes;
 [Collection(GoldenCollection.Name)]
 public sealed class DuplicateKeepaliveTests(GoldenFixture golden, ITestOutputHelper output) : IAsyncLifetime
 {
-    private const string User = "alice";
+    private const string User = PoolBoxes.User;
+    private const string StartCounter = PoolBoxes.StartCounter;
 
-    // Counts once a second into /root/count, detached from the session that starts it.
-    private const string StartCounter = "setsid sh -c 'i=0; while true; do i=$((i+1)); echo $i > /root/count; sleep 1; done' </dev/null >/dev/null 2>&1 &";
+    private PoolBoxes pool = null!;
 
-    private readonly TempFolder folder = new("shellbox-dup");
-    private ShellboxEngine engine = null!;
+    private ShellboxEngine Engine => pool.Engine;
 
-    public async Task InitializeAsync()
-    {
-        var settings = GoldenFixture.Settings(folder.Combine("state"), 3, GoldenFixture.FreePortBlock(3)) with
+    public async Task InitializeAsync() =>
+        pool = await PoolBoxes.StartAsync(golden, output, "shellbox-dup", settings => settings with
         {
             Pool = PoolConfig.Dev with { Name = "test", MinFreeInstances = 2, MaxFreeInstances = 3, MaxTotalInstances = 3, MinFreeVolumes = 2, MaxFreeVolumes = 4 },
-        };
-        engine = LocalProvider.CreateEngine(settings, options: golden.Options);
-        await ReconcileAsync();
-        await ReconcileAsync(); // the second pass pairs what the first made
-    }
+        });
 
-    public async Task DisposeAsync()
-    {
-        await GoldenFixture.KillBoxesAsync(folder.Combine("state"));
-        await engine.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        folder.Dispose();
-    }
+    public async Task DisposeAsync() => await pool.DisposeAsync();
 
     [Fact]
     public async Task A_suspended_box_is_duplicated_with_its_files_and_running_programs_and_the_two_then_go_separate_ways()
@@ -51,10 +39,10 @@ public sealed class DuplicateKeepaliveTests(GoldenFixture golden, ITestOutputHel
         await RunAsync(source, $"echo one > /root/before; {StartCounter}");
         await Task.Delay(1500);
         await DisconnectAsync(source);
-        var sourceVolume = folder.Combine("state", "volumes", source.Box.VolumeId);
+        var sourceVolume = Path.Combine(pool.State, "volumes", source.Box.VolumeId);
         var sourceFiles = Snapshot(sourceVolume);
 
-        var copy = await new DuplicateFlow(engine).DuplicateAsync(User, "src", "cp");
+        var copy = await new DuplicateFlow(Engine).DuplicateAsync(User, "src", "cp");
 
         Assert.Equal(("cp", BoxCatalog.Suspended, User), (copy.Box.BoxName, copy.State, copy.Box.UserId));
         Assert.NotEqual(source.Box.VolumeId, copy.Box.VolumeId);
@@ -78,12 +66,12 @@ public sealed class DuplicateKeepaliveTests(GoldenFixture golden, ITestOutputHel
         await RunAsync(source, $"echo one > /root/before; {StartCounter}");
         await Task.Delay(1500);
 
-        var copy = await new DuplicateFlow(engine).DuplicateAsync(User, "live", "fork");
+        var copy = await new DuplicateFlow(Engine).DuplicateAsync(User, "live", "fork");
 
         // The source's session goes on: same box, still answering, still counting, still attached.
-        Assert.True(await engine.Runtime.IsRunningAsync(source.Box.InstanceId!, source.Box.VolumeId));
+        Assert.True(await Engine.Runtime.IsRunningAsync(source.Box.InstanceId!, source.Box.VolumeId));
         await AssertCountingAsync(source);
-        Assert.Single((await engine.Store.GetAsync<BoxRecord>(source.Box.Id))!.Sessions);
+        Assert.Single((await Engine.Store.GetAsync<BoxRecord>(source.Box.Id))!.Sessions);
         Assert.Equal(BoxCatalog.Suspended, copy.State);
 
         var forked = await ConnectAsync("fork");
@@ -100,25 +88,25 @@ public sealed class DuplicateKeepaliveTests(GoldenFixture golden, ITestOutputHel
         var source = await ConnectAsync("orig");
         await DisconnectAsync(source);
         await ReconcileAsync();
-        var other = await new BoxCatalog(engine).CreateAsync(User, "taken");
-        var before = await engine.Store.ReadSnapshotAsync();
-        var flow = new DuplicateFlow(engine);
+        var other = await new BoxCatalog(Engine).CreateAsync(User, "taken");
+        var before = await Engine.Store.ReadSnapshotAsync();
+        var flow = new DuplicateFlow(Engine);
 
         Assert.Equal("BoxExists", (await Assert.ThrowsAsync<ShellboxException>(() => flow.DuplicateAsync(User, "orig", "taken"))).ErrorId);
         Assert.Equal("BoxNotFound", (await Assert.ThrowsAsync<ShellboxException>(() => flow.DuplicateAsync(User, "nothere", "new"))).ErrorId);
         Assert.Equal("BoxNameInvalid", (await Assert.ThrowsAsync<ShellboxException>(() => flow.DuplicateAsync(User, "orig", "Bad_Name"))).ErrorId);
 
         // At the user's box quota (shellbox.json quotas.boxes), a copy is refused like any new box.
-        await using (var quoted = LocalProvider.CreateEngine(engine.Settings with { Quotas = new Core.Settings.UserQuotas(Boxes: 2) }, options: golden.Options))
+        await using (var quoted = LocalProvider.CreateEngine(Engine.Settings with { Quotas = new Core.Settings.UserQuotas(Boxes: 2) }, options: golden.Options))
         {
             var quota = await Assert.ThrowsAsync<ShellboxException>(() => new DuplicateFlow(quoted).DuplicateAsync(User, "orig", "third"));
             Assert.Equal("BoxQuotaExceeded", quota.ErrorId);
         }
 
-        var after = await engine.Store.ReadSnapshotAsync();
+        var after = await Engine.Store.ReadSnapshotAsync();
         Assert.Equal(before.Boxes.Select(b => (b.Id, b.ETag)), after.Boxes.Select(b => (b.Id, b.ETag)));
         Assert.Equal(before.Volumes.Select(v => (v.Id, v.ETag)), after.Volumes.Select(v => (v.Id, v.ETag)));
-        Assert.Equal(other.Box.VolumeId, (await engine.Store.GetAsync<BoxRecord>(other.Box.Id))!.VolumeId);
+        Assert.Equal(other.Box.VolumeId, (await Engine.Store.GetAsync<BoxRecord>(other.Box.Id))!.VolumeId);
     }
 
     [Fact]
@@ -126,28 +114,28 @@ public sealed class DuplicateKeepaliveTests(GoldenFixture golden, ITestOutputHel
     {
         var source = await ConnectAsync("keep");
         await DisconnectAsync(source);
-        var sourceVolume = folder.Combine("state", "volumes", source.Box.VolumeId);
+        var sourceVolume = Path.Combine(pool.State, "volumes", source.Box.VolumeId);
         var sourceFiles = Snapshot(sourceVolume);
 
         // What a duplicate that died mid-copy leaves: both boxes and the copy's volume marked (expired now), a half-written work folder.
         var expired = new TransitionMark(TransitionAct.Duplicate, "dead-holder", DateTimeOffset.UtcNow.AddSeconds(-1));
         var now = DateTimeOffset.UtcNow;
-        var kept = (await engine.Store.GetAsync<BoxRecord>(source.Box.Id))!;
-        await engine.Store.CommitAsync(
+        var kept = (await Engine.Store.GetAsync<BoxRecord>(source.Box.Id))!;
+        await Engine.Store.CommitAsync(
         [
             StoreWrite.Insert(new VolumeRecord { Id = "volume-partial", Status = ResourceStatuses.Creating, Created = now, LastUsed = now, Golden = golden.Golden.Version, UserId = User, BoxName = "half", Mark = expired }),
             StoreWrite.Insert(new BoxRecord { Id = BoxRecord.IdFor(User, "half"), UserId = User, BoxName = "half", VolumeId = "volume-partial", Created = now, Mark = expired }),
             StoreWrite.Replace(kept with { Mark = expired }),
         ]);
-        var work = Directory.CreateDirectory(folder.Combine("state", "volumes", ".volume-partial.copy-0123")).FullName;
+        var work = Directory.CreateDirectory(Path.Combine(pool.State, "volumes", ".volume-partial.copy-0123")).FullName;
         await File.WriteAllTextAsync(Path.Combine(work, "ram.img"), "half a copy");
 
         await ReconcileAsync();
 
-        Assert.Null(await engine.Store.GetAsync<BoxRecord>(BoxRecord.IdFor(User, "half")));
-        Assert.Null(await engine.Store.GetAsync<VolumeRecord>("volume-partial"));
+        Assert.Null(await Engine.Store.GetAsync<BoxRecord>(BoxRecord.IdFor(User, "half")));
+        Assert.Null(await Engine.Store.GetAsync<VolumeRecord>("volume-partial"));
         Assert.False(Directory.Exists(work));
-        Assert.Null((await engine.Store.GetAsync<BoxRecord>(source.Box.Id))!.Mark);
+        Assert.Null((await Engine.Store.GetAsync<BoxRecord>(source.Box.Id))!.Mark);
         Assert.Equal(sourceFiles, Snapshot(sourceVolume));
         var back = await ConnectAsync("keep");
         Assert.Equal(Key(source), Key(back));
@@ -158,27 +146,27 @@ public sealed class DuplicateKeepaliveTests(GoldenFixture golden, ITestOutputHel
     {
         var first = await ConnectAsync("bg");
         await RunAsync(first, StartCounter);
-        await new KeepaliveFlow(engine).SetAsync(User, "bg", TimeSpan.FromSeconds(6));
+        await new KeepaliveFlow(Engine).SetAsync(User, "bg", TimeSpan.FromSeconds(6));
 
-        var outcome = await new DisconnectFlow(engine).DisconnectAsync(first.Box.Id, first.SessionId);
+        var outcome = await new DisconnectFlow(Engine).DisconnectAsync(first.Box.Id, first.SessionId);
 
         Assert.StartsWith("kept alive until", outcome);
-        Assert.True(await engine.Runtime.IsRunningAsync(first.Box.InstanceId!, first.Box.VolumeId));
+        Assert.True(await Engine.Runtime.IsRunningAsync(first.Box.InstanceId!, first.Box.VolumeId));
         await AssertCountingAsync(first); // nobody connected, its background job goes on
         await ReconcileAsync();
-        Assert.True(await engine.Runtime.IsRunningAsync(first.Box.InstanceId!, first.Box.VolumeId)); // not yet ended
+        Assert.True(await Engine.Runtime.IsRunningAsync(first.Box.InstanceId!, first.Box.VolumeId)); // not yet ended
 
         // A connect meanwhile joins the running box.
         var joined = await ConnectAsync("bg");
         Assert.Equal(("joining", first.Box.InstanceId), (joined.Trace.Path, joined.Box.InstanceId));
-        await new DisconnectFlow(engine).DisconnectAsync(joined.Box.Id, joined.SessionId);
+        await new DisconnectFlow(Engine).DisconnectAsync(joined.Box.Id, joined.SessionId);
 
         await Task.Delay(TimeSpan.FromSeconds(7));
         var pass = await ReconcileAsync();
 
         Assert.Contains(pass.Outcomes, o => o.Action is Core.Planning.EndKeepalive && o.Succeeded);
-        Assert.False(await engine.Runtime.IsRunningAsync(first.Box.InstanceId!, first.Box.VolumeId));
-        var rested = (await engine.Store.GetAsync<BoxRecord>(first.Box.Id))!;
+        Assert.False(await Engine.Runtime.IsRunningAsync(first.Box.InstanceId!, first.Box.VolumeId));
+        var rested = (await Engine.Store.GetAsync<BoxRecord>(first.Box.Id))!;
         Assert.Equal((null, null, TimeSpan.FromSeconds(6)), (rested.InstanceId, rested.KeptAliveUntil, rested.Keepalive));
     }
 
@@ -186,19 +174,19 @@ public sealed class DuplicateKeepaliveTests(GoldenFixture golden, ITestOutputHel
     public async Task Without_a_keepalive_the_last_session_out_still_suspends_and_off_suspends_a_kept_box_at_once()
     {
         var plain = await ConnectAsync("plain");
-        Assert.Equal("suspended", await new DisconnectFlow(engine).DisconnectAsync(plain.Box.Id, plain.SessionId));
-        Assert.False(await engine.Runtime.IsRunningAsync(plain.Box.InstanceId!, plain.Box.VolumeId));
+        Assert.Equal("suspended", await new DisconnectFlow(Engine).DisconnectAsync(plain.Box.Id, plain.SessionId));
+        Assert.False(await Engine.Runtime.IsRunningAsync(plain.Box.InstanceId!, plain.Box.VolumeId));
 
         var kept = await ConnectAsync("kept");
-        await new KeepaliveFlow(engine).SetAsync(User, "kept", TimeSpan.FromHours(1));
-        await new DisconnectFlow(engine).DisconnectAsync(kept.Box.Id, kept.SessionId);
-        Assert.True(await engine.Runtime.IsRunningAsync(kept.Box.InstanceId!, kept.Box.VolumeId));
+        await new KeepaliveFlow(Engine).SetAsync(User, "kept", TimeSpan.FromHours(1));
+        await new DisconnectFlow(Engine).DisconnectAsync(kept.Box.Id, kept.SessionId);
+        Assert.True(await Engine.Runtime.IsRunningAsync(kept.Box.InstanceId!, kept.Box.VolumeId));
 
-        var off = await new KeepaliveFlow(engine).SetAsync(User, "kept", null);
+        var off = await new KeepaliveFlow(Engine).SetAsync(User, "kept", null);
 
         Assert.Equal(BoxCatalog.Suspended, off.State);
-        Assert.False(await engine.Runtime.IsRunningAsync(kept.Box.InstanceId!, kept.Box.VolumeId));
-        var tooLong = await Assert.ThrowsAsync<ShellboxException>(() => new KeepaliveFlow(engine).SetAsync(User, "kept", TimeSpan.FromHours(5)));
+        Assert.False(await Engine.Runtime.IsRunningAsync(kept.Box.InstanceId!, kept.Box.VolumeId));
+        var tooLong = await Assert.ThrowsAsync<ShellboxException>(() => new KeepaliveFlow(Engine).SetAsync(User, "kept", TimeSpan.FromHours(5)));
         Assert.Equal(("KeepaliveTooLong", "keepalive 5h is longer than this service allows (4h)."), (tooLong.ErrorId, tooLong.Message));
     }
 
@@ -210,14 +198,14 @@ public sealed class DuplicateKeepaliveTests(GoldenFixture golden, ITestOutputHel
         var running = new List<double>();
         for (var i = 0; i < 3; i++)
         {
-            running.Add(await TimeAsync(() => new DuplicateFlow(engine).DuplicateAsync(User, "timed", $"run{i}")));
+            running.Add(await TimeAsync(() => new DuplicateFlow(Engine).DuplicateAsync(User, "timed", $"run{i}")));
         }
 
         await DisconnectAsync(box);
         var suspended = new List<double>();
         for (var i = 0; i < 3; i++)
         {
-            suspended.Add(await TimeAsync(() => new DuplicateFlow(engine).DuplicateAsync(User, "timed", $"rest{i}")));
+            suspended.Add(await TimeAsync(() => new DuplicateFlow(Engine).DuplicateAsync(User, "timed", $"rest{i}")));
         }
 
         output.WriteLine($"duplicate of a running box: p50 {Median(running):0.000} s ({string.Join(", ", running.Select(s => s.ToString("0.000")))})");
@@ -225,49 +213,15 @@ public sealed class DuplicateKeepaliveTests(GoldenFixture golden, ITestOutputHel
         Assert.True(Median(running) < 10 && Median(suspended) < 10, "a duplicate takes seconds");
     }
 
-    private async Task<ReconcileResult> ReconcileAsync()
-    {
-        var result = await new PoolReconciler(engine).ReconcileAsync();
-        foreach (var outcome in result.Outcomes.Where(o => !o.Succeeded))
-        {
-            output.WriteLine($"reconcile: {outcome.Message}");
-        }
+    private Task<ReconcileResult> ReconcileAsync() => pool.ReconcileAsync();
 
-        return result;
-    }
+    private Task<BoxConnection> ConnectAsync(string name) => pool.ConnectAsync(name);
 
-    /// <summary>Connects; when the small test pool is empty, refills it (two passes: make, then pair) and tries again.</summary>
-    private async Task<BoxConnection> ConnectAsync(string name)
-    {
-        try
-        {
-            return await new ConnectFlow(engine).ConnectAsync(User, name);
-        }
-        catch (ShellboxException e) when (e.ErrorId is "PoolExhausted" or "AtCapacity")
-        {
-            await ReconcileAsync();
-            await ReconcileAsync();
-            return await new ConnectFlow(engine).ConnectAsync(User, name);
-        }
-    }
+    private Task DisconnectAsync(BoxConnection connection) => pool.DisconnectAsync(connection);
 
-    private Task DisconnectAsync(BoxConnection connection) => new DisconnectFlow(engine).DisconnectAsync(connection.Box.Id, connection.SessionId);
+    private Task<string> RunAsync(BoxConnection connection, string command) => pool.RunAsync(connection, command);
 
-    private async Task<string> RunAsync(BoxConnection connection, string command)
-    {
-        var result = await engine.Runtime.RunAsync(connection.Endpoint, command, TimeSpan.FromSeconds(20));
-        Assert.True(result.ExitCode == 0, $"{command}: exit {result.ExitCode} {result.StdErr}");
-        return result.StdOut;
-    }
-
-    /// <summary>The counter started before moves on while we watch.</summary>
-    private async Task AssertCountingAsync(BoxConnection connection)
-    {
-        var first = int.Parse((await RunAsync(connection, "cat /root/count")).Trim());
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
-        var later = int.Parse((await RunAsync(connection, "cat /root/count")).Trim());
-        Assert.True(later > first, $"the counter stood still at {first}");
-    }
+    private Task AssertCountingAsync(BoxConnection connection) => pool.AssertCountingAsync(connection);
 
     private static string Key(BoxConnection connection) => connection.Endpoint.HostKey.Split(' ', 2)[1];
 

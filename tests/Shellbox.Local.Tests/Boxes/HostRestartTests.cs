@@ -15,29 +15,19 @@ namespace Shellbox.Local.Tests.Boxes;
 [Collection(GoldenCollection.Name)]
 public sealed class HostRestartTests(GoldenFixture golden, ITestOutputHelper output) : IAsyncLifetime
 {
-    private const string User = "alice";
+    private const string User = PoolBoxes.User;
 
-    private readonly TempFolder folder = new("shellbox-restart");
-    private ShellboxEngine engine = null!;
+    private PoolBoxes pool = null!;
 
-    public async Task InitializeAsync()
-    {
-        var settings = GoldenFixture.Settings(folder.Combine("state"), 3, GoldenFixture.FreePortBlock(3)) with
+    private ShellboxEngine Engine => pool.Engine;
+
+    public async Task InitializeAsync() =>
+        pool = await PoolBoxes.StartAsync(golden, output, "shellbox-restart", settings => settings with
         {
             Pool = PoolConfig.Dev with { Name = "test", MinFreeInstances = 2, MaxFreeInstances = 3, MaxTotalInstances = 3, MinFreeVolumes = 2, MaxFreeVolumes = 3 },
-        };
-        engine = LocalProvider.CreateEngine(settings, options: golden.Options);
-        await ReconcileAsync();
-        await ReconcileAsync(); // the second pass pairs what the first made
-    }
+        });
 
-    public async Task DisposeAsync()
-    {
-        await GoldenFixture.KillBoxesAsync(folder.Combine("state"));
-        await engine.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        folder.Dispose();
-    }
+    public async Task DisposeAsync() => await pool.DisposeAsync();
 
     [Fact]
     public async Task After_a_host_restart_reconcile_retires_the_dead_ready_pairs_and_a_new_box_resumes_from_a_fresh_one()
@@ -46,7 +36,7 @@ public sealed class HostRestartTests(GoldenFixture golden, ITestOutputHelper out
         Assert.NotEmpty(pairs);
 
         // The host restarts: every QEMU is gone, the store still lists the pairs as ready.
-        await GoldenFixture.KillBoxesAsync(folder.Combine("state"));
+        await GoldenFixture.KillBoxesAsync(pool.State);
 
         var pass = await ReconcileAsync();
 
@@ -55,8 +45,8 @@ public sealed class HostRestartTests(GoldenFixture golden, ITestOutputHelper out
             pass.Outcomes.Where(o => o.Action is RetireDeadPair && o.Succeeded).Select(o => ((RetireDeadPair)o.Action).InstanceId).Order(StringComparer.Ordinal));
         foreach (var (instance, volume) in pairs.Select(p => (p.Instance.Id, p.Volume.Id)))
         {
-            Assert.Null(await engine.Store.GetAsync<VolumeRecord>(volume));
-            Assert.False(Directory.Exists(folder.Combine("state", "volumes", volume)));
+            Assert.Null(await Engine.Store.GetAsync<VolumeRecord>(volume));
+            Assert.False(Directory.Exists(Path.Combine(pool.State, "volumes", volume)));
             Assert.Equal((ResourceStatuses.Free, (string?)null, false), await InstanceStateAsync(instance));
         }
 
@@ -64,34 +54,34 @@ public sealed class HostRestartTests(GoldenFixture golden, ITestOutputHelper out
         await ReconcileAsync();
         await ReconcileAsync();
         Assert.NotEmpty(await ReadyPairsAsync());
-        var box = await new ConnectFlow(engine).ConnectAsync(User, "fresh");
+        var box = await new ConnectFlow(Engine).ConnectAsync(User, "fresh");
 
         Assert.Equal(("new-from-ready-pair", false), (box.Trace.Path, box.Trace.ColdBooted));
-        var echo = await engine.Runtime.RunAsync(box.Endpoint, "echo up", TimeSpan.FromSeconds(20));
+        var echo = await Engine.Runtime.RunAsync(box.Endpoint, "echo up", TimeSpan.FromSeconds(20));
         Assert.Equal("up", echo.StdOut.Trim());
     }
 
     [Fact]
     public async Task A_running_ready_pair_and_a_users_stopped_box_are_never_retired()
     {
-        var connected = await new ConnectFlow(engine).ConnectAsync(User, "mine");
-        await engine.Runtime.RunAsync(connected.Endpoint, "echo kept > /root/file && sync", TimeSpan.FromSeconds(20));
+        var connected = await new ConnectFlow(Engine).ConnectAsync(User, "mine");
+        await Engine.Runtime.RunAsync(connected.Endpoint, "echo kept > /root/file && sync", TimeSpan.FromSeconds(20));
 
         // The user's box dies with its QEMU (not a ready pair: its volume is theirs); the ready pairs run on.
-        var qemu = Local.Qemu.QemuProcess.Find(folder.Combine("state", "instances", connected.Box.InstanceId!))!;
+        var qemu = Local.Qemu.QemuProcess.Find(Path.Combine(pool.State, "instances", connected.Box.InstanceId!))!;
         await qemu.KillAsync();
         var pass = await ReconcileAsync();
 
         Assert.DoesNotContain(pass.Outcomes, o => o.Action is RetireDeadPair);
-        Assert.NotNull(await engine.Store.GetAsync<VolumeRecord>(connected.Box.VolumeId));
-        Assert.True(File.Exists(folder.Combine("state", "volumes", connected.Box.VolumeId, "box.qcow2")));
+        Assert.NotNull(await Engine.Store.GetAsync<VolumeRecord>(connected.Box.VolumeId));
+        Assert.True(File.Exists(Path.Combine(pool.State, "volumes", connected.Box.VolumeId, "box.qcow2")));
     }
 
     [Fact]
     public async Task After_a_host_restart_a_returning_box_that_needs_the_dead_pairs_instance_gets_it_before_reconcile_runs()
     {
         // Two instances at most: after a and b have been used and the pool refilled, one instance is bare and one a ready pair.
-        var settings = GoldenFixture.Settings(folder.Combine("small"), 2, GoldenFixture.FreePortBlock(2)) with
+        var settings = GoldenFixture.Settings(Path.Combine(Path.GetDirectoryName(pool.State)!, "small"), 2, GoldenFixture.FreePortBlock(2)) with
         {
             Pool = PoolConfig.Dev with { Name = "small", MinFreeInstances = 2, MaxFreeInstances = 2, MaxTotalInstances = 2, MinFreeVolumes = 1, MaxFreeVolumes = 2 },
         };
@@ -116,7 +106,7 @@ public sealed class HostRestartTests(GoldenFixture golden, ITestOutputHelper out
             Assert.Single((await small.Store.ReadSnapshotAsync()).Instances, i => i.IsReadyPairHalf);
 
             // The host restarts; both users come back before any reconcile.
-            await GoldenFixture.KillBoxesAsync(folder.Combine("small"));
+            await GoldenFixture.KillBoxesAsync(Path.Combine(Path.GetDirectoryName(pool.State)!, "small"));
             var a = await new ConnectFlow(small).ConnectAsync(User, "a");
             var b = await new ConnectFlow(small).ConnectAsync(User, "b");
 
@@ -126,31 +116,22 @@ public sealed class HostRestartTests(GoldenFixture golden, ITestOutputHelper out
         }
         finally
         {
-            await GoldenFixture.KillBoxesAsync(folder.Combine("small"));
+            await GoldenFixture.KillBoxesAsync(Path.Combine(Path.GetDirectoryName(pool.State)!, "small"));
         }
     }
 
     private async Task<(string, string?, bool)> InstanceStateAsync(string id)
     {
-        var row = (await engine.Store.GetAsync<InstanceRecord>(id))!;
+        var row = (await Engine.Store.GetAsync<InstanceRecord>(id))!;
         return (row.Status, row.VolumeId, row.BoxRunning);
     }
 
     private async Task<List<ReadyPair>> ReadyPairsAsync()
     {
-        var snapshot = await engine.Store.ReadSnapshotAsync();
+        var snapshot = await Engine.Store.ReadSnapshotAsync();
         return snapshot.Instances.Select(i => new ReadyPair(i, snapshot.Volumes.FirstOrDefault(v => v.Id == i.VolumeId)!))
             .Where(p => p.Volume is not null && ReadyPair.IsPair(p.Instance, p.Volume)).ToList();
     }
 
-    private async Task<ReconcileResult> ReconcileAsync()
-    {
-        var result = await new PoolReconciler(engine).ReconcileAsync();
-        foreach (var outcome in result.Outcomes)
-        {
-            output.WriteLine($"reconcile: {(outcome.Succeeded ? "ok" : "FAILED")} {outcome.Message}");
-        }
-
-        return result;
-    }
+    private Task<ReconcileResult> ReconcileAsync() => pool.ReconcileAsync();
 }

@@ -16,35 +16,23 @@ namespace Shellbox.Local.Tests.Boxes;
 [Collection(GoldenCollection.Name)]
 public sealed class LingerTests(GoldenFixture golden, ITestOutputHelper output) : IAsyncLifetime
 {
-    private const string User = "alice";
-
-    // Counts once a second into /root/count, detached from the session that starts it.
-    private const string StartCounter = "setsid sh -c 'i=0; while true; do i=$((i+1)); echo $i > /root/count; sleep 1; done' </dev/null >/dev/null 2>&1 &";
+    private const string User = PoolBoxes.User;
+    private const string StartCounter = PoolBoxes.StartCounter;
 
     private static readonly TimeSpan Linger = TimeSpan.FromSeconds(12);
 
-    private readonly TempFolder folder = new("shellbox-linger");
-    private ShellboxEngine engine = null!;
+    private PoolBoxes pool = null!;
 
-    public async Task InitializeAsync()
-    {
-        var settings = GoldenFixture.Settings(folder.Combine("state"), 3, GoldenFixture.FreePortBlock(3)) with
+    private ShellboxEngine Engine => pool.Engine;
+
+    public async Task InitializeAsync() =>
+        pool = await PoolBoxes.StartAsync(golden, output, "shellbox-linger", settings => settings with
         {
             Pool = PoolConfig.Dev with { Name = "test", MinFreeInstances = 1, MaxFreeInstances = 3, MaxTotalInstances = 3, MinFreeVolumes = 1, MaxFreeVolumes = 3 },
             Linger = Linger,
-        };
-        engine = LocalProvider.CreateEngine(settings, options: golden.Options);
-        await ReconcileAsync();
-        await ReconcileAsync(); // the second pass pairs what the first made
-    }
+        });
 
-    public async Task DisposeAsync()
-    {
-        await GoldenFixture.KillBoxesAsync(folder.Combine("state"));
-        await engine.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        folder.Dispose();
-    }
+    public async Task DisposeAsync() => await pool.DisposeAsync();
 
     [Fact]
     public async Task A_reconnect_within_the_linger_continues_the_same_box_and_after_the_linger_it_rests_on_its_volume()
@@ -58,7 +46,7 @@ public sealed class LingerTests(GoldenFixture golden, ITestOutputHelper output) 
 
         // Saved as by any suspend: the device state is on the volume; the box is lingering, its QEMU kept (stopped).
         Assert.True(File.Exists(DeviceState(first)));
-        Assert.Equal(BoxCatalog.Lingering, (await new BoxCatalog(engine).GetAsync(User, "dev")).State);
+        Assert.Equal(BoxCatalog.Lingering, (await new BoxCatalog(Engine).GetAsync(User, "dev")).State);
         Assert.Equal(qemu, Qemu(instance)?.Pid);
 
         await Task.Delay(TimeSpan.FromSeconds(2));
@@ -79,10 +67,10 @@ public sealed class LingerTests(GoldenFixture golden, ITestOutputHelper output) 
 
         // After the linger: QEMU ended, the volume detached with its saved state, the instance free.
         Assert.Null(Qemu(instance));
-        Assert.False(await engine.Runtime.IsRunningAsync(instance, first.Box.VolumeId));
+        Assert.False(await Engine.Runtime.IsRunningAsync(instance, first.Box.VolumeId));
         Assert.True(File.Exists(DeviceState(first)));
-        Assert.Equal((BoxCatalog.Suspended, (string?)null), ((await new BoxCatalog(engine).GetAsync(User, "dev")).State, (await engine.Store.GetAsync<BoxRecord>(first.Box.Id))!.InstanceId));
-        Assert.Equal(ResourceStatuses.Free, (await engine.Store.GetAsync<InstanceRecord>(instance))!.Status);
+        Assert.Equal((BoxCatalog.Suspended, (string?)null), ((await new BoxCatalog(Engine).GetAsync(User, "dev")).State, (await Engine.Store.GetAsync<BoxRecord>(first.Box.Id))!.InstanceId));
+        Assert.Equal(ResourceStatuses.Free, (await Engine.Store.GetAsync<InstanceRecord>(instance))!.Status);
 
         var back = await ConnectAsync("dev");
         Assert.Equal("returning", back.Trace.Path);
@@ -100,69 +88,37 @@ public sealed class LingerTests(GoldenFixture golden, ITestOutputHelper output) 
         var instance = source.Box.InstanceId!;
         var kept = Qemu(instance)!.Pid;
 
-        var copy = await new DuplicateFlow(engine).DuplicateAsync(User, "src", "cp");
+        var copy = await new DuplicateFlow(Engine).DuplicateAsync(User, "src", "cp");
 
         Assert.Equal(BoxCatalog.Suspended, copy.State);
-        Assert.Equal(BoxCatalog.Lingering, (await new BoxCatalog(engine).GetAsync(User, "src")).State);
+        Assert.Equal(BoxCatalog.Lingering, (await new BoxCatalog(Engine).GetAsync(User, "src")).State);
         var copied = await ConnectAsync("cp");
         Assert.Equal("one", (await RunAsync(copied, "cat /root/before")).Trim());
         await AssertCountingAsync(copied);
 
-        await new BoxCatalog(engine).RemoveAsync(User, "src");
+        await new BoxCatalog(Engine).RemoveAsync(User, "src");
 
         // Its kept QEMU is gone (the copy may run on the same instance now: with nothing free, its connect ended the linger).
         Assert.NotEqual(kept, Qemu(instance)?.Pid);
-        Assert.False(Directory.Exists(folder.Combine("state", "volumes", source.Box.VolumeId)));
-        var gone = await Assert.ThrowsAsync<ShellboxException>(() => new BoxCatalog(engine).GetAsync(User, "src"));
+        Assert.False(Directory.Exists(Path.Combine(pool.State, "volumes", source.Box.VolumeId)));
+        var gone = await Assert.ThrowsAsync<ShellboxException>(() => new BoxCatalog(Engine).GetAsync(User, "src"));
         Assert.Equal("BoxNotFound", gone.ErrorId);
         Assert.Equal("one", (await RunAsync(copied, "cat /root/before")).Trim()); // the copy is its own
     }
 
-    private QemuProcess? Qemu(string instanceId) => QemuProcess.Find(folder.Combine("state", "instances", instanceId));
+    private QemuProcess? Qemu(string instanceId) => QemuProcess.Find(Path.Combine(pool.State, "instances", instanceId));
 
-    private string DeviceState(BoxConnection connection) => folder.Combine("state", "volumes", connection.Box.VolumeId, "device.state");
+    private string DeviceState(BoxConnection connection) => Path.Combine(pool.State, "volumes", connection.Box.VolumeId, "device.state");
 
-    private async Task ReconcileAsync()
-    {
-        var result = await new PoolReconciler(engine).ReconcileAsync();
-        foreach (var outcome in result.Outcomes.Where(o => !o.Succeeded))
-        {
-            output.WriteLine($"reconcile: {outcome.Message}");
-        }
-    }
+    private Task ReconcileAsync() => pool.ReconcileAsync();
 
-    /// <summary>Connects; when the small test pool is empty, refills it (two passes: make, then pair) and tries again.</summary>
-    private async Task<BoxConnection> ConnectAsync(string name)
-    {
-        try
-        {
-            return await new ConnectFlow(engine).ConnectAsync(User, name);
-        }
-        catch (ShellboxException e) when (e.ErrorId is "PoolExhausted" or "AtCapacity")
-        {
-            await ReconcileAsync();
-            await ReconcileAsync();
-            return await new ConnectFlow(engine).ConnectAsync(User, name);
-        }
-    }
+    private Task<BoxConnection> ConnectAsync(string name) => pool.ConnectAsync(name);
 
-    private Task<string> DisconnectAsync(BoxConnection connection) => new DisconnectFlow(engine).DisconnectAsync(connection.Box.Id, connection.SessionId);
+    private Task<string> DisconnectAsync(BoxConnection connection) => pool.DisconnectAsync(connection);
 
-    private async Task<string> RunAsync(BoxConnection connection, string command)
-    {
-        var result = await engine.Runtime.RunAsync(connection.Endpoint, command, TimeSpan.FromSeconds(20));
-        Assert.True(result.ExitCode == 0, $"{command}: exit {result.ExitCode} {result.StdErr}");
-        return result.StdOut;
-    }
+    private Task<string> RunAsync(BoxConnection connection, string command) => pool.RunAsync(connection, command);
 
-    /// <summary>The counter started before moves on while we watch.</summary>
-    private async Task AssertCountingAsync(BoxConnection connection)
-    {
-        var first = int.Parse((await RunAsync(connection, "cat /root/count")).Trim());
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
-        var later = int.Parse((await RunAsync(connection, "cat /root/count")).Trim());
-        Assert.True(later > first, $"the counter stood still at {first}");
-    }
+    private Task AssertCountingAsync(BoxConnection connection) => pool.AssertCountingAsync(connection);
 
     private async Task AssertClockSetAsync(BoxConnection connection)
     {
