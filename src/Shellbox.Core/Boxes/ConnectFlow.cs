@@ -280,7 +280,7 @@ public sealed class ConnectFlow(ShellboxEngine engine, IProgress<ConnectNotice>?
             {
                 // The host stopped without suspending the box: its files are on the disk, its running programs
                 // are gone. Booting it fresh is the only way back in; the caller tells the user.
-                endpoint = await trace.TimeAsync("cold-boot", () => engine.Runtime.ColdBootAsync(instance.Id, box.VolumeId, cancellationToken)).ConfigureAwait(false);
+                endpoint = await trace.TimeAsync("cold-boot", () => engine.Runtime.ColdBootAsync(instance.Id, box.VolumeId, box.BoxName, cancellationToken)).ConfigureAwait(false);
                 trace.ColdBooted = true;
                 await Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), trace.CorrelationId, "cold-boot", "box", box.Id, true, $"box {box.UserId}/{box.BoxName} had lost its saved state and was booted from its disk"), cancellationToken).ConfigureAwait(false);
             }

@@ -36,6 +36,13 @@ public interface IBoxRuntime
     /// </summary>
     Task<BoxEndpoint> ColdBootAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Cold-boots the box as above for a connect to the box named <paramref name="boxName"/>: a runtime that can gives the
+    /// box that name as its hostname (a ready pair's volume, claimed by a new box, does not know the name yet).
+    /// </summary>
+    Task<BoxEndpoint> ColdBootAsync(string instanceId, string volumeId, string boxName, CancellationToken cancellationToken) =>
+        ColdBootAsync(instanceId, volumeId, cancellationToken);
+
     /// <summary>Whether the box of the volume is running on the instance (or its QEMU is kept stopped for a linger).</summary>
     Task<bool> IsRunningAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default);
 

@@ -122,13 +122,18 @@ public sealed class QemuBoxRuntime : IBoxRuntime
     /// Boots the box from its disk because its saved state is known to be lost (see <see cref="QemuBox.ColdBootAsync"/>).
     /// Never called on the resume path.
     /// </summary>
-    public async Task<BoxEndpoint> ColdBootAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
+    public Task<BoxEndpoint> ColdBootAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default) =>
+        ColdBootAsync(instanceId, volumeId, null, cancellationToken);
+
+    /// <inheritdoc cref="ColdBootAsync(string, string, CancellationToken)"/>
+    /// <param name="boxName">The box the connect is for; its hostname after the boot (else the volume's own box name).</param>
+    public async Task<BoxEndpoint> ColdBootAsync(string instanceId, string volumeId, string? boxName, CancellationToken cancellationToken)
     {
         Attached(instanceId, volumeId);
         using var _ = await box.RunLockAsync(state.Layout.Instance(instanceId), cancellationToken).ConfigureAwait(false);
         var (site, meta) = Attached(instanceId, volumeId); // again under the lock: another process may have just resumed it
         var started = await box.ColdBootAsync(site, meta, cancellationToken).ConfigureAwait(false);
-        return await AfterStartAsync(site, started, started.Meta.BoxName, cancellationToken).ConfigureAwait(false);
+        return await AfterStartAsync(site, started, boxName ?? started.Meta.BoxName, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The QEMU command line parts for the volume's box on the instance (internal for crash-recovery tests).</summary>

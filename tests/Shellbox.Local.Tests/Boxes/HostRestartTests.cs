@@ -62,6 +62,17 @@ public sealed class HostRestartTests(GoldenFixture golden, ITestOutputHelper out
     }
 
     [Fact]
+    public async Task A_new_box_that_claims_a_dead_pair_before_reconcile_is_booted_with_its_name_as_hostname()
+    {
+        await GoldenFixture.KillBoxesAsync(pool.State);
+
+        var box = await new ConnectFlow(Engine).ConnectAsync(User, "named");
+
+        Assert.Equal(("new-from-ready-pair", true), (box.Trace.Path, box.Trace.ColdBooted));
+        Assert.Equal("named", (await pool.RunAsync(box, "hostname")).Trim());
+    }
+
+    [Fact]
     public async Task A_running_ready_pair_and_a_users_stopped_box_are_never_retired()
     {
         var connected = await new ConnectFlow(Engine).ConnectAsync(User, "mine");
