@@ -149,30 +149,29 @@ internal sealed class GuestAgentConnection : IAsyncDisposable
     /// <summary>
     /// Replaces the content of a guest file (truncated and written in place: it keeps its owner and mode; a file that
     /// did not exist is made 0644). The write reaches the file when the agent closes it; an error there throws too.
+    /// Two round trips: the open, then the write and the close pipelined (the close runs even when the write is refused).
     /// </summary>
     public async Task WriteFileAsync(string path, byte[] content, CancellationToken cancellationToken)
     {
         var handle = await OpenFileAsync(path, "w", cancellationToken).ConfigureAwait(false);
-        var closed = false;
-        try
+        var written = (await ExecuteAllAsync([FileWrite(handle, content), FileClose(handle)], cancellationToken).ConfigureAwait(false))[0];
+        if (written["count"]?.GetValue<long>() != content.Length)
         {
-            var written = await ExecuteAsync("guest-file-write", new JsonObject { ["handle"] = handle, ["buf-b64"] = Convert.ToBase64String(content) }, cancellationToken).ConfigureAwait(false);
-            if (written["count"]?.GetValue<long>() != content.Length)
-            {
-                throw new IOException($"The guest agent wrote {written["count"]} of {content.Length} bytes to {path}.");
-            }
-
-            closed = true;
-            await CloseFileAsync(handle, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            if (!closed)
-            {
-                await CloseFileAsync(handle, cancellationToken).ConfigureAwait(false);
-            }
+            throw new IOException($"The guest agent wrote {written["count"]} of {content.Length} bytes to {path}.");
         }
     }
+
+    /// <summary>guest-file-open of <paramref name="path"/> in <paramref name="mode"/>, as a command for <see cref="ExecuteAllAsync"/>.</summary>
+    public static (string Command, JsonObject Arguments) FileOpen(string path, string mode) =>
+        ("guest-file-open", new JsonObject { ["path"] = path, ["mode"] = mode });
+
+    /// <summary>guest-file-write of <paramref name="content"/> to an open handle; its reply's "count" is what was written.</summary>
+    public static (string Command, JsonObject Arguments) FileWrite(long handle, byte[] content) =>
+        ("guest-file-write", new JsonObject { ["handle"] = handle, ["buf-b64"] = Convert.ToBase64String(content) });
+
+    /// <summary>guest-file-close of an open handle.</summary>
+    public static (string Command, JsonObject Arguments) FileClose(long handle) =>
+        ("guest-file-close", new JsonObject { ["handle"] = handle });
 
     public async ValueTask DisposeAsync()
     {
@@ -182,10 +181,10 @@ internal sealed class GuestAgentConnection : IAsyncDisposable
     }
 
     private async Task<long> OpenFileAsync(string path, string mode, CancellationToken cancellationToken) =>
-        (await ExecuteAsync("guest-file-open", new JsonObject { ["path"] = path, ["mode"] = mode }, cancellationToken).ConfigureAwait(false)).GetValue<long>();
+        (await ExecuteAllAsync([FileOpen(path, mode)], cancellationToken).ConfigureAwait(false))[0].GetValue<long>();
 
     private Task CloseFileAsync(long handle, CancellationToken cancellationToken) =>
-        ExecuteAsync("guest-file-close", new JsonObject { ["handle"] = handle }, cancellationToken);
+        ExecuteAllAsync([FileClose(handle)], cancellationToken);
 
     private async Task SendAsync(string command, JsonObject arguments, CancellationToken cancellationToken)
     {

@@ -18,20 +18,21 @@ internal static partial class GuestHostname
 
     /// <summary>
     /// Sets the hostname; throws <see cref="IOException"/> when the agent refused a step. The file commands go pipelined,
-    /// two round trips (three more when /etc/hosts changes): each round trip waits on the guest's one emulated CPU.
+    /// two round trips (two more when /etc/hosts changes): each round trip waits on the guest's one emulated CPU.
     /// </summary>
     public static async Task SetAsync(GuestAgentConnection agent, string hostname, CancellationToken cancellationToken)
     {
         // Latin-1 maps every byte to one char and back: whatever else /etc/hosts holds is written back unchanged.
         var opened = await agent.ExecuteAllAsync(
-            [Open("/proc/sys/kernel/hostname", "w"), Open("/etc/hostname", "w"), Open("/etc/hosts", "r")], cancellationToken).ConfigureAwait(false);
+            [GuestAgentConnection.FileOpen("/proc/sys/kernel/hostname", "w"), GuestAgentConnection.FileOpen("/etc/hostname", "w"), GuestAgentConnection.FileOpen("/etc/hosts", "r")],
+            cancellationToken).ConfigureAwait(false);
         var (kernel, file, hostsHandle) = (opened[0].GetValue<long>(), opened[1].GetValue<long>(), opened[2].GetValue<long>());
         var done = await agent.ExecuteAllAsync(
             [
-                Write(kernel, Encoding.Latin1.GetBytes(hostname)),
-                Write(file, Encoding.Latin1.GetBytes(hostname + "\n")),
+                GuestAgentConnection.FileWrite(kernel, Encoding.Latin1.GetBytes(hostname)),
+                GuestAgentConnection.FileWrite(file, Encoding.Latin1.GetBytes(hostname + "\n")),
                 ("guest-file-read", new JsonObject { ["handle"] = hostsHandle, ["count"] = HostsChunk }),
-                Close(kernel), Close(file), Close(hostsHandle),
+                GuestAgentConnection.FileClose(kernel), GuestAgentConnection.FileClose(file), GuestAgentConnection.FileClose(hostsHandle),
             ],
             cancellationToken).ConfigureAwait(false);
         if (done[0]["count"]?.GetValue<long>() != hostname.Length || done[1]["count"]?.GetValue<long>() != hostname.Length + 1)
@@ -47,16 +48,9 @@ internal static partial class GuestHostname
         var named = WithLoopbackName(hosts, hostname);
         if (named != hosts)
         {
-            var handle = (await agent.ExecuteAllAsync([Open("/etc/hosts", "w")], cancellationToken).ConfigureAwait(false))[0].GetValue<long>();
-            await agent.ExecuteAllAsync([Write(handle, Encoding.Latin1.GetBytes(named)), Close(handle)], cancellationToken).ConfigureAwait(false);
+            await agent.WriteFileAsync("/etc/hosts", Encoding.Latin1.GetBytes(named), cancellationToken).ConfigureAwait(false);
         }
     }
-
-    private static (string, JsonObject) Open(string path, string mode) => ("guest-file-open", new JsonObject { ["path"] = path, ["mode"] = mode });
-
-    private static (string, JsonObject) Write(long handle, byte[] content) => ("guest-file-write", new JsonObject { ["handle"] = handle, ["buf-b64"] = Convert.ToBase64String(content) });
-
-    private static (string, JsonObject) Close(long handle) => ("guest-file-close", new JsonObject { ["handle"] = handle });
 
     /// <summary>
     /// <paramref name="hosts"/> with every 127.0.1.1 line naming <paramref name="hostname"/> alone, as shellbox-hostname's
