@@ -97,6 +97,20 @@ function Set-BenchLinger([int] $Seconds) {
     $config | ConvertTo-Json -Depth 4 | Set-Content $file
 }
 
+# The QEMU process of the box forwarded at that port (its instance's slot.json names the port, qemu.pid the process).
+function Get-BoxQemuId([int] $Port) {
+    foreach ($slot in Get-ChildItem (Join-Path $State 'instances') -Filter slot.json -Recurse) {
+        if ((Get-Content $slot -Raw | ConvertFrom-Json).Port -eq $Port) { return [int](Get-Content (Join-Path $slot.DirectoryName 'qemu.pid')) }
+    }
+    throw "no instance forwards port $Port."
+}
+
+# User plus system CPU time of a process so far, in ms (/proc/PID/stat fields 14 and 15, in clock ticks of 10 ms).
+function Get-CpuMs([int] $ProcessId) {
+    $fields = ((Get-Content "/proc/$ProcessId/stat" -Raw) -replace '^.*\) ', '') -split ' '
+    ([long]$fields[11] + [long]$fields[12]) * 10
+}
+
 $script:variants = @()
 $frontDoor = $null
 $script:frontDoorLog = Join-Path $Work 'frontdoor.log'
@@ -181,6 +195,31 @@ try {
         Set-BenchLinger 0
     }
 
+    # Where a returning box's time goes: the box's one emulated CPU. In process (Connect-ShellboxBox -PassThru), the box
+    # resumed from its volume, then the user's ssh into it twice; QEMU's CPU time (/proc) beside each wall time.
+    $cpu = [ordered]@{ 'resume from the volume (start, load, clock)' = @(); 'first ssh into it' = @(); 'second ssh into it' = @() }
+    $cpuNames = @($cpu.Keys)
+    Connect-ShellboxBox 'cpu-probe' -PassThru | Disconnect-ShellboxBox; Wait-Suspended 'cpu-probe'
+    for ($i = 1; $i -le $Cycles; $i++) {
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        $c = Connect-ShellboxBox 'cpu-probe' -PassThru
+        $resumeMs = $clock.Elapsed.TotalMilliseconds
+        try {
+            $qemu = Get-BoxQemuId $c.Port
+            $cpu[$cpuNames[0]] += , @($resumeMs, (Get-CpuMs $qemu))
+            foreach ($n in 1, 2) {
+                $before = Get-CpuMs $qemu; $clock.Restart()
+                & ssh @($c.SshArguments) true
+                if ($LASTEXITCODE -ne 0) { throw "ssh into cpu-probe failed ($LASTEXITCODE)." }
+                $cpu[$cpuNames[$n]] += , @($clock.Elapsed.TotalMilliseconds, ((Get-CpuMs $qemu) - $before))
+            }
+        }
+        finally {
+            $c | Disconnect-ShellboxBox
+        }
+        Wait-Suspended 'cpu-probe'
+    }
+
     '{0,-44} {1,8} {2,8} {3,16}' -f "step (n=$Cycles)", 'p50 ms', 'p95 ms', 'p50 vs above'
     $previous = $null
     foreach ($name in @($steps.Keys)) {
@@ -199,6 +238,13 @@ try {
         if ($name -notlike '*connect*' -and $name -ne $referenceName) { $previous = $p50 }
     }
     Write-FrontDoorSteps
+    ''
+    '{0,-44} {1,12} {2,12} {3,10}' -f "returning box, in process (n=$Cycles)", 'wall p50 ms', 'QEMU CPU p50', 'CPU/wall'
+    foreach ($name in $cpuNames) {
+        $wall = Get-Percentile @($cpu[$name] | ForEach-Object { $_[0] }) 50
+        $used = Get-Percentile @($cpu[$name] | ForEach-Object { $_[1] }) 50
+        '{0,-44} {1,12:0} {2,12:0} {3,9:0}%' -f $name, $wall, $used, (100 * $used / $wall)
+    }
 }
 finally {
     if ($frontDoor -and -not $frontDoor.HasExited) { & kill -TERM $frontDoor.Id; $frontDoor.WaitForExit(30000) | Out-Null }
