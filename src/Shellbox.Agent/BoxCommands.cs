@@ -52,11 +52,15 @@ internal sealed class BoxCommands(AgentEnvironment environment, TimeProvider tim
         return Output(await box.ColdBootAsync(disk.Site(volumeId), meta, cancellationToken).ConfigureAwait(false));
     }
 
-    public async Task<SuspendOutput> SuspendAsync(string volumeId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Suspends the box to its data disk. <paramref name="keepProcess"/> (`--in-place`, a linger): QEMU then stays on the
+    /// instance, stopped after the save, so a resume within the linger is a `cont`; a plain suspend ends a QEMU kept so.
+    /// </summary>
+    public async Task<SuspendOutput> SuspendAsync(string volumeId, bool keepProcess, CancellationToken cancellationToken)
     {
         using var _ = await box.RunLockAsync(environment.RunFolder, cancellationToken).ConfigureAwait(false);
         await disk.OpenAsync(volumeId, cancellationToken).ConfigureAwait(false);
-        return new SuspendOutput(volumeId, await box.SuspendAsync(disk.Site(volumeId), keepProcess: false, cancellationToken).ConfigureAwait(false));
+        return new SuspendOutput(volumeId, await box.SuspendAsync(disk.Site(volumeId), keepProcess, cancellationToken).ConfigureAwait(false));
     }
 
     public StatusOutput Status(string volumeId)

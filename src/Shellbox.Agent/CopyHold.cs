@@ -42,16 +42,27 @@ internal sealed class CopyHold(AgentEnvironment environment, TimeProvider time)
         var started = time.GetTimestamp();
         try
         {
-            var run = await QemuRun.FindAsync(environment.RunFolder, cancellationToken).ConfigureAwait(false);
-            if (run is null)
+            // At rest (also a QEMU kept stopped for a linger, after its save): its disk already holds its saved state;
+            // nothing may resume it until the copy is made (the run lock is held till then).
+            async Task<HoldOutput> AtRestAsync()
             {
-                // At rest: its disk already holds its saved state; nothing may resume it until the copy is made.
                 await HeldUntilReleasedAsync(copyVolumeId, holdFor, cancellationToken).ConfigureAwait(false);
                 return new HoldOutput(volumeId, copyVolumeId, WasRunning: false, (int)time.GetElapsedTime(started).TotalMilliseconds);
             }
 
+            var run = await QemuRun.FindAsync(environment.RunFolder, cancellationToken).ConfigureAwait(false);
+            if (run is null)
+            {
+                return await AtRestAsync().ConfigureAwait(false);
+            }
+
             await using (run.ConfigureAwait(false))
             {
+                if (await QemuBox.IsKeptStoppedAsync(run, disk.Site(volumeId), cancellationToken).ConfigureAwait(false))
+                {
+                    return await AtRestAsync().ConfigureAwait(false);
+                }
+
                 var status = await run.StatusAsync(cancellationToken).ConfigureAwait(false);
                 if (status != "running")
                 {

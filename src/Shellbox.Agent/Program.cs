@@ -6,7 +6,7 @@ using Shellbox.Core.Errors;
 
 // shellbox-agent: the box on this instance, for the control plane (over SSH). One JSON object on stdout;
 // on failure one line "ErrorId: message" on stderr and an exit code per error kind (AgentExitCodes).
-const string Usage = "usage: shellbox-agent resume <volumeId> [--copy-of <sourceVolumeId>] [--box-name <name>] | suspend|cold-boot|status <volumeId> | pin-host-key <volumeId> <hostKey> | hostname <volumeId> <name> | hold-for-copy <volumeId> <copyVolumeId> [--seconds <n>] | release-copy <volumeId> <copyVolumeId> [--abandon] | build-golden --control-key <public key> [--volume-gib <size>]";
+const string Usage = "usage: shellbox-agent resume <volumeId> [--copy-of <sourceVolumeId>] [--box-name <name>] | suspend <volumeId> [--in-place] | cold-boot|status <volumeId> | pin-host-key <volumeId> <hostKey> | hostname <volumeId> <name> | hold-for-copy <volumeId> <copyVolumeId> [--seconds <n>] | release-copy <volumeId> <copyVolumeId> [--abandon] | build-golden --control-key <public key> [--volume-gib <size>]";
 
 var json = new JsonSerializerOptions(JsonSerializerDefaults.Web)
 {
@@ -40,7 +40,8 @@ try
     {
         ["resume", var volume, .. var rest] when AgentOptions.Parse(rest, "--copy-of", "--box-name") is { } options =>
             await new BoxCommands(environment, time).ResumeAsync(volume, stop.Token, options.GetValueOrDefault("--copy-of"), BoxName(options.GetValueOrDefault("--box-name"))),
-        ["suspend", var volume] => await new BoxCommands(environment, time).SuspendAsync(volume, stop.Token),
+        ["suspend", var volume] => await new BoxCommands(environment, time).SuspendAsync(volume, keepProcess: false, stop.Token),
+        ["suspend", var volume, "--in-place"] => await new BoxCommands(environment, time).SuspendAsync(volume, keepProcess: true, stop.Token),
         ["cold-boot", var volume] => await new BoxCommands(environment, time).ColdBootAsync(volume, stop.Token),
         ["status", var volume] => new BoxCommands(environment, time).Status(volume),
         ["pin-host-key", var volume, var hostKey] => await new BoxCommands(environment, time).PinHostKeyAsync(volume, hostKey, stop.Token),

@@ -15,6 +15,9 @@ namespace Shellbox.Azure.Runtime;
 /// </summary>
 public sealed class AgentBoxRuntime : IBoxRuntime
 {
+    // shellbox-agent's exit code for a command line it does not know (src/Shellbox.Agent/AgentExitCodes.cs).
+    private const int AgentUsageExitCode = 64;
+
     private readonly IPoolStore store;
     private readonly IInstanceAgent agent;
     private readonly string controlKeyPath;
@@ -86,6 +89,25 @@ public sealed class AgentBoxRuntime : IBoxRuntime
     {
         var instance = await AddressAsync(instanceId, cancellationToken).ConfigureAwait(false);
         await RunAsync<AgentSuspend>(instance, ["suspend", volumeId], options.SuspendTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Suspends the box to its volume for a linger and has the agent keep its QEMU stopped on the instance after the save
+    /// (`suspend --in-place`): a resume within the linger is then a `cont` and the clock, in a guest whose translated code
+    /// is still there. An agent older than that answers with its usage (exit 64) and changes nothing; the box is then
+    /// suspended as always.
+    /// </summary>
+    public async Task SuspendInPlaceAsync(string instanceId, string volumeId, CancellationToken cancellationToken)
+    {
+        var instance = await AddressAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        var result = await agent.RunAsync(instance, ["suspend", volumeId, "--in-place"], options.SuspendTimeout, cancellationToken).ConfigureAwait(false);
+        if (result.ExitCode == AgentUsageExitCode)
+        {
+            await RunAsync<AgentSuspend>(instance, ["suspend", volumeId], options.SuspendTimeout, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        AgentReply.Read<AgentSuspend>(result, "suspend");
     }
 
     public async Task<BoxEndpoint> ColdBootAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)

@@ -453,7 +453,7 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
     /// A QEMU kept after its box was suspended for a linger (<see cref="SuspendAsync"/>): stopped after the finished
     /// migration, with the state it saved in place on the volume. Its RAM file, disk and saved state agree.
     /// </summary>
-    private static async Task<bool> IsKeptStoppedAsync(QemuRun run, BoxSite site, CancellationToken cancellationToken) =>
+    internal static async Task<bool> IsKeptStoppedAsync(QemuRun run, BoxSite site, CancellationToken cancellationToken) =>
         File.Exists(Path.Combine(site.VolumeFolder, LocalFiles.DeviceState))
         && await run.StatusAsync(cancellationToken).ConfigureAwait(false) == "postmigrate";
 

@@ -189,6 +189,52 @@ public sealed class AgentBoxRuntimeTests(AgentHostFixture fixture) : IAsyncLifet
         await runtime.SuspendAsync("instance-held", "volume-held");
     }
 
+    [Fact]
+    public async Task A_suspend_in_place_keeps_the_QEMU_stopped_on_the_instance_and_an_agent_older_than_it_suspends_as_always()
+    {
+        // GIVEN a running box
+        await NewBoxAsync("inplace");
+        var endpoint = await runtime.ResumeAsync("instance-inplace", "volume-inplace");
+        await RunAsync(endpoint, "echo one > /root/file");
+        var qemu = QemuPid("instance-inplace");
+        Assert.NotNull(qemu);
+
+        // WHEN it is suspended in place (a linger) THEN its QEMU stays; it counts as running, so every release path ends it
+        await runtime.SuspendInPlaceAsync("instance-inplace", "volume-inplace", CancellationToken.None);
+        Assert.Equal(qemu, QemuPid("instance-inplace"));
+        Assert.True(await runtime.IsRunningAsync("instance-inplace", "volume-inplace"));
+
+        // AND a resume continues that QEMU, its clock set
+        var again = await runtime.ResumeAsync("instance-inplace", "volume-inplace");
+        Assert.Equal(qemu, QemuPid("instance-inplace"));
+        Assert.Equal("one", await RunAsync(again, "cat /root/file"));
+        var clock = long.Parse(await RunAsync(again, "date +%s"), CultureInfo.InvariantCulture);
+        Assert.InRange(clock, DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 5, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 5);
+
+        // AND a plain suspend of a box kept so ends its QEMU (its state was saved already)
+        await runtime.SuspendInPlaceAsync("instance-inplace", "volume-inplace", CancellationToken.None);
+        await runtime.SuspendAsync("instance-inplace", "volume-inplace");
+        Assert.Null(QemuPid("instance-inplace"));
+        Assert.False(await runtime.IsRunningAsync("instance-inplace", "volume-inplace"));
+
+        // GIVEN an agent older than --in-place: it answers an option it does not know with its usage, exit 64 (shown with
+        // the real agent and an option no version knows)
+        var address = await InstanceAddressAsync("instance-inplace");
+        var unknown = await fixture.Agent().RunAsync(address, ["suspend", "volume-inplace", "--no-such-option"], CommandTimeout);
+        Assert.Equal(64, unknown.ExitCode);
+        Assert.StartsWith("usage: shellbox-agent", unknown.StdErr);
+        var older = new AgentBoxRuntime(store, new AgentWithoutInPlace(fixture.Agent()), fixture.ControlKeyPath);
+
+        // WHEN its box is suspended in place THEN it is suspended as always: QEMU gone, the box resumes from its volume
+        var resumed = await older.ResumeAsync("instance-inplace", "volume-inplace");
+        await RunAsync(resumed, "echo two >> /root/file");
+        await older.SuspendInPlaceAsync("instance-inplace", "volume-inplace", CancellationToken.None);
+        Assert.Null(QemuPid("instance-inplace"));
+        Assert.False(await older.IsRunningAsync("instance-inplace", "volume-inplace"));
+        Assert.Equal("one\ntwo", await RunAsync(await older.ResumeAsync("instance-inplace", "volume-inplace"), "cat /root/file"));
+        await older.SuspendAsync("instance-inplace", "volume-inplace");
+    }
+
     private async Task NewBoxAsync(string name)
     {
         await instances.CreateInstanceAsync($"instance-{name}", new Dictionary<string, string>());
@@ -210,6 +256,8 @@ public sealed class AgentBoxRuntimeTests(AgentHostFixture fixture) : IAsyncLifet
         return new InstanceAddress(endpoint[0], int.Parse(endpoint[1], CultureInfo.InvariantCulture), record.HostKey!);
     }
 
+    private int? QemuPid(string instanceId) => RunningQemu.Pid(Path.Combine(fixture.Host.AgentHome(instances.VmName(instanceId)), "run"));
+
     /// <summary>The instance's QEMU dies as in a host crash: SIGKILL, nothing saved.</summary>
     private async Task KillQemuAsync(string instanceId)
     {
@@ -218,4 +266,14 @@ public sealed class AgentBoxRuntimeTests(AgentHostFixture fixture) : IAsyncLifet
         qemu.Kill();
         await qemu.WaitForExitAsync();
     }
+}
+
+/// <summary>
+/// The real agent as a version older than `suspend --in-place` meets that command: as an option it does not know (the
+/// real agent's own answer to one, its usage and exit 64).
+/// </summary>
+internal sealed class AgentWithoutInPlace(IInstanceAgent agent) : IInstanceAgent
+{
+    public Task<AgentResult> RunAsync(InstanceAddress instance, IReadOnlyList<string> arguments, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        agent.RunAsync(instance, arguments.Select(a => a == "--in-place" ? "--no-such-option" : a).ToList(), timeout, cancellationToken);
 }

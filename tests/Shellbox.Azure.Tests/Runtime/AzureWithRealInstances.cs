@@ -44,7 +44,8 @@ internal sealed class AzureWithRealInstances : IAsyncDisposable
 
     public ArmEmulatorServer Emulator => emulator;
 
-    public static async Task<AzureWithRealInstances> StartAsync(AgentHostFixture fixture, PoolConfig pool)
+    /// <param name="linger">shellbox.json's lingerSeconds: how long a box's instance stays its own after its last session.</param>
+    public static async Task<AzureWithRealInstances> StartAsync(AgentHostFixture fixture, PoolConfig pool, TimeSpan? linger = null)
     {
         var folder = Directory.CreateTempSubdirectory("shellbox-azure-real-").FullName;
         var sshPort = FreeLoopbackPort(); // a port of its own: another run's VMs may hold 127.0.1.N:22
@@ -59,7 +60,7 @@ internal sealed class AzureWithRealInstances : IAsyncDisposable
         var store = await TablePoolStore.OpenAsync(new TableServiceClient(azurite.ConnectionString), AzuriteFixture.NewTableName());
         var infrastructure = new AzureInfrastructure(settings, AzureCredentials.Create(settings, options.Transport), agent, controlPublicKey, options);
         var engine = new ShellboxEngine(
-            new ShellboxSettings { Provider = ShellboxSettings.AzureProvider, StateDirectory = Path.Combine(folder, "state"), Pool = pool },
+            new ShellboxSettings { Provider = ShellboxSettings.AzureProvider, StateDirectory = Path.Combine(folder, "state"), Pool = pool, Linger = linger ?? TimeSpan.Zero },
             store,
             infrastructure,
             new AgentBoxRuntime(store, agent, fixture.ControlKeyPath, copyVolume: infrastructure.CopyVolumeAsync), // as AzureProvider composes it
@@ -68,6 +69,9 @@ internal sealed class AzureWithRealInstances : IAsyncDisposable
         await engine.Infrastructure.EnsureGoldenSnapshotAsync();
         return new AzureWithRealInstances(folder, emulator, host, azurite, engine);
     }
+
+    /// <summary>The process id of the QEMU the agent runs on the instance (its VM), or null when none runs there.</summary>
+    public int? QemuPid(string instanceId) => RunningQemu.Pid(Path.Combine(host.AgentHome(instanceId), "run"));
 
     public async ValueTask DisposeAsync()
     {
