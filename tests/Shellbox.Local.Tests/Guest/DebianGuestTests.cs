@@ -176,7 +176,7 @@ public sealed class DebianGuestTests(DebianGoldenFixture golden) : IAsyncLifetim
         var lines = (await AsLoginUserAsync(resumed, "cat ~/note.txt; kill -0 $(cat /tmp/pid) && echo alive; date +%s")).Split('\n');
         Assert.Equal("kept", lines[0]);
         Assert.Equal("alive", lines[1]);
-        Assert.InRange(long.Parse(lines[2], CultureInfo.InvariantCulture), before - 1, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
+        AssertClockIsNow(lines[2], before);
     }
 
     [Fact]
@@ -195,7 +195,7 @@ public sealed class DebianGuestTests(DebianGoldenFixture golden) : IAsyncLifetim
         var resumed = await runtime.ResumeAsync("instance-a", "volume-a");
         var before = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var lines = (await AsLoginUserAsync(resumed, "date +%s; hostname")).Split('\n');
-        Assert.InRange(long.Parse(lines[0], CultureInfo.InvariantCulture), before - 1, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
+        AssertClockIsNow(lines[0], before);
         Assert.Equal("agent", lines[1]);
         Assert.Equal(logins, await RootLoginsAsync(resumed));
     }
@@ -225,7 +225,7 @@ public sealed class DebianGuestTests(DebianGoldenFixture golden) : IAsyncLifetim
         var resumed = await runtime.ResumeAsync("instance-a", "volume-a");
         var before = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var lines = (await AsLoginUserAsync(resumed, "date +%s; kill -0 $(cat /tmp/pid) && echo alive")).Split('\n');
-        Assert.InRange(long.Parse(lines[0], CultureInfo.InvariantCulture), before - 1, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
+        AssertClockIsNow(lines[0], before);
         Assert.Equal("alive", lines[1]);
         Assert.Equal(qemu, Qemu.QemuProcess.Find(folder.Combine("instances", "instance-a"))?.Pid);
         Assert.True(await Shellbox.Local.Ssh.BoxControlMaster.IsLiveAsync(master), "the control master did not outlive the linger");
@@ -253,10 +253,14 @@ public sealed class DebianGuestTests(DebianGoldenFixture golden) : IAsyncLifetim
         var resumed = await runtime.ResumeAsync("instance-a", "volume-a", "renamed", CancellationToken.None);
         var before = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var lines = (await AsLoginUserAsync(resumed, "date +%s; hostname")).Split('\n');
-        Assert.InRange(long.Parse(lines[0], CultureInfo.InvariantCulture), before - 1, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
+        AssertClockIsNow(lines[0], before);
         Assert.Equal("renamed", lines[1]);
         Assert.True(await RootLoginsAsync(resumed) > logins, "the clock was set without the SSH login it needs when the box has no guest agent");
     }
+
+    /// <summary>The box's `date +%s`, read after <paramref name="before"/> (the host's clock then), is the host's time within a second.</summary>
+    private static void AssertClockIsNow(string boxSeconds, long before) =>
+        Assert.InRange(long.Parse(boxSeconds, CultureInfo.InvariantCulture), before - 1, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
 
     /// <summary>
     /// How many times anyone logged in to the box as root (sshd's journal, which every clone has from its golden: the
