@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using Shellbox.Azure.Tests.Runtime;
 using Shellbox.Core.Boxes;
 using Shellbox.Core.Engine;
@@ -19,8 +18,7 @@ public sealed class DuplicateOnAzureTests(AgentHostFixture fixture, ITestOutputH
 {
     private const string User = "alice";
 
-    // Counts once a second into /root/count, detached from the session that starts it.
-    private const string StartCounter = "setsid sh -c 'i=0; while true; do i=$((i+1)); echo $i > /root/count; sleep 1; done' </dev/null >/dev/null 2>&1 &";
+    private const string StartCounter = AzureWithRealInstances.StartCounter;
 
     private AzureWithRealInstances azure = null!;
 
@@ -69,21 +67,9 @@ public sealed class DuplicateOnAzureTests(AgentHostFixture fixture, ITestOutputH
         Assert.Equal("absent", (await RunAsync(source, "test -e /root/after && echo present || echo absent")).Trim());
     }
 
-    private async Task<string> RunAsync(BoxConnection connection, string command)
-    {
-        var result = await Engine.Runtime.RunAsync(connection.Endpoint, command, TimeSpan.FromSeconds(30));
-        Assert.True(result.ExitCode == 0, $"{command}: exit {result.ExitCode} {result.StdErr}");
-        return result.StdOut;
-    }
+    private Task<string> RunAsync(BoxConnection connection, string command) => azure.RunAsync(connection, command);
 
-    /// <summary>The counter started before moves on while we watch.</summary>
-    private async Task AssertCountingAsync(BoxConnection connection)
-    {
-        var first = int.Parse((await RunAsync(connection, "cat /root/count")).Trim(), CultureInfo.InvariantCulture);
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
-        var later = int.Parse((await RunAsync(connection, "cat /root/count")).Trim(), CultureInfo.InvariantCulture);
-        Assert.True(later > first, $"the counter stood still at {first}");
-    }
+    private Task AssertCountingAsync(BoxConnection connection) => azure.AssertCountingAsync(connection);
 
     private static string Key(BoxConnection connection) => connection.Endpoint.HostKey.Split(' ', 3)[2];
 }

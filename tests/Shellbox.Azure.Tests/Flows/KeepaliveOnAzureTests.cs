@@ -3,7 +3,6 @@ using Shellbox.Azure.Tests.Runtime;
 using Shellbox.Core.Boxes;
 using Shellbox.Core.Engine;
 using Shellbox.Core.Errors;
-using Shellbox.Core.Lifecycle;
 using Shellbox.Core.Model;
 using Xunit.Abstractions;
 
@@ -19,8 +18,7 @@ public sealed class KeepaliveOnAzureTests(AgentHostFixture fixture, ITestOutputH
 {
     private const string User = "alice";
 
-    // Counts once a second into /root/count, detached from the session that starts it.
-    private const string StartCounter = "setsid sh -c 'i=0; while true; do i=$((i+1)); echo $i > /root/count; sleep 1; done' </dev/null >/dev/null 2>&1 &";
+    private const string StartCounter = AzureWithRealInstances.StartCounter;
 
     private AzureWithRealInstances azure = null!;
 
@@ -97,30 +95,9 @@ public sealed class KeepaliveOnAzureTests(AgentHostFixture fixture, ITestOutputH
         Assert.Equal("KeepaliveTooLong", tooLong.ErrorId);
     }
 
-    private async Task<ReconcileResult> ReconcileAsync()
-    {
-        var result = await new PoolReconciler(Engine).ReconcileAsync();
-        foreach (var outcome in result.Outcomes)
-        {
-            output.WriteLine($"reconcile: {(outcome.Succeeded ? "ok" : "FAILED")} {outcome.Message}");
-        }
+    private Task<ReconcileResult> ReconcileAsync() => azure.ReconcileAsync(output);
 
-        return result;
-    }
+    private Task<string> RunAsync(BoxConnection connection, string command) => azure.RunAsync(connection, command);
 
-    private async Task<string> RunAsync(BoxConnection connection, string command)
-    {
-        var result = await Engine.Runtime.RunAsync(connection.Endpoint, command, TimeSpan.FromSeconds(30));
-        Assert.True(result.ExitCode == 0, $"{command}: exit {result.ExitCode} {result.StdErr}");
-        return result.StdOut;
-    }
-
-    /// <summary>The counter started before moves on while we watch.</summary>
-    private async Task AssertCountingAsync(BoxConnection connection)
-    {
-        var first = int.Parse((await RunAsync(connection, "cat /root/count")).Trim(), CultureInfo.InvariantCulture);
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
-        var later = int.Parse((await RunAsync(connection, "cat /root/count")).Trim(), CultureInfo.InvariantCulture);
-        Assert.True(later > first, $"the counter stood still at {first}");
-    }
+    private Task AssertCountingAsync(BoxConnection connection) => azure.AssertCountingAsync(connection);
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Azure.Core.Pipeline;
@@ -11,10 +12,13 @@ using Shellbox.Azure.Settings;
 using Shellbox.Azure.Store;
 using Shellbox.Azure.Tests.Arm;
 using Shellbox.Azure.Tests.Store;
+using Shellbox.Core.Boxes;
 using Shellbox.Core.Engine;
+using Shellbox.Core.Lifecycle;
 using Shellbox.Core.Model;
 using Shellbox.Core.Ports;
 using Shellbox.Core.Settings;
+using Xunit.Abstractions;
 
 namespace Shellbox.Azure.Tests.Runtime;
 
@@ -39,6 +43,9 @@ internal sealed class AzureWithRealInstances : IAsyncDisposable
         this.azurite = azurite;
         Engine = engine;
     }
+
+    /// <summary>Counts once a second into /root/count, detached from the session that starts it: a job going on, or standing still once suspended.</summary>
+    public const string StartCounter = "setsid sh -c 'i=0; while true; do i=$((i+1)); echo $i > /root/count; sleep 1; done' </dev/null >/dev/null 2>&1 &";
 
     public ShellboxEngine Engine { get; }
 
@@ -68,6 +75,35 @@ internal sealed class AzureWithRealInstances : IAsyncDisposable
             new RandomIdGenerator());
         await engine.Infrastructure.EnsureGoldenSnapshotAsync();
         return new AzureWithRealInstances(folder, emulator, host, azurite, engine);
+    }
+
+    /// <summary>Runs a command in the box as root over SSH; its output, after asserting it exited 0.</summary>
+    public async Task<string> RunAsync(BoxConnection connection, string command)
+    {
+        var result = await Engine.Runtime.RunAsync(connection.Endpoint, command, TimeSpan.FromSeconds(30));
+        Assert.True(result.ExitCode == 0, $"{command}: exit {result.ExitCode} {result.StdErr}");
+        return result.StdOut;
+    }
+
+    /// <summary>The counter <see cref="StartCounter"/> started moves on while we watch.</summary>
+    public async Task AssertCountingAsync(BoxConnection connection)
+    {
+        var first = int.Parse((await RunAsync(connection, "cat /root/count")).Trim(), CultureInfo.InvariantCulture);
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        var later = int.Parse((await RunAsync(connection, "cat /root/count")).Trim(), CultureInfo.InvariantCulture);
+        Assert.True(later > first, $"the counter stood still at {first}");
+    }
+
+    /// <summary>One reconcile pass, each outcome written to the test's output.</summary>
+    public async Task<ReconcileResult> ReconcileAsync(ITestOutputHelper output)
+    {
+        var result = await new PoolReconciler(Engine).ReconcileAsync();
+        foreach (var outcome in result.Outcomes)
+        {
+            output.WriteLine($"reconcile: {(outcome.Succeeded ? "ok" : "FAILED")} {outcome.Message}");
+        }
+
+        return result;
     }
 
     /// <summary>The process id of the QEMU the agent runs on the instance (its VM), or null when none runs there.</summary>
