@@ -80,6 +80,43 @@ public abstract class BoxRuntimeContract
     }
 
     [Fact]
+    public async Task A_box_suspended_in_place_goes_on_where_it_was_at_its_resume_and_a_plain_suspend_then_rests_it_on_its_volume()
+    {
+        var provider = await CreateProviderAsync();
+        var (instance, volume) = await NewBoxAsync(provider, "stay");
+
+        // GIVEN a resumed box with a file in tmpfs and a counter detached from the session
+        var endpoint = await provider.Runtime.ResumeAsync(instance, volume);
+        await RunAsync(provider, endpoint, "echo in-ram > /tmp/kept; setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.2; done' </dev/null >/dev/null 2>&1 &");
+        await Task.Delay(700);
+        var before = int.Parse(await RunAsync(provider, endpoint, "cat /tmp/counter"));
+
+        // WHEN it is suspended in place (a linger: the runtime may keep its process, stopped) and resumed a while later
+        await provider.Runtime.SuspendInPlaceAsync(instance, volume, CancellationToken.None);
+        await Task.Delay(6000); // its clock stands still meanwhile: 6 s behind unless the resume sets it
+        var resumed = await provider.Runtime.ResumeAsync(instance, volume);
+
+        // THEN it goes on from where it was, under its own host key, with its clock right
+        Assert.Equal(endpoint.HostKey, resumed.HostKey);
+        Assert.Equal("in-ram", await RunAsync(provider, resumed, "cat /tmp/kept"));
+        var after = int.Parse(await RunAsync(provider, resumed, "cat /tmp/counter"));
+        Assert.InRange(after, before, before + 60);
+        var guestClock = long.Parse(await RunAsync(provider, resumed, "date +%s"));
+        Assert.InRange(guestClock, DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 3, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 3);
+
+        // AND suspended in place again, a plain suspend (the linger's end) leaves it at rest, and it resumes from its volume
+        await provider.Runtime.SuspendInPlaceAsync(instance, volume, CancellationToken.None);
+        await provider.Runtime.SuspendAsync(instance, volume);
+        Assert.False(await provider.Runtime.IsRunningAsync(instance, volume));
+        var back = await provider.Runtime.ResumeAsync(instance, volume);
+        Assert.Equal("in-ram", await RunAsync(provider, back, "cat /tmp/kept"));
+        var later = int.Parse(await RunAsync(provider, back, "cat /tmp/counter"));
+        await Task.Delay(700);
+        Assert.True(int.Parse(await RunAsync(provider, back, "cat /tmp/counter")) > later, "the counter stopped counting after the resume from the volume");
+        await provider.Runtime.SuspendAsync(instance, volume);
+    }
+
+    [Fact]
     public async Task Three_boxes_from_one_golden_run_at_once_each_with_its_own_host_key()
     {
         var provider = await CreateProviderAsync();
