@@ -32,6 +32,7 @@ public sealed class CrashTrial(TrialSetup setup, string point, TimeSpan? recover
         CrashPoints.DuringDelete => (ChildAct.Remove, Removed),
         CrashPoints.DuringMake => (ChildAct.Connect, Made), // a new box: the pool has a free instance but no volume
         CrashPoints.DuringDuplicate => (ChildAct.Duplicate, Kept), // dev1 at rest, copied into dev4
+        CrashPoints.DuringRetire => (ChildAct.Reconcile, null), // a ready pair whose QEMU died with the host
         _ => throw new ArgumentOutOfRangeException(nameof(point), point, "Not a crash point."),
     };
 
@@ -88,6 +89,17 @@ public sealed class CrashTrial(TrialSetup setup, string point, TimeSpan? recover
             case CrashPoints.DuringDelete:
                 await reconciler.ReconcileAsync(cancellationToken: cancellationToken).ConfigureAwait(false); // a loose volume
                 await new BoxCatalog(engine).CreateAsync(TrialSetup.User, Removed, cancellationToken).ConfigureAwait(false);
+                return null;
+            case CrashPoints.DuringRetire:
+                // A new ready pair, then the host restarts: its QEMU dies (dev1 rests on its volume); the child's reconcile retires it.
+                await reconciler.ReconcileAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                await reconciler.ReconcileAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                if ((await engine.Store.ReadSnapshotAsync(cancellationToken).ConfigureAwait(false)).Instances.All(i => i.VolumeId is null))
+                {
+                    throw new InvalidOperationException("Reconcile made no ready pair to retire.");
+                }
+
+                await KillEveryQemuAsync(setup.StateDirectory).ConfigureAwait(false);
                 return null;
             default:
                 return null;
@@ -214,6 +226,21 @@ public sealed class CrashTrial(TrialSetup setup, string point, TimeSpan? recover
         return false;
     }
 
+    /// <summary>Kills every QEMU running on the state's instances (SIGKILL: a host that stopped).</summary>
+    private static async Task KillEveryQemuAsync(string stateDirectory)
+    {
+        var instances = Path.Combine(stateDirectory, "instances");
+        foreach (var folder in Directory.Exists(instances) ? Directory.GetDirectories(instances) : [])
+        {
+            if (QemuPid(folder) is { } pid)
+            {
+                using var qemu = Process.GetProcessById(pid);
+                qemu.Kill();
+                await qemu.WaitForExitAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
     /// <summary>The pid of the QEMU running in an instance folder, or null.</summary>
     internal static int? QemuPid(string instanceFolder)
     {
@@ -238,17 +265,7 @@ public sealed class CrashTrial(TrialSetup setup, string point, TimeSpan? recover
     /// <summary>Kills every QEMU a trial left and deletes its state folder.</summary>
     public static async Task CleanUpAsync(string stateDirectory)
     {
-        var instances = Path.Combine(stateDirectory, "instances");
-        foreach (var folder in Directory.Exists(instances) ? Directory.GetDirectories(instances) : [])
-        {
-            if (QemuPid(folder) is { } pid)
-            {
-                using var qemu = Process.GetProcessById(pid);
-                qemu.Kill();
-                await qemu.WaitForExitAsync().ConfigureAwait(false);
-            }
-        }
-
+        await KillEveryQemuAsync(stateDirectory).ConfigureAwait(false);
         try
         {
             Directory.Delete(stateDirectory, recursive: true);

@@ -47,7 +47,9 @@ internal sealed class LeaseReclaimer(ShellboxEngine engine, string correlation)
         // A pairing or a connect died half way: undo the attachment, keep the volume as a free clone.
         if (instance.VolumeId is { } volumeId)
         {
-            if (instance.BoxRunning || await engine.Runtime.IsRunningAsync(id, volumeId, cancellationToken).ConfigureAwait(false))
+            // The runtime says whether the box runs, not the row: after a host restart the row still says running, and
+            // a suspend of a box that died would fail on every pass (nothing to save), leaving the instance leased.
+            if (await engine.Runtime.IsRunningAsync(id, volumeId, cancellationToken).ConfigureAwait(false))
             {
                 await engine.Runtime.SuspendAsync(id, volumeId, cancellationToken).ConfigureAwait(false);
             }

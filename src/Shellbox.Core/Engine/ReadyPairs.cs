@@ -132,6 +132,7 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
     /// <summary>Detaches a retired pair's volume (leased instance, volume marked for deletion), frees the instance, deletes the volume.</summary>
     private async Task FinishRetireAsync(InstanceRecord instance, VolumeRecord volume, CancellationToken cancellationToken)
     {
+        CrashPoints.Reach(CrashPoints.DuringRetire);
         var store = engine.Store;
         await engine.Infrastructure.DetachAsync(instance.Id, volume.Id, cancellationToken).ConfigureAwait(false);
         var detached = new CommittedRows(await store.CommitAsync(

@@ -36,7 +36,10 @@ public static class CrashPoints
     /// <summary>A duplicate has written the copy's box and volume rows (marked) and marked its source, before the provider copies the volume.</summary>
     public const string DuringDuplicate = "during-duplicate";
 
-    public static readonly IReadOnlyList<string> All = [AfterClaim, AfterAttach, DuringResume, DuringSuspend, DuringCreate, DuringDelete, DuringMake, DuringDuplicate];
+    /// <summary>A dead ready pair's volume is marked for deletion and its instance leased, before the volume is detached and deleted.</summary>
+    public const string DuringRetire = "during-retire";
+
+    public static readonly IReadOnlyList<string> All = [AfterClaim, AfterAttach, DuringResume, DuringSuspend, DuringCreate, DuringDelete, DuringMake, DuringDuplicate, DuringRetire];
 
     private static readonly string? Armed = Environment.GetEnvironmentVariable(Variable);
 

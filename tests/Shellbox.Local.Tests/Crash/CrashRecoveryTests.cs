@@ -6,7 +6,7 @@ namespace Shellbox.Local.Tests.Crash;
 
 /// <summary>
 /// Issue 9 part 2, one trial per crash point (bench/CrashTrials runs 20 per point): a child process running
-/// connect, disconnect, reconcile, remove or duplicate is killed at the step (SIGKILL, through SHELLBOX_CRASH_AT), then ONE
+/// connect, disconnect, reconcile (also one retiring a ready pair whose QEMU died with the host), remove or duplicate is killed at the step (SIGKILL, through SHELLBOX_CRASH_AT), then ONE
 /// reconcile runs after every mark and lease has expired. GIVEN box dev1 with a file written and synced before the
 /// kill, THEN nothing leaked or stuck, no double claim, and dev1 connects with its file intact.
 /// </summary>
@@ -22,6 +22,7 @@ public sealed class CrashRecoveryTests(GoldenFixture golden, ITestOutputHelper o
     [InlineData(CrashPoints.DuringDelete)]
     [InlineData(CrashPoints.DuringMake)]
     [InlineData(CrashPoints.DuringDuplicate)]
+    [InlineData(CrashPoints.DuringRetire)]
     public async Task GivenTheProcessIsKilledAtAStep_WhenOneReconcileRuns_ThenEverythingIsRecoveredAndTheBoxFileIsIntact(string point)
     {
         Assert.NotNull(golden.Golden);
