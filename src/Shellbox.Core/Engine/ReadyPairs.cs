@@ -42,6 +42,16 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
             ], cancellationToken).ConfigureAwait(false);
             return new(instanceId, $"paired volume {volumeId} with instance {instanceId}; its box is running");
         }
+        catch (SavedStateMissingException)
+        {
+            // A free clone whose box ran once and died with its host (mid-pair) has nothing to resume: handed back free,
+            // every later pair of it would fail the same way. It goes (no one's data: it is no box's), the instance is freed.
+            var marked = new CommittedRows(await store.CommitAsync(
+                [StoreWrite.Replace(claimed.Of(joining) with { Status = ResourceStatuses.Deleting, Mark = TransitionMark.Start(TransitionAct.Delete, correlation, engine.Time.GetUtcNow()) })],
+                cancellationToken).ConfigureAwait(false));
+            await FinishRetireAsync(claimed.Of(pairing), marked.Of(joining), cancellationToken).ConfigureAwait(false);
+            return new(instanceId, $"deleted volume {volumeId} instead of pairing it: its box had lost its saved state; freed instance {instanceId}");
+        }
         catch (Exception e) when (e is not StoreConflictException)
         {
             await UndoAsync(instanceId, volumeId).ConfigureAwait(false);

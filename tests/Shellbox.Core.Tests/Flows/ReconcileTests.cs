@@ -53,6 +53,38 @@ public sealed class ReconcileTests
     }
 
     [Fact]
+    public async Task GivenAFreeCloneThatLostItsSavedState_WhenReconcilePairsIt_ThenItIsDeletedNotHandedBackAndTheNextPassPairsAFreshOne()
+    {
+        // GIVEN free volumes, one of which lost its saved state (its box ran and died with the host mid-pair)
+        await using var f = Create();
+        await f.Reconciler.ReconcileAsync();
+        var volumes = (await f.Store.ReadSnapshotAsync()).Volumes.Select(v => v.Id).Order().ToList();
+        foreach (var volume in volumes)
+        {
+            f.Runtime.LoseState(volume);
+        }
+
+        // WHEN reconcile pairs one THEN that volume is deleted (store and provider), the instance freed, nothing stuck
+        var pass = await f.Reconciler.ReconcileAsync();
+        var pair = Assert.IsType<PairReadyPair>(Assert.Single(pass.Plan.Actions));
+        var outcome = Assert.Single(pass.Outcomes);
+        Assert.True(outcome.Succeeded, outcome.Message);
+        Assert.Contains("lost its saved state", outcome.Message);
+        var snapshot = await f.Store.ReadSnapshotAsync();
+        Assert.DoesNotContain(snapshot.Volumes, v => v.Id == pair.VolumeId);
+        Assert.False(f.Infra.HasVolume(pair.VolumeId));
+        Assert.True(snapshot.Instances.Single(i => i.Id == pair.InstanceId) is { IsFree: true, VolumeId: null, Lease: null });
+
+        // AND the passes after make a fresh clone and pair it
+        await f.Reconciler.ReconcileAsync();
+        await f.Reconciler.ReconcileAsync();
+        await f.Reconciler.ReconcileAsync();
+        var pools = PoolStatus.From(await f.Store.ReadSnapshotAsync(), f.Settings.Pool);
+        Assert.All(pools, p => Assert.Equal(1, p.ReadyPairs));
+        await f.AssertConsistentAsync();
+    }
+
+    [Fact]
     public async Task GivenAPoolMadeByReconcile_WhenANewBoxConnects_ThenItTakesTheReadyPairWithNoInfrastructureCall()
     {
         await using var f = Create();

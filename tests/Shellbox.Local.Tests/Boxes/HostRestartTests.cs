@@ -131,6 +131,44 @@ public sealed class HostRestartTests(GoldenFixture golden, ITestOutputHelper out
         }
     }
 
+    [Fact]
+    public async Task A_free_clone_whose_saved_state_is_gone_is_deleted_by_the_pair_that_finds_it_so_and_fresh_clones_take_its_place()
+    {
+        // GIVEN the free clones have lost their saved state (a host that died right after a clone's resume, mid-pair,
+        // leaves that), and the ready pair is taken, so that reconcile pairs one of them next
+        var loose = (await Engine.Store.ReadSnapshotAsync()).Volumes.Where(v => v.IsFree && v.InstanceId is null).Select(v => v.Id).ToList();
+        Assert.NotEmpty(loose);
+        foreach (var volume in loose)
+        {
+            File.Delete(Path.Combine(pool.State, "volumes", volume, "device.state"));
+        }
+
+        await new ConnectFlow(Engine).ConnectAsync(User, "taker");
+
+        // WHEN reconcile runs THEN the pair that meets such a clone deletes it (store and disk) and fails nothing
+        var outcomes = new List<ActionOutcome>();
+        for (var i = 0; i < 3; i++)
+        {
+            outcomes.AddRange((await ReconcileAsync()).Outcomes);
+        }
+
+        Assert.All(outcomes, o => Assert.True(o.Succeeded, o.Message));
+        var deleted = outcomes.Where(o => o.Action is PairReadyPair && o.Message.Contains("lost its saved state", StringComparison.Ordinal)).Select(o => ((PairReadyPair)o.Action).VolumeId).ToList();
+        Assert.NotEmpty(deleted);
+        foreach (var volume in deleted)
+        {
+            Assert.Contains(volume, loose);
+            Assert.Null(await Engine.Store.GetAsync<VolumeRecord>(volume));
+            Assert.False(Directory.Exists(Path.Combine(pool.State, "volumes", volume)));
+        }
+
+        // AND fresh clones are made and paired: a new box resumes from one, it is not cold-booted
+        await ReconcileAsync();
+        await ReconcileAsync();
+        var box = await new ConnectFlow(Engine).ConnectAsync(User, "after");
+        Assert.Equal(("new-from-ready-pair", false), (box.Trace.Path, box.Trace.ColdBooted));
+    }
+
     private async Task<(string, string?, bool)> InstanceStateAsync(string id)
     {
         var row = (await Engine.Store.GetAsync<InstanceRecord>(id))!;
