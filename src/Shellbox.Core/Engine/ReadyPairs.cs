@@ -46,10 +46,7 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
         {
             // A free clone whose box ran once and died with its host (mid-pair) has nothing to resume: handed back free,
             // every later pair of it would fail the same way. It goes (no one's data: it is no box's), the instance is freed.
-            var marked = new CommittedRows(await store.CommitAsync(
-                [StoreWrite.Replace(claimed.Of(joining) with { Status = ResourceStatuses.Deleting, Mark = TransitionMark.Start(TransitionAct.Delete, correlation, engine.Time.GetUtcNow()) })],
-                cancellationToken).ConfigureAwait(false));
-            await FinishRetireAsync(claimed.Of(pairing), marked.Of(joining), cancellationToken).ConfigureAwait(false);
+            await DeleteClaimedVolumeAsync(claimed.Of(pairing), claimed.Of(joining), cancellationToken).ConfigureAwait(false);
             return new(instanceId, $"deleted volume {volumeId} instead of pairing it: its box had lost its saved state; freed instance {instanceId}");
         }
         catch (Exception e) when (e is not StoreConflictException)
@@ -88,10 +85,7 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
         {
             // Its box stopped with the host (reconcile has not retired the pair yet): nothing to suspend, and the volume
             // kept no state to hand back; it goes, and the instance is freed all the same.
-            var marked = new CommittedRows(await engine.Store.CommitAsync(
-                [StoreWrite.Replace(volume with { Status = ResourceStatuses.Deleting, Mark = TransitionMark.Start(TransitionAct.Delete, correlation, engine.Time.GetUtcNow()), Lease = null })],
-                cancellationToken).ConfigureAwait(false));
-            await FinishRetireAsync(instance, marked.Of(volume), cancellationToken).ConfigureAwait(false);
+            await DeleteClaimedVolumeAsync(instance, volume, cancellationToken).ConfigureAwait(false);
             await engine.Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), correlation, ActName(TransitionAct.Unpair), ResourceRoles.Instance, instance.Id, true, $"retired the ready pair {instance.Id}+{volume.Id} for a returning box: its box was not running"), cancellationToken).ConfigureAwait(false);
             return true;
         }
@@ -137,6 +131,18 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
         ], cancellationToken).ConfigureAwait(false));
         await FinishRetireAsync(claimed.Of(instance), claimed.Of(volume), cancellationToken).ConfigureAwait(false);
         return new(instanceId, $"retired the ready pair {instanceId}+{volumeId}: its box was not running; deleted volume {volumeId}, freed instance {instanceId}");
+    }
+
+    /// <summary>
+    /// Deletes the volume of a pair this act holds (instance and volume leased) whose box has nothing to resume: the volume
+    /// is marked for deletion first (a crash then is finished by reconcile), then <see cref="FinishRetireAsync"/>.
+    /// </summary>
+    private async Task DeleteClaimedVolumeAsync(InstanceRecord instance, VolumeRecord volume, CancellationToken cancellationToken)
+    {
+        var marked = new CommittedRows(await engine.Store.CommitAsync(
+            [StoreWrite.Replace(volume with { Status = ResourceStatuses.Deleting, Mark = TransitionMark.Start(TransitionAct.Delete, correlation, engine.Time.GetUtcNow()), Lease = null })],
+            cancellationToken).ConfigureAwait(false));
+        await FinishRetireAsync(instance, marked.Of(volume), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Detaches a retired pair's volume (leased instance, volume marked for deletion), frees the instance, deletes the volume.</summary>
