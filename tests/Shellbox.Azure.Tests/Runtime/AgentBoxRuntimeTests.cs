@@ -256,7 +256,7 @@ public sealed class AgentBoxRuntimeTests(AgentHostFixture fixture) : IAsyncLifet
         return new InstanceAddress(endpoint[0], int.Parse(endpoint[1], CultureInfo.InvariantCulture), record.HostKey!);
     }
 
-    private int? QemuPid(string instanceId) => RunningQemu.Pid(Path.Combine(fixture.Host.AgentHome(instances.VmName(instanceId)), "run"));
+    private int? QemuPid(string instanceId) => Local.Qemu.QemuProcess.Find(Path.Combine(fixture.Host.AgentHome(instances.VmName(instanceId)), "run"))?.Pid;
 
     /// <summary>The instance's QEMU dies as in a host crash: SIGKILL, nothing saved.</summary>
     private async Task KillQemuAsync(string instanceId)

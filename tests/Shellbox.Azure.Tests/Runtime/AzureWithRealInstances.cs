@@ -107,7 +107,7 @@ internal sealed class AzureWithRealInstances : IAsyncDisposable
     }
 
     /// <summary>The process id of the QEMU the agent runs on the instance (its VM), or null when none runs there.</summary>
-    public int? QemuPid(string instanceId) => RunningQemu.Pid(Path.Combine(host.AgentHome(instanceId), "run"));
+    public int? QemuPid(string instanceId) => Local.Qemu.QemuProcess.Find(Path.Combine(host.AgentHome(instanceId), "run"))?.Pid;
 
     public async ValueTask DisposeAsync()
     {
