@@ -177,9 +177,10 @@ public abstract class BoxRuntimeContract
         await CorruptSavedStateAsync(provider, volume);
         var disk = await DiskDigestAsync(provider, volume);
 
-        var error = await Assert.ThrowsAnyAsync<ShellboxException>(() => provider.Runtime.ResumeAsync(instance, volume));
+        // Typed, so that reconcile can tell a free clone it must delete from a failure worth retrying.
+        var error = await Assert.ThrowsAsync<SavedStateCorruptException>(() => provider.Runtime.ResumeAsync(instance, volume));
 
-        Assert.NotEqual(ShellboxErrorKind.Internal, error.Kind);
+        Assert.Equal(ShellboxErrorKind.Service, error.Kind);
         Assert.False(await provider.Runtime.IsRunningAsync(instance, volume));
         Assert.Equal(disk, await DiskDigestAsync(provider, volume));
     }

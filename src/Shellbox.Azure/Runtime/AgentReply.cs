@@ -42,6 +42,11 @@ internal static class AgentReply
             return new SavedStateMissingException(message);
         }
 
+        if (errorId == SavedStateCorruptException.Id)
+        {
+            return new SavedStateCorruptException(message);
+        }
+
         if (result.ExitCode == 127)
         {
             return ShellboxException.Service("AgentMissing", "shellbox-agent is not installed on the instance (its shell found no such command).");

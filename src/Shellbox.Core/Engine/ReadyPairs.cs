@@ -42,12 +42,14 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
             ], cancellationToken).ConfigureAwait(false);
             return new(instanceId, $"paired volume {volumeId} with instance {instanceId}; its box is running");
         }
-        catch (SavedStateMissingException)
+        catch (ShellboxException e) when (e is SavedStateMissingException or SavedStateCorruptException)
         {
-            // A free clone whose box ran once and died with its host (mid-pair) has nothing to resume: handed back free,
-            // every later pair of it would fail the same way. It goes (no one's data: it is no box's), the instance is freed.
+            // A free clone whose box ran once and died with its host (mid-pair) has nothing to resume, and one whose saved
+            // state is corrupt cannot be resumed: handed back free, every later pair of it would fail the same way. It goes
+            // (no one's data: it is no box's), the instance is freed.
             await DeleteClaimedVolumeAsync(claimed.Of(pairing), claimed.Of(joining), cancellationToken).ConfigureAwait(false);
-            return new(instanceId, $"deleted volume {volumeId} instead of pairing it: its box had lost its saved state; freed instance {instanceId}");
+            var why = e is SavedStateMissingException ? "had lost its saved state" : "has a corrupt saved state";
+            return new(instanceId, $"deleted volume {volumeId} instead of pairing it: its box {why}; freed instance {instanceId}");
         }
         catch (Exception e) when (e is not StoreConflictException)
         {

@@ -93,11 +93,15 @@ internal sealed class QemuRun : IAsyncDisposable
         }
         catch (QmpException e)
         {
-            throw await LoadFailedAsync(deviceStateFile, e.ErrorClass == "ConnectionClosed" ? "QEMU refused it and exited" : e.Description).ConfigureAwait(false);
+            // QEMU refused the stream (it exits, or reports the migration failed): the state itself is unusable.
+            var why = e.ErrorClass == "ConnectionClosed" ? "QEMU refused it and exited" : e.Description;
+            var error = await LoadFailedAsync(deviceStateFile, why).ConfigureAwait(false);
+            throw new SavedStateCorruptException(error.Message, e);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw await LoadFailedAsync(deviceStateFile, $"it did not finish within {timeout.TotalSeconds:0} s").ConfigureAwait(false);
+            // Slow, not known to be corrupt (a busy host): the same state may load on the next try.
+            throw await LoadFailedAsync(deviceStateFile, $"it did not finish within {timeout.TotalSeconds:0} s", "StateLoadTimedOut").ConfigureAwait(false);
         }
     }
 
@@ -301,11 +305,11 @@ internal sealed class QemuRun : IAsyncDisposable
         }
     }
 
-    private async Task<ShellboxException> LoadFailedAsync(string deviceStateFile, string why)
+    private async Task<ShellboxException> LoadFailedAsync(string deviceStateFile, string why, string errorId = SavedStateCorruptException.Id)
     {
         // QEMU logs why it refused the state and exits: give it a moment so the error can quote it.
         await Process.WaitForExitAsync(TimeSpan.FromSeconds(3), CancellationToken.None).ConfigureAwait(false);
-        var error = Process.Failed("DeviceStateInvalid", $"The saved state {deviceStateFile} could not be loaded ({why}); the box was not started and its disk is untouched");
+        var error = Process.Failed(errorId, $"The saved state {deviceStateFile} could not be loaded ({why}); the box was not started and its disk is untouched");
         await KillAsync().ConfigureAwait(false);
         return error;
     }

@@ -433,9 +433,9 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
         {
             QemuRun.CheckStateFile(deviceState);
         }
-        catch (IOException)
+        catch (IOException e)
         {
-            throw ShellboxException.Service("DeviceStateInvalid", $"Volume '{meta.VolumeId}' has a corrupt saved state ({deviceState}); the box was not started and its disk is untouched.");
+            throw new SavedStateCorruptException($"Volume '{meta.VolumeId}' has a corrupt saved state ({deviceState}); the box was not started and its disk is untouched.", e);
         }
 
         var ram = Path.Combine(volume, LocalFiles.Ram);

@@ -1,4 +1,5 @@
 using Shellbox.Core.Boxes;
+using Shellbox.Core.Errors;
 using Shellbox.Core.Lifecycle;
 using Shellbox.Core.Model;
 using Shellbox.Core.Planning;
@@ -77,6 +78,29 @@ public sealed class ConnectFlowTests
         Assert.Equal(nameof(FakeBoxRuntime.ResumeAsync), Assert.Single(f.Runtime.Log.Calls).Name);
         Assert.Equal(volume, again.Box.VolumeId);
         Assert.Equal(volume, (await f.BoxAsync("dev1")).VolumeId);
+        await f.AssertConsistentAsync();
+    }
+
+    [Fact]
+    public async Task GivenAUsersBoxWhoseSavedStateIsCorrupt_WhenItReturns_ThenTheConnectFailsWithThatErrorAndNothingBootsOverItOrDeletesIt()
+    {
+        // GIVEN a suspended box whose saved state is damaged
+        await using var f = Create();
+        var (_, volume) = await f.AddReadyPairAsync();
+        var first = await f.Connect.ConnectAsync(User, "dev1");
+        await f.Disconnect.DisconnectAsync(first.Box.Id, first.SessionId);
+        f.Runtime.CorruptState(volume);
+
+        // WHEN it returns THEN the user gets the corrupt-state error, no cold boot runs over the state
+        var error = await Assert.ThrowsAsync<SavedStateCorruptException>(() => f.Connect.ConnectAsync(User, "dev1"));
+        Assert.Equal("DeviceStateInvalid", error.ErrorId);
+        Assert.Equal(0, f.Runtime.Log.Count(nameof(FakeBoxRuntime.ColdBootAsync)));
+
+        // AND reconcile leaves its volume alone: the box keeps it, detached, for the operator to look at
+        await f.Reconciler.ReconcileAsync();
+        var box = await f.BoxAsync("dev1");
+        Assert.Equal((volume, null), (box.VolumeId, box.InstanceId));
+        Assert.True(f.Infra.HasVolume(volume));
         await f.AssertConsistentAsync();
     }
 

@@ -26,6 +26,7 @@ public sealed class FakeBoxRuntime(FakeInfrastructure infrastructure) : IBoxRunt
     }
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> lost = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> corrupt = new();
 
     public bool IsRunning(string instanceId, string volumeId) => running.TryGetValue(instanceId, out var v) && v == volumeId;
 
@@ -40,6 +41,11 @@ public sealed class FakeBoxRuntime(FakeInfrastructure infrastructure) : IBoxRunt
         if (!IsRunning(instanceId, volumeId) && lost.ContainsKey(volumeId))
         {
             throw new SavedStateMissingException($"Volume '{volumeId}' has no saved state.");
+        }
+
+        if (!IsRunning(instanceId, volumeId) && corrupt.ContainsKey(volumeId))
+        {
+            throw new SavedStateCorruptException($"Volume '{volumeId}' has a corrupt saved state.");
         }
 
         if (!IsRunning(instanceId, volumeId))
@@ -73,6 +79,9 @@ public sealed class FakeBoxRuntime(FakeInfrastructure infrastructure) : IBoxRunt
 
         lost[volumeId] = true;
     }
+
+    /// <summary>The saved state of the (suspended) volume is damaged: a resume refuses it, nothing boots over it.</summary>
+    public void CorruptState(string volumeId) => corrupt[volumeId] = true;
 
     public async Task<BoxEndpoint> ColdBootAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
     {

@@ -52,16 +52,25 @@ public sealed class ReconcileTests
         await f.AssertConsistentAsync();
     }
 
-    [Fact]
-    public async Task GivenAFreeCloneThatLostItsSavedState_WhenReconcilePairsIt_ThenItIsDeletedNotHandedBackAndTheNextPassPairsAFreshOne()
+    [Theory]
+    [InlineData("lost", "lost its saved state")]
+    [InlineData("corrupt", "has a corrupt saved state")]
+    public async Task GivenAFreeCloneWhoseSavedStateIsLostOrCorrupt_WhenReconcilePairsIt_ThenItIsDeletedNotHandedBackAndTheNextPassPairsAFreshOne(string damage, string said)
     {
-        // GIVEN free volumes, one of which lost its saved state (its box ran and died with the host mid-pair)
+        // GIVEN free volumes whose saved state is gone (its box ran and died with the host mid-pair) or damaged
         await using var f = Create();
         await f.Reconciler.ReconcileAsync();
         var volumes = (await f.Store.ReadSnapshotAsync()).Volumes.Select(v => v.Id).Order().ToList();
         foreach (var volume in volumes)
         {
-            f.Runtime.LoseState(volume);
+            if (damage == "lost")
+            {
+                f.Runtime.LoseState(volume);
+            }
+            else
+            {
+                f.Runtime.CorruptState(volume);
+            }
         }
 
         // WHEN reconcile pairs one THEN that volume is deleted (store and provider), the instance freed, nothing stuck
@@ -69,7 +78,7 @@ public sealed class ReconcileTests
         var pair = Assert.IsType<PairReadyPair>(Assert.Single(pass.Plan.Actions));
         var outcome = Assert.Single(pass.Outcomes);
         Assert.True(outcome.Succeeded, outcome.Message);
-        Assert.Contains("lost its saved state", outcome.Message);
+        Assert.Contains(said, outcome.Message);
         var snapshot = await f.Store.ReadSnapshotAsync();
         Assert.DoesNotContain(snapshot.Volumes, v => v.Id == pair.VolumeId);
         Assert.False(f.Infra.HasVolume(pair.VolumeId));

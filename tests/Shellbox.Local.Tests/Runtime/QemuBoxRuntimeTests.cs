@@ -76,7 +76,7 @@ public sealed class QemuBoxRuntimeTests(GoldenFixture golden) : IAsyncLifetime
         var state = await File.ReadAllBytesAsync(VolumeFile("device.state"));
         await File.WriteAllBytesAsync(VolumeFile("device.state"), state[..(state.Length / 2)]);
 
-        var error = await Assert.ThrowsAsync<ShellboxException>(() => Runtime().ResumeAsync("instance-a", "volume-a"));
+        var error = await Assert.ThrowsAsync<SavedStateCorruptException>(() => Runtime().ResumeAsync("instance-a", "volume-a"));
 
         Assert.Equal("DeviceStateInvalid", error.ErrorId);
         Assert.Contains("qemu.log", error.Message);
