@@ -9,7 +9,8 @@ namespace Shellbox.CrashTrials;
 /// <summary>
 /// One crash trial at one <see cref="CrashPoints"/> step: build a small pool with a box holding a synced file,
 /// run the act of the step in a child process armed to kill itself there, run ONE reconcile after every mark and
-/// lease has expired, then check: nothing leaked or stuck, no double claim, the file intact.
+/// lease has expired, then check: nothing leaked or stuck, no double claim, the file intact, and the pool still serves
+/// (a new box resumes from a ready pair, not booted cold).
 /// </summary>
 /// <param name="recoverAfter">How long after the crash the recovery reconcile runs (default <see cref="RecoveryShift"/>); a
 /// shorter time, before the marks expire, shows the checks catching what is left.</param>
@@ -22,6 +23,7 @@ public sealed class CrashTrial(TrialSetup setup, string point, TimeSpan? recover
     private const string Kept = "dev1";
     private const string Removed = "dev2";
     private const string Made = "dev3";
+    private const string Served = "dev5";
 
     /// <summary>The act a step belongs to, and the box it acts on.</summary>
     public static (string Act, string? Box) ActOf(string point) => point switch
@@ -33,6 +35,7 @@ public sealed class CrashTrial(TrialSetup setup, string point, TimeSpan? recover
         CrashPoints.DuringMake => (ChildAct.Connect, Made), // a new box: the pool has a free instance but no volume
         CrashPoints.DuringDuplicate => (ChildAct.Duplicate, Kept), // dev1 at rest, copied into dev4
         CrashPoints.DuringRetire => (ChildAct.Reconcile, null), // a ready pair whose QEMU died with the host
+        CrashPoints.DuringPair => (ChildAct.Reconcile, null), // the host dies with the child: the new pair's box is gone
         _ => throw new ArgumentOutOfRangeException(nameof(point), point, "Not a crash point."),
     };
 
@@ -42,6 +45,11 @@ public sealed class CrashTrial(TrialSetup setup, string point, TimeSpan? recover
         var session = await PrepareAsync(token, cancellationToken).ConfigureAwait(false);
         var (act, box) = ActOf(point);
         var killed = await RunChildAsync(childDll, act, box, session, cancellationToken).ConfigureAwait(false);
+        if (point == CrashPoints.DuringPair)
+        {
+            // The whole host stops, not only the reconcile: the clone's box, just resumed, dies with its saved state consumed.
+            await KillEveryQemuAsync(setup.StateDirectory).ConfigureAwait(false);
+        }
 
         var problems = new List<string>();
         await using var engine = setup.Engine(new ShiftedTime(recoverAfter ?? RecoveryShift));
@@ -57,12 +65,13 @@ public sealed class CrashTrial(TrialSetup setup, string point, TimeSpan? recover
         var stuck = Stuck(snapshot, engine.Time.GetUtcNow(), problems);
         var doubles = DoubleClaims(snapshot, problems);
         var intact = await DataIntactAsync(engine, token, problems, cancellationToken).ConfigureAwait(false);
+        var serves = await PoolServesAsync(engine, problems, cancellationToken).ConfigureAwait(false);
         if (!killed)
         {
             problems.Add($"the child finished without reaching {point}");
         }
 
-        return new TrialOutcome(point, killed, leaked, stuck, doubles, intact, problems);
+        return new TrialOutcome(point, killed, leaked, stuck, doubles, intact, problems) { Serves = serves };
     }
 
     /// <summary>A ready pair made by reconcile, box dev1 from it with the marker file synced, suspended; then what the step needs.</summary>
@@ -100,6 +109,16 @@ public sealed class CrashTrial(TrialSetup setup, string point, TimeSpan? recover
                 }
 
                 await KillEveryQemuAsync(setup.StateDirectory).ConfigureAwait(false);
+                return null;
+            case CrashPoints.DuringPair:
+                // A loose clone beside the free instance dev1 left, so that the child's reconcile pairs them.
+                await reconciler.ReconcileAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                var loose = await engine.Store.ReadSnapshotAsync(cancellationToken).ConfigureAwait(false);
+                if (!loose.Instances.Any(i => i.IsFree && i.VolumeId is null) || !loose.Volumes.Any(v => v.IsFree && v.InstanceId is null))
+                {
+                    throw new InvalidOperationException("Reconcile left no free instance and loose volume to pair.");
+                }
+
                 return null;
             default:
                 return null;
@@ -221,6 +240,38 @@ public sealed class CrashTrial(TrialSetup setup, string point, TimeSpan? recover
         catch (Exception e) when (e is not OperationCanceledException)
         {
             problems.Add($"box {Kept} does not connect after the recovery: {e.GetType().Name}: {e.Message}");
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The pool still does its job after the recovery: two more reconciles make a ready pair, and a new box resumes from it,
+    /// without a cold boot (a clone left without its saved state, handed back free, would be claimed and booted cold).
+    /// </summary>
+    private static async Task<bool> PoolServesAsync(ShellboxEngine engine, List<string> problems, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var reconciler = new PoolReconciler(engine);
+            for (var pass = 0; pass < 2; pass++)
+            {
+                var result = await reconciler.ReconcileAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                problems.AddRange(result.Outcomes.Where(o => !o.Succeeded).Select(o => $"a reconcile after the recovery: {o.Message}"));
+            }
+
+            var c = await new ConnectFlow(engine).ConnectAsync(TrialSetup.User, Served, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await new DisconnectFlow(engine).DisconnectAsync(c.Box.Id, c.SessionId, cancellationToken).ConfigureAwait(false);
+            if (c.Trace is { Path: "new-from-ready-pair", ColdBooted: false })
+            {
+                return true;
+            }
+
+            problems.Add($"a new box after the recovery took the path {c.Trace.Path}{(c.Trace.ColdBooted ? ", booted cold" : "")}, not a ready pair's resume");
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            problems.Add($"a new box after the recovery does not connect: {e.GetType().Name}: {e.Message}");
         }
 
         return false;

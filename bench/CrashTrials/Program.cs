@@ -48,10 +48,10 @@ switch (args.FirstOrDefault())
             }
         }
 
-        Console.WriteLine($"{"point",-16} {"trials",6} {"recovered",9} {"leaked",6} {"stuck",5} {"double",6} {"intact",6}");
+        Console.WriteLine($"{"point",-16} {"trials",6} {"recovered",9} {"leaked",6} {"stuck",5} {"double",6} {"intact",6} {"serves",6}");
         foreach (var group in outcomes.GroupBy(o => o.Point))
         {
-            Console.WriteLine($"{group.Key,-16} {group.Count(),6} {group.Count(o => o.Recovered),9} {group.Sum(o => o.Leaked),6} {group.Sum(o => o.Stuck),5} {group.Sum(o => o.DoubleClaims),6} {group.Count(o => o.DataIntact),6}");
+            Console.WriteLine($"{group.Key,-16} {group.Count(),6} {group.Count(o => o.Recovered),9} {group.Sum(o => o.Leaked),6} {group.Sum(o => o.Stuck),5} {group.Sum(o => o.DoubleClaims),6} {group.Count(o => o.DataIntact),6} {group.Count(o => o.Serves),6}");
         }
 
         return outcomes.All(o => o.Recovered) ? 0 : 1;

@@ -13,9 +13,12 @@ public sealed record TrialOutcome(
     bool DataIntact,
     IReadOnlyList<string> Problems)
 {
+    /// <summary>After the recovery, a new box resumed from a ready pair that reconcile made (not booted cold).</summary>
+    public bool Serves { get; init; }
+
     public bool Recovered => Killed && Problems.Count == 0;
 
     public override string ToString() =>
-        $"{Point}: killed={Killed} leaked={Leaked} stuck={Stuck} double_claims={DoubleClaims} data_intact={DataIntact}"
+        $"{Point}: killed={Killed} leaked={Leaked} stuck={Stuck} double_claims={DoubleClaims} data_intact={DataIntact} serves={Serves}"
         + (Problems.Count == 0 ? "" : $" problems=[{string.Join("; ", Problems)}]");
 }

@@ -35,6 +35,7 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
         {
             await engine.Infrastructure.AttachAsync(instanceId, volumeId, ResourceTags.For(instance), cancellationToken).ConfigureAwait(false);
             await engine.Runtime.ResumeAsync(instanceId, volumeId, cancellationToken).ConfigureAwait(false);
+            CrashPoints.Reach(CrashPoints.DuringPair);
             await store.CommitAsync(
             [
                 StoreWrite.Replace(claimed.Of(pairing) with { BoxRunning = true, Lease = null, LastUsed = engine.Time.GetUtcNow() }),

@@ -39,7 +39,10 @@ public static class CrashPoints
     /// <summary>A dead ready pair's volume is marked for deletion and its instance leased, before the volume is detached and deleted.</summary>
     public const string DuringRetire = "during-retire";
 
-    public static readonly IReadOnlyList<string> All = [AfterClaim, AfterAttach, DuringResume, DuringSuspend, DuringCreate, DuringDelete, DuringMake, DuringDuplicate, DuringRetire];
+    /// <summary>Reconcile has resumed the box of a ready pair it makes, before the store records the pair (its lease still on).</summary>
+    public const string DuringPair = "during-pair";
+
+    public static readonly IReadOnlyList<string> All = [AfterClaim, AfterAttach, DuringResume, DuringSuspend, DuringCreate, DuringDelete, DuringMake, DuringDuplicate, DuringRetire, DuringPair];
 
     private static readonly string? Armed = Environment.GetEnvironmentVariable(Variable);
 

@@ -8,7 +8,8 @@ namespace Shellbox.Local.Tests.Crash;
 /// Issue 9 part 2, one trial per crash point (bench/CrashTrials runs 20 per point): a child process running
 /// connect, disconnect, reconcile (also one retiring a ready pair whose QEMU died with the host), remove or duplicate is killed at the step (SIGKILL, through SHELLBOX_CRASH_AT), then ONE
 /// reconcile runs after every mark and lease has expired. GIVEN box dev1 with a file written and synced before the
-/// kill, THEN nothing leaked or stuck, no double claim, and dev1 connects with its file intact.
+/// kill, THEN nothing leaked or stuck, no double claim, dev1 connects with its file intact, and a new box still resumes
+/// from a ready pair (the pool serves; a host that died mid-pair must not leave it booting boxes cold).
 /// </summary>
 [Collection(GoldenCollection.Name)]
 public sealed class CrashRecoveryTests(GoldenFixture golden, ITestOutputHelper output)
@@ -23,6 +24,7 @@ public sealed class CrashRecoveryTests(GoldenFixture golden, ITestOutputHelper o
     [InlineData(CrashPoints.DuringMake)]
     [InlineData(CrashPoints.DuringDuplicate)]
     [InlineData(CrashPoints.DuringRetire)]
+    [InlineData(CrashPoints.DuringPair)]
     public async Task GivenTheProcessIsKilledAtAStep_WhenOneReconcileRuns_ThenEverythingIsRecoveredAndTheBoxFileIsIntact(string point)
     {
         Assert.NotNull(golden.Golden);
@@ -36,7 +38,7 @@ public sealed class CrashRecoveryTests(GoldenFixture golden, ITestOutputHelper o
             output.WriteLine(outcome.ToString());
             Assert.True(outcome.Killed, $"the child was not killed at {point}: {outcome}");
             Assert.Empty(outcome.Problems);
-            Assert.Equal((0, 0, 0, true), (outcome.Leaked, outcome.Stuck, outcome.DoubleClaims, outcome.DataIntact));
+            Assert.Equal((0, 0, 0, true, true), (outcome.Leaked, outcome.Stuck, outcome.DoubleClaims, outcome.DataIntact, outcome.Serves));
         }
         finally
         {
