@@ -160,7 +160,8 @@ public abstract class BoxRuntimeContract
         var provider = await CreateProviderAsync();
         var (instance, volume) = await NewBoxAsync(provider, "machine");
 
-        var error = await Assert.ThrowsAnyAsync<ShellboxException>(() => CreateRuntimeWithOtherMachine(provider).ResumeAsync(instance, volume));
+        // Typed, so that a connect can say how to start the box anyway (from its disk).
+        var error = await Assert.ThrowsAsync<MachineMismatchException>(() => CreateRuntimeWithOtherMachine(provider).ResumeAsync(instance, volume));
 
         Assert.Equal(ShellboxErrorKind.User, error.Kind);
         Assert.False(await provider.Runtime.IsRunningAsync(instance, volume));

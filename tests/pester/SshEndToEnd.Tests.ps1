@@ -176,6 +176,38 @@ Describe 'Box cmdlets at an operator prompt' {
         (Get-ShellboxBox -UserId ops -Name tools).State | Should -Be 'suspended'
     }
 
+    It 'starts a box whose saved state will not load fresh from its disk with -ColdBoot, as the failed connect said' {
+        Connect-ShellboxBox -UserId ops -Name broken -Command 'echo kept > ~/file.txt && sync' -Confirm:$false
+        $LASTEXITCODE | Should -Be 0
+        $box = Get-ShellboxBox -UserId ops -Name broken
+        $box.State | Should -Be 'suspended'
+
+        # Damaged past QEMU's header, written as a new file (never through a link to another volume's copy).
+        $saved = Join-Path $State "volumes/$($box.VolumeId)/device.state"
+        $bytes = [IO.File]::ReadAllBytes($saved)
+        $noise = [byte[]]::new($bytes.Length - 8)
+        [Random]::new(5).NextBytes($noise)
+        [Array]::Copy($noise, 0, $bytes, 8, $noise.Length)
+        Remove-Item $saved
+        [IO.File]::WriteAllBytes($saved, $bytes)
+
+        $err = { Connect-ShellboxBox -UserId ops -Name broken -Command true -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'ConnectShellboxBoxDeviceStateInvalid*'
+        $err.Exception.Message | Should -Match 'Connect-ShellboxBox broken -UserId ops -ColdBoot'
+        (Get-ShellboxBox -UserId ops -Name broken).State | Should -Be 'suspended'
+        [IO.File]::ReadAllBytes($saved).Length | Should -Be $bytes.Length -Because 'the refused state is left as it was'
+
+        Connect-ShellboxBox -UserId ops -Name broken -ColdBoot -Force -Command 'grep -qx kept ~/file.txt' -Confirm:$false -WarningVariable told
+        $LASTEXITCODE | Should -Be 0 -Because 'the file on its disk is there after the boot from disk'
+        "$told" | Should -Match 'started fresh from its disk, as asked'
+
+        # From then on it suspends and resumes as any box: no warning, no second boot.
+        Connect-ShellboxBox -UserId ops -Name broken -Command 'grep -qx kept ~/file.txt' -Confirm:$false -WarningVariable again
+        $LASTEXITCODE | Should -Be 0
+        $again | Should -BeNullOrEmpty
+        Remove-ShellboxBox -UserId ops -Name broken -Force
+    }
+
     It 'completes box names on Tab for the given user' {
         $line = "Connect-ShellboxBox -StateDirectory '$State' -UserId ops -Name to"
         $completions = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText

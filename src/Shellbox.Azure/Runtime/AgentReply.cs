@@ -47,6 +47,11 @@ internal static class AgentReply
             return new SavedStateCorruptException(message);
         }
 
+        if (errorId == MachineMismatchException.Id)
+        {
+            return new MachineMismatchException(message);
+        }
+
         if (result.ExitCode == 127)
         {
             return ShellboxException.Service("AgentMissing", "shellbox-agent is not installed on the instance (its shell found no such command).");

@@ -22,6 +22,13 @@ public sealed class ConnectFlow(ShellboxEngine engine, IProgress<ConnectNotice>?
 
     private IPoolStore Store => engine.Store;
 
+    /// <summary>
+    /// Start the box fresh from its disk instead of resuming its saved state, which is discarded: the way back in for a
+    /// state that cannot be loaded (corrupt, or saved under other machine settings). Its files stay; its running
+    /// programs are lost. Only for a box that exists and rests on its volume (not running, not lingering).
+    /// </summary>
+    public bool BootFromDisk { get; init; }
+
     /// <param name="create">When the box does not exist: true creates it (connect), false is a not-found error.</param>
     public async Task<BoxConnection> ConnectAsync(string userId, string boxName, bool create = true, CancellationToken cancellationToken = default)
     {
@@ -72,6 +79,11 @@ public sealed class ConnectFlow(ShellboxEngine engine, IProgress<ConnectNotice>?
                     continue;
                 }
 
+                if (BootFromDisk)
+                {
+                    CheckBootFromDisk(box, boxName);
+                }
+
                 var decided = box switch
                 {
                     null => await NewBoxAsync(userId, boxName, sessionId, trace, cancellationToken).ConfigureAwait(false),
@@ -94,6 +106,24 @@ public sealed class ConnectFlow(ShellboxEngine engine, IProgress<ConnectNotice>?
             }
         }
     }
+
+    /// <summary>Refuses, before anything is claimed, a boot from disk of a box that does not exist or is not at rest.</summary>
+    private static void CheckBootFromDisk(BoxRecord? box, string boxName)
+    {
+        if (box is null)
+        {
+            throw ShellboxException.NotFound("BoxNotFound", $"There is no box '{boxName}' to start from its disk.");
+        }
+
+        if (box.InstanceId is not null)
+        {
+            throw new ShellboxException(ShellboxErrorKind.Conflict, "BoxRunning", $"Box '{boxName}' is running or lingering after its last session; only a box at rest on its volume is started from its disk (its saved state is then discarded).");
+        }
+    }
+
+    /// <summary>What the user of a box whose saved state cannot be loaded is told to do about it.</summary>
+    private static string BootFromDiskHint(BoxRecord box) =>
+        $"An operator can start it fresh from its disk, its files kept and its running programs lost: Connect-ShellboxBox {box.BoxName} -UserId {box.UserId} -ColdBoot.";
 
     /// <summary>Another connect has bound the box and is still bringing it up (attach, resume): a session, not yet running, not lingering.</summary>
     private async Task<bool> IsStartingAsync(BoxRecord? box, CancellationToken cancellationToken) =>
@@ -274,7 +304,25 @@ public sealed class ConnectFlow(ShellboxEngine engine, IProgress<ConnectNotice>?
             BoxEndpoint endpoint;
             try
             {
-                endpoint = await trace.TimeAsync("resume", () => engine.Runtime.ResumeAsync(instance.Id, box.VolumeId, box.BoxName, cancellationToken)).ConfigureAwait(false);
+                if (BootFromDisk && !created)
+                {
+                    // Asked for (CheckBootFromDisk let only a box at rest through): the saved state is discarded unread.
+                    endpoint = await trace.TimeAsync("cold-boot", () => engine.Runtime.ColdBootAsync(instance.Id, box.VolumeId, box.BoxName, cancellationToken)).ConfigureAwait(false);
+                    trace.ColdBooted = true;
+                    await Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), trace.CorrelationId, "cold-boot", "box", box.Id, true, $"box {box.UserId}/{box.BoxName} was booted from its disk as asked; its saved state was discarded"), cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    endpoint = await trace.TimeAsync("resume", () => engine.Runtime.ResumeAsync(instance.Id, box.VolumeId, box.BoxName, cancellationToken)).ConfigureAwait(false);
+                }
+            }
+            catch (SavedStateCorruptException e) when (!created)
+            {
+                throw new SavedStateCorruptException($"{e.Message} {BootFromDiskHint(box)}", e);
+            }
+            catch (MachineMismatchException e) when (!created)
+            {
+                throw new MachineMismatchException($"{e.Message} {BootFromDiskHint(box)}", e);
             }
             catch (SavedStateMissingException)
             {

@@ -417,9 +417,8 @@ internal sealed class QemuBox(QemuMachine machine, LocalProviderOptions options,
     {
         if (meta.MachineFingerprint != MachineFor(meta).Fingerprint)
         {
-            throw ShellboxException.User(
-                "MachineMismatch",
-                $"Volume '{meta.VolumeId}' was suspended by another QEMU machine ({meta.MachineDescription}) than this one ({MachineFor(meta).Description}); resume it with the settings it was made with, or cold boot it (its running programs are lost).");
+            throw new MachineMismatchException(
+                $"Volume '{meta.VolumeId}' was suspended by another QEMU machine ({meta.MachineDescription}) than this one ({MachineFor(meta).Description}); resume it with the settings it was made with, or boot it fresh from its disk (its running programs are lost).");
         }
 
         var deviceState = Path.Combine(volume, LocalFiles.DeviceState);

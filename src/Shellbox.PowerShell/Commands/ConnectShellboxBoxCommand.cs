@@ -14,6 +14,7 @@ namespace Shellbox.PowerShell.Commands;
 /// <example><code>Connect-ShellboxBox dev33</code></example>
 /// <example><code>Connect-ShellboxBox dev33 -Command 'uptime'</code></example>
 /// <example><code>$c = Connect-ShellboxBox dev33 -PassThru; ssh @($c.SshArguments) hostname; $c | Disconnect-ShellboxBox</code></example>
+/// <example><code>Connect-ShellboxBox dev33 -UserId alice -ColdBoot -Force -Command true   # a box whose saved state will not load</code></example>
 [Cmdlet(VerbsCommunications.Connect, "ShellboxBox", SupportsShouldProcess = true)]
 [OutputType(typeof(ShellboxConnection))]
 public sealed class ConnectShellboxBoxCommand : ShellboxBoxCmdlet
@@ -35,10 +36,27 @@ public sealed class ConnectShellboxBoxCommand : ShellboxBoxCmdlet
     [Parameter]
     public SwitchParameter NoCreate { get; set; }
 
+    /// <summary>
+    /// Start the box fresh from its disk, discarding its saved running state: the way back in for a box whose state
+    /// cannot be loaded (corrupt, or saved under other machine settings). Its files stay; its running programs are lost.
+    /// Only a box at rest on its volume; asks first unless -Force.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter ColdBoot { get; set; }
+
+    /// <summary>With -ColdBoot: do not ask before discarding the saved running state.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
     protected override void ProcessRecord()
     {
         var engine = Engine;
-        if (!ShouldProcess($"{Owner}/{Name}", "Connect to box"))
+        if (!ShouldProcess($"{Owner}/{Name}", ColdBoot ? "Start the box fresh from its disk (its saved running state is discarded) and connect" : "Connect to box"))
+        {
+            return;
+        }
+
+        if (ColdBoot && !Force && !ShouldContinue($"Box '{Owner}/{Name}' starts fresh from its disk: its files stay, its running programs and its saved state are discarded.", "Start the box from its disk?"))
         {
             return;
         }
@@ -49,12 +67,14 @@ public sealed class ConnectShellboxBoxCommand : ShellboxBoxCmdlet
             // The slow path's one line ("making your box, about N s") goes to the warning stream before the wait;
             // the ssh wrapper turns warnings into lines on stderr, so a command's stdout stays the box's alone.
             var notices = new CallThroughProgress<ConnectNotice>(notice => EmitWarning(notice.ToString()));
-            var connection = await new ConnectFlow(engine, notices).ConnectAsync(Owner, Name, create: !NoCreate, cancellationToken).ConfigureAwait(false);
+            var connection = await new ConnectFlow(engine, notices) { BootFromDisk = ColdBoot }.ConnectAsync(Owner, Name, create: !NoCreate, cancellationToken).ConfigureAwait(false);
             session = await OpenSessions.OpenAsync(engine, connection, cancellationToken).ConfigureAwait(false);
             EmitVerbose($"connect {connection.Trace}");
             if (connection.Trace.ColdBooted)
             {
-                EmitWarning($"Box '{Name}' had lost its running state (its host stopped without suspending it) and was started fresh from its disk: your files are there, your running programs are not.");
+                EmitWarning(ColdBoot
+                    ? $"Box '{Name}' was started fresh from its disk, as asked: its files are there, its running programs are not."
+                    : $"Box '{Name}' had lost its running state (its host stopped without suspending it) and was started fresh from its disk: your files are there, your running programs are not.");
             }
         });
 

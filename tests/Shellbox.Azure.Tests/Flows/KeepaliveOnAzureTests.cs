@@ -1,5 +1,5 @@
-using System.Globalization;
 using Shellbox.Azure.Tests.Runtime;
+using Shellbox.Contracts;
 using Shellbox.Core.Boxes;
 using Shellbox.Core.Engine;
 using Shellbox.Core.Errors;
@@ -89,7 +89,7 @@ public sealed class KeepaliveOnAzureTests(AgentHostFixture fixture, ITestOutputH
         Assert.Equal(BoxCatalog.Suspended, off.State);
         Assert.False(await Engine.Runtime.IsRunningAsync(kept.Box.InstanceId!, kept.Box.VolumeId));
         Assert.False(azure.Emulator.State.FindVirtualMachine(kept.Box.InstanceId!)!.DataDiskNamesByLun.ContainsKey(0));
-        var counted = int.Parse((await RunAsync(await new ConnectFlow(Engine).ConnectAsync(User, "kept"), "cat /root/count")).Trim(), CultureInfo.InvariantCulture);
+        var counted = BoxCounter.Parse(await RunAsync(await new ConnectFlow(Engine).ConnectAsync(User, "kept"), BoxCounter.Read));
         Assert.True(counted > 0);
         var tooLong = await Assert.ThrowsAsync<ShellboxException>(() => new KeepaliveFlow(Engine).SetAsync(User, "kept", TimeSpan.FromHours(5)));
         Assert.Equal("KeepaliveTooLong", tooLong.ErrorId);

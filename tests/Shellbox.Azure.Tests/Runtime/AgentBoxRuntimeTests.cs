@@ -1,5 +1,6 @@
 using System.Globalization;
 using Shellbox.Azure.Runtime;
+using Shellbox.Contracts;
 using Shellbox.Core.Errors;
 using Shellbox.Core.Model;
 using Shellbox.Core.Ports;
@@ -161,7 +162,7 @@ public sealed class AgentBoxRuntimeTests(AgentHostFixture fixture) : IAsyncLifet
         // GIVEN a running box, and a disk copy that fails (ARM refused it) after the box was held still for it
         await NewBoxAsync("held");
         var endpoint = await runtime.ResumeAsync("instance-held", "volume-held");
-        await RunAsync(endpoint, "setsid sh -c 'i=0; while true; do i=$((i+1)); echo $i > /root/count; sleep 1; done' </dev/null >/dev/null 2>&1 &");
+        await RunAsync(endpoint, BoxCounter.Start);
         var heldSeen = false;
         var failing = new AgentBoxRuntime(store, fixture.Agent(), fixture.ControlKeyPath, copyVolume: async (source, copy, _, ct) =>
         {
@@ -178,9 +179,7 @@ public sealed class AgentBoxRuntimeTests(AgentHostFixture fixture) : IAsyncLifet
 
         // AND the box goes on at once (not when the hold would have run out): running, answering, counting
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the failed copy took {clock.Elapsed}");
-        var first = int.Parse(await RunAsync(endpoint, "cat /root/count"), CultureInfo.InvariantCulture);
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
-        Assert.True(int.Parse(await RunAsync(endpoint, "cat /root/count"), CultureInfo.InvariantCulture) > first, "the box stood still after the failed copy");
+        await BoxCounter.AssertCountingAsync(command => RunAsync(endpoint, command));
 
         // AND nothing of the copy is left: no saved state on its disk, no hold to release
         Assert.Empty(Directory.EnumerateDirectories(instances.VolumeFolder("volume-held"), ".copy-*"));

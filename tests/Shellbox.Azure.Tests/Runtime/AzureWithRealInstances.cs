@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Azure.Core.Pipeline;
@@ -12,6 +11,7 @@ using Shellbox.Azure.Settings;
 using Shellbox.Azure.Store;
 using Shellbox.Azure.Tests.Arm;
 using Shellbox.Azure.Tests.Store;
+using Shellbox.Contracts;
 using Shellbox.Core.Boxes;
 using Shellbox.Core.Engine;
 using Shellbox.Core.Lifecycle;
@@ -45,7 +45,7 @@ internal sealed class AzureWithRealInstances : IAsyncDisposable
     }
 
     /// <summary>Counts once a second into /root/count, detached from the session that starts it: a job going on, or standing still once suspended.</summary>
-    public const string StartCounter = "setsid sh -c 'i=0; while true; do i=$((i+1)); echo $i > /root/count; sleep 1; done' </dev/null >/dev/null 2>&1 &";
+    public const string StartCounter = BoxCounter.Start;
 
     public ShellboxEngine Engine { get; }
 
@@ -86,13 +86,7 @@ internal sealed class AzureWithRealInstances : IAsyncDisposable
     }
 
     /// <summary>The counter <see cref="StartCounter"/> started moves on while we watch.</summary>
-    public async Task AssertCountingAsync(BoxConnection connection)
-    {
-        var first = int.Parse((await RunAsync(connection, "cat /root/count")).Trim(), CultureInfo.InvariantCulture);
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
-        var later = int.Parse((await RunAsync(connection, "cat /root/count")).Trim(), CultureInfo.InvariantCulture);
-        Assert.True(later > first, $"the counter stood still at {first}");
-    }
+    public Task AssertCountingAsync(BoxConnection connection) => BoxCounter.AssertCountingAsync(command => RunAsync(connection, command));
 
     /// <summary>One reconcile pass, each outcome written to the test's output.</summary>
     public async Task<ReconcileResult> ReconcileAsync(ITestOutputHelper output)

@@ -91,9 +91,10 @@ public sealed class ConnectFlowTests
         await f.Disconnect.DisconnectAsync(first.Box.Id, first.SessionId);
         f.Runtime.CorruptState(volume);
 
-        // WHEN it returns THEN the user gets the corrupt-state error, no cold boot runs over the state
+        // WHEN it returns THEN the user gets the corrupt-state error and the way back in; no cold boot runs over the state
         var error = await Assert.ThrowsAsync<SavedStateCorruptException>(() => f.Connect.ConnectAsync(User, "dev1"));
         Assert.Equal("DeviceStateInvalid", error.ErrorId);
+        Assert.Contains($"Connect-ShellboxBox dev1 -UserId {User} -ColdBoot", error.Message);
         Assert.Equal(0, f.Runtime.Log.Count(nameof(FakeBoxRuntime.ColdBootAsync)));
 
         // AND reconcile leaves its volume alone: the box keeps it, detached, for the operator to look at
@@ -102,6 +103,40 @@ public sealed class ConnectFlowTests
         Assert.Equal((volume, null), (box.VolumeId, box.InstanceId));
         Assert.True(f.Infra.HasVolume(volume));
         await f.AssertConsistentAsync();
+
+        // AND asked to, a connect boots it from its disk (the same volume), and then it suspends and resumes as any box
+        var booted = await new ConnectFlow(f.Engine) { BootFromDisk = true }.ConnectAsync(User, "dev1");
+        Assert.Equal(("returning", true, volume), (booted.Trace.Path, booted.Trace.ColdBooted, booted.Box.VolumeId));
+        Assert.Equal(1, f.Runtime.Log.Count(nameof(FakeBoxRuntime.ColdBootAsync)));
+        Assert.Contains(await f.Store.ReadEventsAsync(10), e => e.Kind == "cold-boot" && e.Message.Contains("as asked", StringComparison.Ordinal));
+        await f.Disconnect.DisconnectAsync(booted.Box.Id, booted.SessionId);
+        var again = await f.Connect.ConnectAsync(User, "dev1");
+        Assert.False(again.Trace.ColdBooted);
+        await f.AssertConsistentAsync();
+    }
+
+    [Fact]
+    public async Task GivenABoxThatRunsOrDoesNotExist_WhenBootedFromDisk_ThenItIsRefusedWithOneLineAndNothingChanges()
+    {
+        await using var f = Create();
+        await f.AddReadyPairAsync();
+        await f.AddInstanceAsync();
+        var running = await f.Connect.ConnectAsync(User, "dev1");
+        var before = await f.Store.ReadSnapshotAsync();
+        f.ClearCalls();
+        var fromDisk = new ConnectFlow(f.Engine) { BootFromDisk = true };
+
+        var busy = await Assert.ThrowsAsync<ShellboxException>(() => fromDisk.ConnectAsync(User, "dev1"));
+        var missing = await Assert.ThrowsAsync<ShellboxException>(() => fromDisk.ConnectAsync(User, "nosuch"));
+
+        Assert.Equal(("BoxRunning", ShellboxErrorKind.Conflict), (busy.ErrorId, busy.Kind));
+        Assert.Equal(("BoxNotFound", ShellboxErrorKind.NotFound), (missing.ErrorId, missing.Kind));
+        Assert.Empty(f.Runtime.Log.Calls);
+        Assert.Empty(f.Infra.Log.Calls);
+        var after = await f.Store.ReadSnapshotAsync();
+        Assert.Equal(before.Boxes.Select(b => (b.Id, b.ETag)), after.Boxes.Select(b => (b.Id, b.ETag)));
+        Assert.Equal(before.Instances.Select(i => (i.Id, i.ETag)), after.Instances.Select(i => (i.Id, i.ETag)));
+        Assert.True(f.Runtime.IsRunning(running.Box.InstanceId!, running.Box.VolumeId));
     }
 
     [Fact]

@@ -87,6 +87,7 @@ public sealed class FakeBoxRuntime(FakeInfrastructure infrastructure) : IBoxRunt
     {
         await Log.RecordAsync(nameof(ColdBootAsync), instanceId, volumeId);
         lost.TryRemove(volumeId, out _);
+        corrupt.TryRemove(volumeId, out _); // a boot from the disk discards the saved state
         running[instanceId] = volumeId;
         return new BoxEndpoint("127.0.0.1", 2222, $"[127.0.0.1]:2222 ssh-ed25519 {instanceId}", "/keys/control");
     }

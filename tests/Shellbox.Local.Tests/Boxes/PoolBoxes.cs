@@ -1,3 +1,4 @@
+using Shellbox.Contracts;
 using Shellbox.Core.Boxes;
 using Shellbox.Core.Engine;
 using Shellbox.Core.Errors;
@@ -15,8 +16,8 @@ internal sealed class PoolBoxes : IAsyncDisposable
 {
     public const string User = "alice";
 
-    /// <summary>Counts once a second into /root/count, detached from the session that starts it.</summary>
-    public const string StartCounter = "setsid sh -c 'i=0; while true; do i=$((i+1)); echo $i > /root/count; sleep 1; done' </dev/null >/dev/null 2>&1 &";
+    /// <summary>Starts <see cref="BoxCounter"/> in a box.</summary>
+    public const string StartCounter = BoxCounter.Start;
 
     private readonly TempFolder folder;
     private readonly ITestOutputHelper output;
@@ -81,13 +82,7 @@ internal sealed class PoolBoxes : IAsyncDisposable
     }
 
     /// <summary>The counter started before (<see cref="StartCounter"/>) moves on while we watch.</summary>
-    public async Task AssertCountingAsync(BoxConnection connection)
-    {
-        var first = int.Parse((await RunAsync(connection, "cat /root/count")).Trim());
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
-        var later = int.Parse((await RunAsync(connection, "cat /root/count")).Trim());
-        Assert.True(later > first, $"the counter stood still at {first}");
-    }
+    public Task AssertCountingAsync(BoxConnection connection) => BoxCounter.AssertCountingAsync(command => RunAsync(connection, command));
 
     public async ValueTask DisposeAsync()
     {
