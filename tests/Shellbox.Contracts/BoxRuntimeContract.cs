@@ -171,7 +171,7 @@ public abstract class BoxRuntimeContract
     }
 
     [Fact]
-    public async Task A_corrupt_saved_state_is_refused_and_the_disk_is_untouched()
+    public async Task A_corrupt_saved_state_is_refused_and_the_disk_is_untouched_and_a_cold_boot_starts_the_box_over_it()
     {
         var provider = await CreateProviderAsync();
         var (instance, volume) = await NewBoxAsync(provider, "corrupt");
@@ -184,6 +184,11 @@ public abstract class BoxRuntimeContract
         Assert.Equal(ShellboxErrorKind.Service, error.Kind);
         Assert.False(await provider.Runtime.IsRunningAsync(instance, volume));
         Assert.Equal(disk, await DiskDigestAsync(provider, volume));
+
+        // AND a cold boot (Connect-ShellboxBox -ColdBoot) starts it from its disk over the refused state
+        var booted = await provider.Runtime.ColdBootAsync(instance, volume);
+        Assert.Equal("ok", await RunAsync(provider, booted, "echo ok"));
+        await provider.Runtime.SuspendAsync(instance, volume);
     }
 
     [Fact]

@@ -176,10 +176,10 @@ Describe 'Box cmdlets at an operator prompt' {
         (Get-ShellboxBox -UserId ops -Name tools).State | Should -Be 'suspended'
     }
 
-    It 'starts a box whose saved state will not load fresh from its disk with -ColdBoot, as the failed connect said' {
-        Connect-ShellboxBox -UserId ops -Name broken -Command 'echo kept > ~/file.txt && sync' -Confirm:$false
-        $LASTEXITCODE | Should -Be 0
-        $box = Get-ShellboxBox -UserId ops -Name broken
+    It 'brings back a box whose saved state will not load: its user is told to ask, the operator boots it from its disk with -ColdBoot' {
+        $made = Invoke-Ssh alice 'connect broken echo kept > ~/file.txt && sync'
+        $made.ExitCode | Should -Be 0 -Because $made.Output
+        $box = Get-ShellboxBox -AllUsers | Where-Object Name -eq 'broken'
         $box.State | Should -Be 'suspended'
 
         # Damaged past QEMU's header, written as a new file (never through a link to another volume's copy).
@@ -191,21 +191,25 @@ Describe 'Box cmdlets at an operator prompt' {
         Remove-Item $saved
         [IO.File]::WriteAllBytes($saved, $bytes)
 
-        $err = { Connect-ShellboxBox -UserId ops -Name broken -Command true -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
-        $err.FullyQualifiedErrorId | Should -BeLike 'ConnectShellboxBoxDeviceStateInvalid*'
-        $err.Exception.Message | Should -Match 'Connect-ShellboxBox broken -UserId ops -ColdBoot'
-        (Get-ShellboxBox -UserId ops -Name broken).State | Should -Be 'suspended'
+        # The user gets one line to take to the operator (no paths); nothing is booted over the state.
+        $refused = Invoke-Ssh alice 'connect broken true'
+        $refused.ExitCode | Should -Not -Be 0
+        $refused.Output | Should -Match '^shellbox: the box could not be reached \(DeviceStateInvalid at [^)]+\); try again, or tell the operator\.$'
+        (Get-ShellboxBox -UserId $box.UserId -Name broken).State | Should -Be 'suspended'
         [IO.File]::ReadAllBytes($saved).Length | Should -Be $bytes.Length -Because 'the refused state is left as it was'
 
-        Connect-ShellboxBox -UserId ops -Name broken -ColdBoot -Force -Command 'grep -qx kept ~/file.txt' -Confirm:$false -WarningVariable told
+        # The operator's own connect says what to do, and doing it brings the box back with its files.
+        $err = { Connect-ShellboxBox -UserId $box.UserId -Name broken -Command true -Confirm:$false -ErrorAction Stop } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'ConnectShellboxBoxDeviceStateInvalid*'
+        $err.Exception.Message | Should -Match "Connect-ShellboxBox broken -UserId $($box.UserId) -ColdBoot"
+        Connect-ShellboxBox -UserId $box.UserId -Name broken -ColdBoot -Force -Command 'grep -qx kept ~/file.txt' -Confirm:$false -WarningVariable told
         $LASTEXITCODE | Should -Be 0 -Because 'the file on its disk is there after the boot from disk'
         "$told" | Should -Match 'started fresh from its disk, as asked'
 
-        # From then on it suspends and resumes as any box: no warning, no second boot.
-        Connect-ShellboxBox -UserId ops -Name broken -Command 'grep -qx kept ~/file.txt' -Confirm:$false -WarningVariable again
-        $LASTEXITCODE | Should -Be 0
-        $again | Should -BeNullOrEmpty
-        Remove-ShellboxBox -UserId ops -Name broken -Force
+        # From then on it suspends and resumes as any box, for its user too.
+        $back = Invoke-Ssh alice 'connect broken cat ~/file.txt'
+        $back.ExitCode | Should -Be 0 -Because $back.Output
+        $back.Output | Should -Be 'kept'
     }
 
     It 'completes box names on Tab for the given user' {
