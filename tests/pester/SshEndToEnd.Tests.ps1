@@ -212,6 +212,26 @@ Describe 'Box cmdlets at an operator prompt' {
         $back.Output | Should -Be 'kept'
     }
 
+    It 'tells the user of a box saved under other machine settings to ask the operator, in one line without the details' {
+        $made = Invoke-Ssh alice 'connect moved true'
+        $made.ExitCode | Should -Be 0 -Because $made.Output
+        $config = Join-Path $State 'shellbox.json'
+        $kept = Get-Content -Raw $config
+        try {
+            $settings = $kept | ConvertFrom-Json
+            $settings.local | Add-Member -NotePropertyName memoryMiB -NotePropertyValue 576 -Force
+            $settings | ConvertTo-Json -Depth 5 | Set-Content $config
+
+            $refused = Invoke-Ssh alice 'connect moved true'
+            $refused.ExitCode | Should -Not -Be 0
+            $refused.Output | Should -Match '^shellbox: the box could not be reached \(MachineMismatch at [^)]+\); try again, or tell the operator\.$'
+        }
+        finally { [IO.File]::WriteAllText($config, $kept) }
+
+        $back = Invoke-Ssh alice 'connect moved true'
+        $back.ExitCode | Should -Be 0 -Because 'with the settings it was saved under, the box resumes as before'
+    }
+
     It 'completes box names on Tab for the given user' {
         $line = "Connect-ShellboxBox -StateDirectory '$State' -UserId ops -Name to"
         $completions = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText
