@@ -43,13 +43,19 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
             ], cancellationToken).ConfigureAwait(false);
             return new(instanceId, $"paired volume {volumeId} with instance {instanceId}; its box is running");
         }
-        catch (ShellboxException e) when (e is SavedStateMissingException or SavedStateCorruptException)
+        catch (ShellboxException e) when (e is SavedStateMissingException or SavedStateCorruptException or MachineMismatchException)
         {
-            // A free clone whose box ran once and died with its host (mid-pair) has nothing to resume, and one whose saved
-            // state is corrupt cannot be resumed: handed back free, every later pair of it would fail the same way. It goes
-            // (no one's data: it is no box's), the instance is freed.
+            // A free clone whose box ran once and died with its host (mid-pair) has nothing to resume; one whose saved state
+            // is corrupt, or was saved under other machine settings (the operator changed them), cannot be resumed. Handed
+            // back free, every later pair of it would fail the same way. It goes (no one's data: it is no box's), the
+            // instance is freed, and the pool clones a fresh one.
             await DeleteClaimedVolumeAsync(claimed.Of(pairing), claimed.Of(joining), cancellationToken).ConfigureAwait(false);
-            var why = e is SavedStateMissingException ? "had lost its saved state" : "has a corrupt saved state";
+            var why = e switch
+            {
+                SavedStateMissingException => "had lost its saved state",
+                SavedStateCorruptException => "has a corrupt saved state",
+                _ => "was saved under other machine settings",
+            };
             return new(instanceId, $"deleted volume {volumeId} instead of pairing it: its box {why}; freed instance {instanceId}");
         }
         catch (Exception e) when (e is not StoreConflictException)

@@ -26,7 +26,7 @@ public sealed class FakeBoxRuntime(FakeInfrastructure infrastructure) : IBoxRunt
     }
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> lost = new();
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> corrupt = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Func<ShellboxException>> refused = new();
 
     public bool IsRunning(string instanceId, string volumeId) => running.TryGetValue(instanceId, out var v) && v == volumeId;
 
@@ -43,9 +43,9 @@ public sealed class FakeBoxRuntime(FakeInfrastructure infrastructure) : IBoxRunt
             throw new SavedStateMissingException($"Volume '{volumeId}' has no saved state.");
         }
 
-        if (!IsRunning(instanceId, volumeId) && corrupt.ContainsKey(volumeId))
+        if (!IsRunning(instanceId, volumeId) && refused.TryGetValue(volumeId, out var refusal))
         {
-            throw new SavedStateCorruptException($"Volume '{volumeId}' has a corrupt saved state.");
+            throw refusal();
         }
 
         if (!IsRunning(instanceId, volumeId))
@@ -81,13 +81,16 @@ public sealed class FakeBoxRuntime(FakeInfrastructure infrastructure) : IBoxRunt
     }
 
     /// <summary>The saved state of the (suspended) volume is damaged: a resume refuses it, nothing boots over it.</summary>
-    public void CorruptState(string volumeId) => corrupt[volumeId] = true;
+    public void CorruptState(string volumeId) => refused[volumeId] = () => new SavedStateCorruptException($"Volume '{volumeId}' has a corrupt saved state.");
+
+    /// <summary>The volume's state was saved under other machine settings: a resume refuses it until a cold boot.</summary>
+    public void MismatchMachine(string volumeId) => refused[volumeId] = () => new MachineMismatchException($"Volume '{volumeId}' was suspended by another machine.");
 
     public async Task<BoxEndpoint> ColdBootAsync(string instanceId, string volumeId, CancellationToken cancellationToken = default)
     {
         await Log.RecordAsync(nameof(ColdBootAsync), instanceId, volumeId);
         lost.TryRemove(volumeId, out _);
-        corrupt.TryRemove(volumeId, out _); // a boot from the disk discards the saved state
+        refused.TryRemove(volumeId, out _); // a boot from the disk discards the saved state, under the machine of now
         running[instanceId] = volumeId;
         return new BoxEndpoint("127.0.0.1", 2222, $"[127.0.0.1]:2222 ssh-ed25519 {instanceId}", "/keys/control");
     }

@@ -55,21 +55,27 @@ public sealed class ReconcileTests
     [Theory]
     [InlineData("lost", "lost its saved state")]
     [InlineData("corrupt", "has a corrupt saved state")]
-    public async Task GivenAFreeCloneWhoseSavedStateIsLostOrCorrupt_WhenReconcilePairsIt_ThenItIsDeletedNotHandedBackAndTheNextPassPairsAFreshOne(string damage, string said)
+    [InlineData("mismatch", "was saved under other machine settings")]
+    public async Task GivenAFreeCloneWhoseSavedStateIsLostCorruptOrOfAnotherMachine_WhenReconcilePairsIt_ThenItIsDeletedNotHandedBackAndTheNextPassPairsAFreshOne(string damage, string said)
     {
-        // GIVEN free volumes whose saved state is gone (its box ran and died with the host mid-pair) or damaged
+        // GIVEN free volumes whose saved state is gone (its box ran and died with the host mid-pair), damaged, or saved
+        // under machine settings the operator has changed since
         await using var f = Create();
         await f.Reconciler.ReconcileAsync();
         var volumes = (await f.Store.ReadSnapshotAsync()).Volumes.Select(v => v.Id).Order().ToList();
         foreach (var volume in volumes)
         {
-            if (damage == "lost")
+            switch (damage)
             {
-                f.Runtime.LoseState(volume);
-            }
-            else
-            {
-                f.Runtime.CorruptState(volume);
+                case "lost":
+                    f.Runtime.LoseState(volume);
+                    break;
+                case "corrupt":
+                    f.Runtime.CorruptState(volume);
+                    break;
+                default:
+                    f.Runtime.MismatchMachine(volume);
+                    break;
             }
         }
 

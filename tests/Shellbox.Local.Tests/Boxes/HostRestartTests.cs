@@ -134,14 +134,26 @@ public sealed class HostRestartTests(GoldenFixture golden, ITestOutputHelper out
     [Theory]
     [InlineData("gone", "lost its saved state")]
     [InlineData("corrupt", "has a corrupt saved state")]
-    public async Task A_free_clone_whose_saved_state_is_gone_or_corrupt_is_deleted_by_the_pair_that_finds_it_so_and_fresh_clones_take_its_place(string damage, string said)
+    [InlineData("mismatch", "was saved under other machine settings")]
+    public async Task A_free_clone_whose_saved_state_is_gone_corrupt_or_of_another_machine_is_deleted_by_the_pair_that_finds_it_so_and_fresh_clones_take_its_place(string damage, string said)
     {
         // GIVEN the free clones have lost their saved state (a host that died right after a clone's resume, mid-pair,
-        // leaves that) or have a damaged one, and the ready pair is taken, so that reconcile pairs one of them next
+        // leaves that), have a damaged one, or one saved by another machine, and the ready pair is taken, so that
+        // reconcile pairs one of them next
         var loose = (await Engine.Store.ReadSnapshotAsync()).Volumes.Where(v => v.IsFree && v.InstanceId is null).Select(v => v.Id).ToList();
         Assert.NotEmpty(loose);
         foreach (var volume in loose)
         {
+            if (damage == "mismatch")
+            {
+                // As if the machine settings changed since the clone was made: its state names another machine.
+                var metaFile = Path.Combine(pool.State, "volumes", volume, "meta.json");
+                var meta = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(metaFile))!;
+                meta["machineFingerprint"] = new string('0', 64);
+                await File.WriteAllTextAsync(metaFile, meta.ToJsonString());
+                continue;
+            }
+
             var state = Path.Combine(pool.State, "volumes", volume, "device.state");
             var bytes = await File.ReadAllBytesAsync(state);
             File.Delete(state);
