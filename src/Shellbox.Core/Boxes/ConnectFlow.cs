@@ -324,13 +324,16 @@ public sealed class ConnectFlow(ShellboxEngine engine, IProgress<ConnectNotice>?
             {
                 throw new MachineMismatchException($"{e.Message} {BootFromDiskHint(box)}", e);
             }
-            catch (SavedStateMissingException)
+            catch (ShellboxException e) when (e is SavedStateMissingException || (created && e is SavedStateCorruptException or MachineMismatchException))
             {
                 // The host stopped without suspending the box: its files are on the disk, its running programs
-                // are gone. Booting it fresh is the only way back in; the caller tells the user.
+                // are gone. Booting it fresh is the only way back in; the caller tells the user. A new box whose fresh
+                // clone will not resume (corrupt, or another machine's) has nothing to keep either: booted, not failed,
+                // so that it is never left bound to a clone no resume can start.
                 endpoint = await trace.TimeAsync("cold-boot", () => engine.Runtime.ColdBootAsync(instance.Id, box.VolumeId, box.BoxName, cancellationToken)).ConfigureAwait(false);
                 trace.ColdBooted = true;
-                await Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), trace.CorrelationId, "cold-boot", "box", box.Id, true, $"box {box.UserId}/{box.BoxName} had lost its saved state and was booted from its disk"), cancellationToken).ConfigureAwait(false);
+                var why = e is SavedStateMissingException ? "had lost its saved state" : $"was made on a clone whose saved state would not load ({e.ErrorId})";
+                await Store.AppendEventAsync(new PoolEvent(engine.Time.GetUtcNow(), trace.CorrelationId, "cold-boot", "box", box.Id, true, $"box {box.UserId}/{box.BoxName} {why} and was booted from its disk"), cancellationToken).ConfigureAwait(false);
             }
 
             CrashPoints.Reach(CrashPoints.DuringResume);

@@ -115,6 +115,36 @@ public sealed class ConnectFlowTests
         await f.AssertConsistentAsync();
     }
 
+    [Theory]
+    [InlineData("corrupt")]
+    [InlineData("mismatch")]
+    public async Task GivenOnlyALooseCloneWhoseStateWillNotLoad_WhenANewBoxConnects_ThenItIsBootedFromTheCloneDiskNotFailedAndThenResumesAsAnyBox(string damage)
+    {
+        // GIVEN no ready pair: a free instance and one free clone, whose saved state will not load
+        await using var f = Create();
+        await f.AddInstanceAsync();
+        var volume = await f.AddVolumeAsync();
+        if (damage == "corrupt")
+        {
+            f.Runtime.CorruptState(volume);
+        }
+        else
+        {
+            f.Runtime.MismatchMachine(volume);
+        }
+
+        // WHEN a new box connects THEN it gets that clone, booted from its disk (a new box has no state to keep)
+        var made = await f.Connect.ConnectAsync(User, "dev1");
+        Assert.Equal(("new-with-attach", true, volume), (made.Trace.Path, made.Trace.ColdBooted, made.Box.VolumeId));
+        Assert.Contains(await f.Store.ReadEventsAsync(10), e => e.Kind == "cold-boot" && e.Message.Contains("would not load", StringComparison.Ordinal));
+
+        // AND it is not left bound to a clone that cannot start: suspended, it returns with a plain resume
+        await f.Disconnect.DisconnectAsync(made.Box.Id, made.SessionId);
+        var again = await f.Connect.ConnectAsync(User, "dev1");
+        Assert.Equal(("returning", false), (again.Trace.Path, again.Trace.ColdBooted));
+        await f.AssertConsistentAsync();
+    }
+
     [Fact]
     public async Task GivenABoxThatRunsOrDoesNotExist_WhenBootedFromDisk_ThenItIsRefusedWithOneLineAndNothingChanges()
     {
