@@ -152,7 +152,7 @@ public sealed class ConnectFlowTests
         await f.AddReadyPairAsync();
         await f.AddInstanceAsync();
         var running = await f.Connect.ConnectAsync(User, "dev1");
-        var before = await f.Store.ReadSnapshotAsync();
+        var before = await f.RowsAsync();
         f.ClearCalls();
         var fromDisk = new ConnectFlow(f.Engine) { BootFromDisk = true };
 
@@ -163,9 +163,7 @@ public sealed class ConnectFlowTests
         Assert.Equal(("BoxNotFound", ShellboxErrorKind.NotFound), (missing.ErrorId, missing.Kind));
         Assert.Empty(f.Runtime.Log.Calls);
         Assert.Empty(f.Infra.Log.Calls);
-        var after = await f.Store.ReadSnapshotAsync();
-        Assert.Equal(before.Boxes.Select(b => (b.Id, b.ETag)), after.Boxes.Select(b => (b.Id, b.ETag)));
-        Assert.Equal(before.Instances.Select(i => (i.Id, i.ETag)), after.Instances.Select(i => (i.Id, i.ETag)));
+        Assert.Equal(before, await f.RowsAsync());
         Assert.True(f.Runtime.IsRunning(running.Box.InstanceId!, running.Box.VolumeId));
     }
 
