@@ -194,7 +194,7 @@ Describe 'Box cmdlets at an operator prompt' {
         # The user gets one line to take to the operator (no paths); nothing is booted over the state.
         $refused = Invoke-Ssh alice 'connect broken true'
         $refused.ExitCode | Should -Not -Be 0
-        $refused.Output | Should -Match '^shellbox: the box could not be reached \(DeviceStateInvalid at [^)]+\); try again, or tell the operator\.$'
+        $refused.Output | Should -Match '^shellbox: the box''s saved running state will not load \(DeviceStateInvalid at [^)]+\); its files are safe: ask the operator to start it from its disk\.$'
         (Get-ShellboxBox -UserId $box.UserId -Name broken).State | Should -Be 'suspended'
         [IO.File]::ReadAllBytes($saved).Length | Should -Be $bytes.Length -Because 'the refused state is left as it was'
 
@@ -224,7 +224,7 @@ Describe 'Box cmdlets at an operator prompt' {
 
             $refused = Invoke-Ssh alice 'connect moved true'
             $refused.ExitCode | Should -Not -Be 0
-            $refused.Output | Should -Match '^shellbox: the box could not be reached \(MachineMismatch at [^)]+\); try again, or tell the operator\.$'
+            $refused.Output | Should -Match '^shellbox: the box''s saved running state will not load \(MachineMismatch at [^)]+\); its files are safe: ask the operator to start it from its disk\.$'
         }
         finally { [IO.File]::WriteAllText($config, $kept) }
 

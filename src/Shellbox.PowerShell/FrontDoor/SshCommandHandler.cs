@@ -158,14 +158,18 @@ internal sealed class SshCommandHandler(ShellboxEngine engine, ISshCommandOutput
     /// <summary>
     /// Only what the user can act on is shown as written (bad name, no such box, quota, capacity, box busy); anything
     /// else may carry paths or other users' names: the user gets its id and the time, the operator finds the details in
-    /// Get-ShellboxEvent. A state saved under other machine settings is the operator's to fix (-ColdBoot), not the user's.
+    /// Get-ShellboxEvent. A saved state that will not load (corrupt, or saved under other machine settings) is the
+    /// operator's to fix (-ColdBoot): trying again cannot help, so the user is told to ask, and that the files are safe.
     /// </summary>
     private static string UserMessage(Exception e)
     {
         var shown = e is ShellboxException { Kind: ShellboxErrorKind.User or ShellboxErrorKind.NotFound } and not MachineMismatchException
             or ShellboxException { ErrorId: "AtCapacity" or "BoxBusy" };
         var id = e is ShellboxException s ? s.ErrorId : e.GetType().Name;
-        var message = shown ? e.Message : $"the box could not be reached ({id} at {Now()}); try again, or tell the operator.";
+        var message = shown ? e.Message
+            : e is SavedStateCorruptException or MachineMismatchException
+                ? $"the box's saved running state will not load ({id} at {Now()}); its files are safe: ask the operator to start it from its disk."
+                : $"the box could not be reached ({id} at {Now()}); try again, or tell the operator.";
         message = string.Join(' ', message.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
         return message.Length > 300 ? message[..297] + "..." : message;
     }
