@@ -53,7 +53,8 @@ $work = New-TestStateDirectory 'shellbox-bench'
 $state = Join-Path $work 'state'
 New-Item -ItemType Directory $state | Out-Null
 # Two ready pairs per cycle: the front door figures take a new box with the module per login and one through the front door.
-$config = @{ pool = 'Dev'; poolBounds = @{ minFreeInstances = 2; maxFreeInstances = 3; maxTotalInstances = 4; minFreeVolumes = 2; maxFreeVolumes = 4; maxTotalVolumes = 4 * $Cycles + 8 }
+# Three free instances make them: the planner keeps half the minimum (one) bare for a returning box, and pairs the rest.
+$config = @{ pool = 'Dev'; poolBounds = @{ minFreeInstances = 3; maxFreeInstances = 3; maxTotalInstances = 4; minFreeVolumes = 2; maxFreeVolumes = 4; maxTotalVolumes = 4 * $Cycles + 8 }
              lingerSeconds = 0; local = @{ maxSlots = 4; basePort = (Get-Random -Minimum 30000 -Maximum 32700) } }
 function Set-Linger([int] $Seconds) { $config.lingerSeconds = $Seconds; $config | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $state 'shellbox.json') }
 Set-Linger 0

@@ -124,6 +124,11 @@ function Write-FrontDoorSteps {
         '  front door''s own steps, {0} (n={1}), p50: {2}' -f $group.Name, $group.Count,
             (($names | ForEach-Object { $n = $_; '{0} {1:0}' -f $n, (Get-Percentile @($group.Group | Where-Object { $_.Steps.Contains($n) } | ForEach-Object { $_.Steps[$n] }) 50) }) -join ', ')
     }
+    # A new box that found no ready pair is a slower path: the "new box (ready pair)" row would then mix the two.
+    $other = @($connects | Where-Object Path -NotIn 'new-from-ready-pair', 'returning', 'lingering')
+    if ($other) {
+        Write-Warning ("{0} of the front door's {1} connects took another path ({2}): the rows above mix paths." -f $other.Count, $connects.Count, (($other.Path | Select-Object -Unique) -join ', '))
+    }
 }
 # The wrapper's environment as module/ssh/sshd_config.example sets it.
 $sshd = Start-ShellboxSshd -Work $Work -State $State -ModulePath $ModulePath -Users @('alice') -Environment @{ POWERSHELL_TELEMETRY_OPTOUT = '1' }
