@@ -137,6 +137,22 @@ Describe 'ssh HOST connect NAME through a real sshd' {
         finally { & tmux kill-session -t $session 2>$null }
     }
 
+    It 'gives the command a terminal when the user''s ssh asked for one (ssh -t HOST connect NAME vim), with the user''s TERM, and none otherwise' {
+        $kept = $env:TERM
+        $env:TERM = 'xterm-256color'
+        try {
+            $out = (& ssh -tt -i "$Work/alice" -p $Port -o StrictHostKeyChecking=no -o "UserKnownHostsFile=$Work/known_hosts" -o IdentitiesOnly=yes -o BatchMode=yes -o LogLevel=ERROR "$user@127.0.0.1" connect dev33 'tty; echo "term=$TERM"' 2>&1) -join "`n"
+        }
+        finally { $env:TERM = $kept }
+        $LASTEXITCODE | Should -Be 0 -Because $out
+        $out | Should -Match '/dev/pts/\d+'
+        $out | Should -Match 'term=xterm-256color'
+
+        $plain = Invoke-Ssh alice 'connect dev33 tty'
+        $plain.ExitCode | Should -Be 1 -Because 'tty exits 1 on a stdin that is no terminal'
+        $plain.Output | Should -Be 'not a tty'
+    }
+
     It 'spinup creates a box without connecting, and list shows it' {
         # the scheduled reconciler refills what the connects above took
         Invoke-ShellboxPoolReconcile -StateDirectory $State -Confirm:$false | Out-Null

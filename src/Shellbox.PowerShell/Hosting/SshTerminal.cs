@@ -42,10 +42,15 @@ internal static class SshTerminal
         }
     }
 
+    /// <summary>
+    /// The ssh arguments into the box. The box's session gets a terminal when ours is one (interactive: the user's own
+    /// ssh asked for it, by a login without a command or by `ssh -t HOST connect NAME vim notes.txt`), as `ssh -t`
+    /// would give it; a plain `ssh HOST connect NAME cmd` or a pipe gets none, and its bytes pass unchanged.
+    /// </summary>
     public static IReadOnlyList<string> Arguments(ShellboxConnection connection, string? command, bool interactive)
     {
         var arguments = new List<string>(connection.SshArguments);
-        arguments.Insert(0, string.IsNullOrEmpty(command) && interactive ? "-t" : "-T");
+        arguments.Insert(0, interactive ? "-t" : "-T");
         if (!string.IsNullOrEmpty(command))
         {
             arguments.Add("--");
