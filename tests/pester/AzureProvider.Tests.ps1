@@ -88,7 +88,7 @@ Describe 'the Azure provider against the loopback ARM emulator and Azurite' {
         $returning | Should -Be '1 returning persisted'
     }
 
-    It 'serves the ssh front door: ssh HOST connect NAME runs a command in a new box on Azure' {
+    It 'serves the ssh front door: ssh HOST connect NAME runs a command in a new box on Azure, in a terminal under ssh -t' {
         Invoke-Azure 'Invoke-ShellboxPoolReconcile -Confirm:$false | Out-Null'
         Import-Module (Join-Path $PSScriptRoot 'SshFixture.psm1') -Force
         $work = New-Item -ItemType Directory (Join-Path $Emulator.StateDirectory 'sshd')
@@ -102,6 +102,10 @@ Describe 'the Azure provider against the loopback ARM emulator and Azurite' {
             [int]($first.Output -split '\n' | Where-Object { $_ -match '^\s*\d+G\s*$' } | Select-Object -Last 1).Trim().TrimEnd('G') | Should -BeGreaterOrEqual 28
             $list = Invoke-ShellboxSsh $sshd alice 'list'
             $list.Output | Should -Match '\bweb\b'
+            # ssh -t: the command gets a terminal in the box on Azure too
+            $tty = (& ssh -tt -i (Join-Path $work.FullName 'alice') -p $sshd.Port -o StrictHostKeyChecking=no -o "UserKnownHostsFile=$($work.FullName)/known_hosts" -o IdentitiesOnly=yes -o BatchMode=yes -o LogLevel=ERROR "$($sshd.User)@127.0.0.1" connect web tty 2>&1) -join "`n"
+            $LASTEXITCODE | Should -Be 0 -Because $tty
+            $tty | Should -Match '/dev/pts/\d+'
         }
         finally { Stop-ShellboxSshd $sshd }
     }
