@@ -22,7 +22,7 @@
     duplicate NAME NEW         copy box NAME (disk, RAM, running programs) into a new box NEW
     keepalive NAME DURATION    keep NAME running up to DURATION (30m, 2h) after its last session; off: suspend
     list [--json]              your boxes
-    info NAME [--json]         state, created, last used, disk used, how its RAM state is kept
+    info NAME [--json]         state, created, last used, disk used, keepalive, how its RAM state is kept
     whoami                     your user id
     help                       this list
 #>

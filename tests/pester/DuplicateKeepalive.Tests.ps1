@@ -111,6 +111,14 @@ Describe 'ssh HOST keepalive NAME DURATION' {
         $kept.Sessions | Should -Be 0
         $kept.KeptAliveUntil | Should -Not -BeNullOrEmpty
 
+        # The user sees it too: the setting, until when the box runs with nobody connected, and when its RAM is saved.
+        $info = Invoke-Ssh alice 'info bg'
+        $info.Output | Should -Match '(?m)^keepalive:\s+8s after its last session leaves; running with nobody connected until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$'
+        $info.Output | Should -Match '(?m)^RAM state:\s+live in the running box; saved to its volume when its keepalive runs out'
+        $json = (Invoke-Ssh alice 'info bg --json').Output | ConvertFrom-Json
+        $json.keepalive | Should -Be '8s'
+        [DateTimeOffset]::Parse($json.keptAliveUntil) | Should -BeGreaterThan ([DateTimeOffset]::UtcNow.AddSeconds(-1))
+
         # Nobody is connected and its background job goes on; a connect now joins the running box.
         $joined = Invoke-Ssh alice "connect bg $CheckCounting"
         $joined.Output | Should -Be 'counting'

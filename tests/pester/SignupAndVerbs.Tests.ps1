@@ -60,7 +60,7 @@ Describe 'open sign-up, quotas, the block list and the box verbs through a real 
         (Get-ShellboxBox -UserId $NewcomerId).Name | Should -Be 'first'
     }
 
-    It 'lists boxes as JSON and shows a box''s state, times, disk used and how its RAM state is kept' {
+    It 'lists boxes as JSON and shows a box''s state, times, disk used, keepalive and how its RAM state is kept' {
         (Invoke-Ssh newcomer 'spinup second').Output | Should -Be 'created box second'
         (Invoke-Ssh alice 'list --json').Output | Should -Be '[]'
 
@@ -78,11 +78,14 @@ Describe 'open sign-up, quotas, the block list and the box verbs through a real 
         $info.Output | Should -Match '(?m)^last used:\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$'
         $info.Output | Should -Match '(?m)^disk used:\s+\d+\.\d MiB$'
         $info.Output | Should -Match '(?m)^RAM state:\s+kept on its volume indefinitely while suspended'
+        $info.Output | Should -Match '(?m)^keepalive:\s+off: suspended when its last session leaves$'
 
         $json = (Invoke-Ssh newcomer 'info first --json').Output | ConvertFrom-Json
         $json.name | Should -Be 'first'
         $json.diskUsedBytes | Should -BeGreaterThan 0
         $json.ramState | Should -Match 'indefinitely'
+        $json.keepalive | Should -Be 'off'
+        $json.keptAliveUntil | Should -BeNullOrEmpty
         [DateTimeOffset]::Parse($json.lastUsed) | Should -BeGreaterOrEqual ([DateTimeOffset]::Parse($json.created))
     }
 
@@ -172,11 +175,12 @@ Describe 'open sign-up, quotas, the block list and the box verbs through a real 
 
     It 'refuses every bad input with one line and a non-zero exit, changing nothing' {
         $before = Get-Footprint
-        foreach ($bad in 'info', 'info Bad', 'info nosuch', 'info first --yaml', 'info first --json x', 'remove', 'remove Bad', 'remove ../x',
+        foreach ($bad in 'connect', 'spinup', 'info', 'info Bad', 'info nosuch', 'info first --yaml', 'info first --json x', 'remove', 'remove Bad', 'remove ../x',
                          'remove first third', 'remove nosuch', 'list --yaml', 'list --json x', 'help me', ('info ' + ('a' * 40))) {
             Assert-OneLineRefusal (Invoke-Ssh newcomer $bad) "'$bad'"
         }
         (Invoke-Ssh newcomer 'info nosuch').Output | Should -Match "no box 'nosuch'"
+        (Invoke-Ssh newcomer 'connect').Output | Should -Be 'shellbox: connect needs a box name; try: ssh HOST help'
         Get-Footprint | Should -Be $before
     }
 }

@@ -104,7 +104,12 @@ internal sealed class SshCommandHandler(ShellboxEngine engine, ISshCommandOutput
                 if (rest == "--json")
                 {
                     output.Out(JsonSerializer.Serialize(
-                        new { name = box.Name, state = box.State, sessions = box.Sessions, created = Time(box.Created), lastUsed = Time(box.LastUsed), diskUsedBytes = box.DiskUsedBytes, ramState = box.RamState },
+                        new
+                        {
+                            name = box.Name, state = box.State, sessions = box.Sessions, created = Time(box.Created), lastUsed = Time(box.LastUsed),
+                            diskUsedBytes = box.DiskUsedBytes, ramState = box.RamState, keepalive = box.Keepalive,
+                            keptAliveUntil = box.KeptAliveUntil is { } until ? Time(until) : null,
+                        },
                         Json));
                     return new(0);
                 }
@@ -112,7 +117,7 @@ internal sealed class SshCommandHandler(ShellboxEngine engine, ISshCommandOutput
                 var disk = box.DiskUsedBytes is { } bytes ? string.Format(CultureInfo.InvariantCulture, "{0:0.0} MiB", bytes / 1048576.0) : "unknown";
                 output.Out(string.Join(Environment.NewLine,
                     $"name:       {box.Name}", $"state:      {box.State}", $"sessions:   {box.Sessions}", $"created:    {Time(box.Created)}",
-                    $"last used:  {Time(box.LastUsed)}", $"disk used:  {disk}", $"RAM state:  {box.RamState}"));
+                    $"last used:  {Time(box.LastUsed)}", $"disk used:  {disk}", $"keepalive:  {KeepaliveLine(box)}", $"RAM state:  {box.RamState}"));
                 return new(0);
             case "duplicate":
                 var copy = await new DuplicateFlow(engine).DuplicateAsync(userId, name, rest, cancellationToken).ConfigureAwait(false);
@@ -152,6 +157,11 @@ internal sealed class SshCommandHandler(ShellboxEngine engine, ISshCommandOutput
 
         return session;
     }
+
+    /// <summary>What `keepalive NAME DURATION` set, and while the box runs with nobody connected, until when.</summary>
+    private static string KeepaliveLine(ShellboxBoxInfo box) =>
+        (box.Keepalive == KeepaliveDuration.Off ? "off: suspended when its last session leaves" : $"{box.Keepalive} after its last session leaves")
+        + (box.KeptAliveUntil is { } until ? $"; running with nobody connected until {Time(until)}" : "");
 
     private CallThroughProgress<ConnectNotice> Notices() => new(notice => output.Err($"shellbox: {notice}"));
 

@@ -19,7 +19,7 @@ internal sealed partial record SshCommandLine(string Verb, string Name, string R
           duplicate NAME NEW         copy box NAME (disk, RAM, running programs) into a new box NEW
           keepalive NAME DURATION    keep NAME running up to DURATION (30m, 2h) after you leave; off: suspend at once
           list [--json]              your boxes
-          info NAME [--json]         state, created, last used, disk used, how its RAM state is kept
+          info NAME [--json]         state, created, last used, disk used, keepalive, how its RAM state is kept
           whoami                     your user id
           help                       this text
           NAME: 1 to 32 characters: lower-case letters, digits and '-', starting with a letter
@@ -46,6 +46,7 @@ internal sealed partial record SshCommandLine(string Verb, string Name, string R
         "whoami" when Name != "" => new("whoami takes no arguments.", 2),
         "help" or "whoami" => null,
         "list" => (Name != "" && Name != "--json") || Rest != "" ? new("list takes no arguments but --json.", 2) : null,
+        "remove" or "duplicate" or "keepalive" or "info" or "spinup" or "connect" when Name == "" => new($"{Verb} needs a box name; try: ssh HOST help", 2),
         "remove" => BoxName(Name) ?? (Rest != "" ? new("remove takes one box name.", 2) : null),
         "duplicate" => BoxName(Name)
             ?? (Rest == "" ? new("duplicate takes a box name and the name of the copy: duplicate NAME NEW.", 2) : BoxName(Rest, "name for the copy", 40)),

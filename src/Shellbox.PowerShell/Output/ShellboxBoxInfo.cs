@@ -19,7 +19,7 @@ public sealed class ShellboxBoxInfo
         LastConnected = view.Box.LastConnected;
         LastUsed = details?.LastUsed ?? view.Box.LastConnected ?? view.Box.Created;
         DiskUsedBytes = details?.DiskUsedBytes;
-        RamState = details?.RamState ?? BoxDetails.RamStateOf(view.State);
+        RamState = details?.RamState ?? BoxDetails.RamStateOf(view);
     }
 
     /// <summary>How long the box keeps running after its last session leaves ("2h"), or "off": suspended at once (the default).</summary>
