@@ -22,8 +22,10 @@ MIRRORS=(
 )
 # What a developer expects on a box; Recommends are left out (the guest's apt installs them as usual later).
 # qemu-guest-agent: the host sets a resumed box's clock and hostname through it, without an SSH login.
+# ncurses-term, kitty-terminfo, foot-terminfo: the terminfo of the terminals developers use (alacritty, kitty, foot, ...),
+# whose TERM ssh passes on: without it vim, less and htop in the box say "unknown terminal type".
 PACKAGES="systemd-sysv udev linux-image-cloud-amd64 openssh-server sudo ca-certificates curl git less vim-tiny
-  procps iproute2 iputils-ping locales bash-completion dbus qemu-guest-agent"
+  procps iproute2 iputils-ping locales bash-completion dbus qemu-guest-agent ncurses-term kitty-terminfo foot-terminfo"
 USER_NAME=dev
 
 # --- The hash: exact versions of the whole package closure, from the host's apt-cache (downloads nothing).
