@@ -316,15 +316,11 @@ public sealed class ConnectFlow(ShellboxEngine engine, IProgress<ConnectNotice>?
                     endpoint = await trace.TimeAsync("resume", () => engine.Runtime.ResumeAsync(instance.Id, box.VolumeId, box.BoxName, cancellationToken)).ConfigureAwait(false);
                 }
             }
-            catch (SavedStateCorruptException e) when (!created)
+            catch (SavedStateUnloadableException e) when (!created)
             {
-                throw new SavedStateCorruptException($"{e.Message} {BootFromDiskHint(box)}", e);
+                throw e.WithHint(BootFromDiskHint(box));
             }
-            catch (MachineMismatchException e) when (!created)
-            {
-                throw new MachineMismatchException($"{e.Message} {BootFromDiskHint(box)}", e);
-            }
-            catch (ShellboxException e) when (e is SavedStateMissingException || (created && e is SavedStateCorruptException or MachineMismatchException))
+            catch (ShellboxException e) when (e is SavedStateMissingException || (created && e is SavedStateUnloadableException))
             {
                 // The host stopped without suspending the box: its files are on the disk, its running programs
                 // are gone. Booting it fresh is the only way back in; the caller tells the user. A new box whose fresh

@@ -43,7 +43,7 @@ internal sealed class ReadyPairs(ShellboxEngine engine, string correlation)
             ], cancellationToken).ConfigureAwait(false);
             return new(instanceId, $"paired volume {volumeId} with instance {instanceId}; its box is running");
         }
-        catch (ShellboxException e) when (e is SavedStateMissingException or SavedStateCorruptException or MachineMismatchException)
+        catch (ShellboxException e) when (e is SavedStateMissingException or SavedStateUnloadableException)
         {
             // A free clone whose box ran once and died with its host (mid-pair) has nothing to resume; one whose saved state
             // is corrupt, or was saved under other machine settings (the operator changed them), cannot be resumed. Handed

@@ -6,7 +6,9 @@ namespace Shellbox.Core.Errors;
 /// is started fresh from its disk. Nothing was started. Every runtime throws this type; its ErrorId stays "MachineMismatch".
 /// </summary>
 public sealed class MachineMismatchException(string message, Exception? inner = null)
-    : ShellboxException(ShellboxErrorKind.User, Id, message, inner)
+    : SavedStateUnloadableException(ShellboxErrorKind.User, Id, message, inner)
 {
     public const string Id = "MachineMismatch";
+
+    public override SavedStateUnloadableException WithHint(string hint) => new MachineMismatchException($"{Message} {hint}", this);
 }

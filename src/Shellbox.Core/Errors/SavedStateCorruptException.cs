@@ -7,7 +7,9 @@ namespace Shellbox.Core.Errors;
 /// Every runtime throws this type; its <see cref="ShellboxException.ErrorId"/> stays "DeviceStateInvalid".
 /// </summary>
 public sealed class SavedStateCorruptException(string message, Exception? inner = null)
-    : ShellboxException(ShellboxErrorKind.Service, Id, message, inner)
+    : SavedStateUnloadableException(ShellboxErrorKind.Service, Id, message, inner)
 {
     public const string Id = "DeviceStateInvalid";
+
+    public override SavedStateUnloadableException WithHint(string hint) => new SavedStateCorruptException($"{Message} {hint}", this);
 }

@@ -173,11 +173,11 @@ internal sealed class SshCommandHandler(ShellboxEngine engine, ISshCommandOutput
     /// </summary>
     private static string UserMessage(Exception e)
     {
-        var shown = e is ShellboxException { Kind: ShellboxErrorKind.User or ShellboxErrorKind.NotFound } and not MachineMismatchException
+        var shown = e is ShellboxException { Kind: ShellboxErrorKind.User or ShellboxErrorKind.NotFound } and not SavedStateUnloadableException
             or ShellboxException { ErrorId: "AtCapacity" or "BoxBusy" };
         var id = e is ShellboxException s ? s.ErrorId : e.GetType().Name;
         var message = shown ? e.Message
-            : e is SavedStateCorruptException or MachineMismatchException
+            : e is SavedStateUnloadableException
                 ? $"the box's saved running state will not load ({id} at {Now()}); its files are safe: ask the operator to start it from its disk."
                 : $"the box could not be reached ({id} at {Now()}); try again, or tell the operator.";
         message = string.Join(' ', message.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
