@@ -70,8 +70,7 @@ public sealed class ConnectShellboxBoxCommand : ShellboxBoxCmdlet
             var connection = await new ConnectFlow(engine, notices) { BootFromDisk = ColdBoot }.ConnectAsync(Owner, Name, create: !NoCreate, cancellationToken).ConfigureAwait(false);
             session = await OpenSessions.OpenAsync(engine, connection, cancellationToken).ConfigureAwait(false);
             EmitVerbose($"connect {connection.Trace}");
-            // A new box booted from its disk (its clone would not resume) had no running programs to lose: nothing to say.
-            if (connection.Trace.ColdBooted && !connection.Created)
+            if (connection.LostRunningPrograms)
             {
                 EmitWarning(ColdBoot
                     ? $"Box '{Name}' was started fresh from its disk, as asked: its files are there, its running programs are not."

@@ -149,8 +149,7 @@ internal sealed class SshCommandHandler(ShellboxEngine engine, ISshCommandOutput
     {
         var connection = await new ConnectFlow(engine, Notices()).ConnectAsync(userId, name, create: true, cancellationToken).ConfigureAwait(false);
         var session = await OpenSessions.OpenAsync(engine, connection, cancellationToken).ConfigureAwait(false);
-        // A new box booted from its disk (its clone would not resume) had no running programs to lose: nothing to say.
-        if (connection.Trace.ColdBooted && !connection.Created)
+        if (connection.LostRunningPrograms)
         {
             output.Err($"shellbox: Box '{name}' had lost its running state (its host stopped without suspending it) and was started fresh from its disk: your files are there, your running programs are not.");
         }

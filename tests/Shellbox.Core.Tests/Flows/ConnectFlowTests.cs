@@ -107,6 +107,7 @@ public sealed class ConnectFlowTests
         // AND asked to, a connect boots it from its disk (the same volume), and then it suspends and resumes as any box
         var booted = await new ConnectFlow(f.Engine) { BootFromDisk = true }.ConnectAsync(User, "dev1");
         Assert.Equal(("returning", true, volume), (booted.Trace.Path, booted.Trace.ColdBooted, booted.Box.VolumeId));
+        Assert.True(booted.LostRunningPrograms, "its user is told the running programs are gone");
         Assert.Equal(1, f.Runtime.Log.Count(nameof(FakeBoxRuntime.ColdBootAsync)));
         Assert.Contains(await f.Store.ReadEventsAsync(10), e => e.Kind == "cold-boot" && e.Message.Contains("as asked", StringComparison.Ordinal));
         await f.Disconnect.DisconnectAsync(booted.Box.Id, booted.SessionId);
@@ -136,6 +137,7 @@ public sealed class ConnectFlowTests
         // WHEN a new box connects THEN it gets that clone, booted from its disk (a new box has no state to keep)
         var made = await f.Connect.ConnectAsync(User, "dev1");
         Assert.Equal(("new-with-attach", true, volume), (made.Trace.Path, made.Trace.ColdBooted, made.Box.VolumeId));
+        Assert.False(made.LostRunningPrograms, "a new box had no running programs to lose");
         Assert.Contains(await f.Store.ReadEventsAsync(10), e => e.Kind == "cold-boot" && e.Message.Contains("would not load", StringComparison.Ordinal));
 
         // AND it is not left bound to a clone that cannot start: suspended, it returns with a plain resume
